@@ -1,0 +1,22 @@
+/** Types shared by the middleware and the method handlers. */
+import type { ParameterizedContext } from 'koa';
+import type { ServerOptions } from './config.js';
+import type { StorageBackend } from './storage/backend.js';
+import type { LockManager } from './locks/manager.js';
+
+export interface Services {
+  options: ServerOptions;
+  storage: StorageBackend;
+  locks: LockManager;
+}
+
+export interface DavState {
+  /** Decoded DAV path of the Request-URI. */
+  path: string;
+  services: Services;
+  /** Authenticated user, when authentication is on. */
+  user?: string;
+}
+
+export type DavContext = ParameterizedContext<DavState>;
+export type Handler = (ctx: DavContext) => Promise<void>;

@@ -1,0 +1,104 @@
+/**
+ * The checks every state-changing request passes before it touches storage:
+ * the If header (RFC 4918 10.4; false -> 412) and the write locks on every resource the
+ * method affects (7.x; a lock whose token was not submitted -> 423 lock-token-submitted).
+ */
+import { DavError } from '../errors.js';
+import type { LockInfo, LockManager } from '../locks/manager.js';
+import type { StorageBackend } from '../storage/backend.js';
+import { evaluateIf, parseIfHeader, submittedTokens, type IfList, type ResourceState } from './if-header.js';
+import { parseDestination } from './headers.js';
+import { decodeRequestPath, hrefFor, parentPath } from './path.js';
+
+export interface GuardRequest {
+  /** Raw If header, if any. */
+  ifHeader?: string;
+  /** DAV path of the Request-URI (what untagged lists apply to). */
+  path: string;
+  /** host[:port] values naming this server (for tagged lists with absolute URLs). */
+  ourHosts: string[];
+  prefix: string;
+  /** Authenticated user; a lock taken by another principal cannot be used (issue: auth). */
+  user?: string;
+}
+
+/** A resource the method changes. */
+export interface WriteTarget {
+  path: string;
+  /** The method adds or removes `path` as a member of its parent (PUT/MKCOL of a new resource, DELETE, MOVE). */
+  membership?: boolean;
+  /** The method changes everything below `path` too (DELETE, MOVE or COPY over a collection). */
+  tree?: boolean;
+}
+
+export class Guard {
+  private lists: IfList[] | undefined;
+  private tokens: Set<string> = new Set();
+
+  constructor(
+    private readonly req: GuardRequest,
+    private readonly storage: StorageBackend,
+    private readonly locks: LockManager,
+  ) {
+    if (req.ifHeader !== undefined) {
+      this.lists = parseIfHeader(req.ifHeader);
+      this.tokens = submittedTokens(this.lists);
+    }
+  }
+
+  /** Lock tokens submitted in the If header. */
+  get submitted(): ReadonlySet<string> {
+    return this.tokens;
+  }
+
+  /** DAV path a resource tag names, or null when it is not on this server. */
+  tagPath(tag: string): string | null {
+    try {
+      return decodeRequestPath(parseDestination(tag, this.req.ourHosts).rawPath, this.req.prefix);
+    } catch {
+      return null;
+    }
+  }
+
+  private async stateOf(tag: string | undefined): Promise<ResourceState> {
+    const path = tag === undefined ? this.req.path : this.tagPath(tag);
+    if (path === null) return { etag: null, lockTokens: new Set() };
+    const [info, locks] = await Promise.all([this.storage.stat(path), this.locks.covering(path)]);
+    return { etag: info?.etag ?? null, lockTokens: new Set(locks.map((l) => l.token)) };
+  }
+
+  /** 412 when the If header evaluates to false. */
+  async checkIf(): Promise<void> {
+    if (!this.lists) return;
+    if (!(await evaluateIf(this.lists, (t) => this.stateOf(t)))) throw new DavError(412, 'If header precondition failed');
+  }
+
+  /** True when the request may use `lock`: token submitted and (with auth) same principal. */
+  owns(lock: LockInfo): boolean {
+    return this.tokens.has(lock.token) && (lock.principal === undefined || lock.principal === this.req.user);
+  }
+
+  /** 423 naming the first lock that protects a target and whose token was not submitted. */
+  async checkLocks(targets: WriteTarget[]): Promise<void> {
+    for (const t of targets) {
+      const found = await this.locks.covering(t.path, { descendants: t.tree });
+      if (t.membership && t.path !== '/') {
+        // A depth-0 lock on a collection protects its membership too (7.5).
+        for (const l of await this.locks.covering(parentPath(t.path))) if (l.root === parentPath(t.path)) found.push(l);
+      }
+      const blocking = found.find((l) => !this.owns(l));
+      if (blocking) throw await this.lockedError(blocking, 'lock-token-submitted');
+    }
+  }
+
+  async lockedError(lock: LockInfo, condition: string): Promise<DavError> {
+    const info = await this.storage.stat(lock.root);
+    const href = hrefFor(this.req.prefix, lock.root, info?.isCollection ?? false);
+    return new DavError(423, 'Locked', { condition, hrefs: [href] });
+  }
+
+  async check(targets: WriteTarget[]): Promise<void> {
+    await this.checkIf();
+    await this.checkLocks(targets);
+  }
+}

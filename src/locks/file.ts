@@ -1,0 +1,62 @@
+/**
+ * Locks kept in memory and persisted to a JSON file, so they survive a restart. Writes are
+ * group-committed: every change waits for the next flush, and one flush (temp file + rename)
+ * covers all the changes made while the previous one was running, so persistence never
+ * serialises requests one write at a time.
+ */
+import { promises as fsp } from 'node:fs';
+import { MemoryLockManager, type MemoryLockOptions } from './memory.js';
+import type { LockInfo } from './manager.js';
+import { writeAtomic } from '../storage/fs/props.js';
+
+export class FileLockManager extends MemoryLockManager {
+  private flushing: Promise<void> | null = null;
+  private pending: Promise<void> | null = null;
+
+  constructor(
+    private readonly file: string,
+    opts: MemoryLockOptions = {},
+  ) {
+    super(opts);
+  }
+
+  async init(): Promise<void> {
+    let text: string;
+    try {
+      text = await fsp.readFile(this.file, 'utf8');
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return;
+      throw e;
+    }
+    let saved: LockInfo[];
+    try {
+      saved = JSON.parse(text) as LockInfo[];
+    } catch {
+      throw new Error(`lock store ${this.file} is not valid JSON; move it away to start without the saved locks`);
+    }
+    const now = this.clock();
+    for (const l of saved) if (l.expiresAt > now) this.insert(l);
+  }
+
+  protected override changed(): Promise<void> {
+    if (this.pending) return this.pending;
+    const run = async (): Promise<void> => {
+      await this.flushing?.catch(() => undefined);
+      this.pending = null;
+      this.flushing = writeAtomic(this.file, JSON.stringify([...this.locks.values()]));
+      try {
+        await this.flushing;
+      } finally {
+        this.flushing = null;
+      }
+    };
+    this.pending = run();
+    return this.pending;
+  }
+
+  override async close(): Promise<void> {
+    await super.close();
+    await this.pending?.catch(() => undefined);
+    await this.flushing?.catch(() => undefined);
+  }
+}

@@ -1,0 +1,100 @@
+/** Helpers the method handlers share: request body reading, hrefs, guards, conditionals. */
+import type { DavContext } from '../context.js';
+import { DavError } from '../errors.js';
+import { Guard } from '../dav/guard.js';
+import { hrefFor, decodeRequestPath } from '../dav/path.js';
+import { parseDestination } from '../dav/headers.js';
+import { evaluateConditionals } from '../dav/preconditions.js';
+import { parseXml, type XmlElement } from '../xml/parse.js';
+import type { ResourceInfo } from '../storage/backend.js';
+
+export const href = (ctx: DavContext, path: string, isCollection: boolean): string =>
+  hrefFor(ctx.state.services.options.prefix, path, isCollection);
+
+/** host[:port] values that name this server in absolute URLs (Destination, If tags). */
+export function ourHosts(ctx: DavContext): string[] {
+  const hosts = [ctx.get('host')];
+  if (ctx.state.services.options.trustProxy) {
+    const fwd = ctx.get('x-forwarded-host');
+    if (fwd) hosts.push(fwd.split(',')[0]!.trim());
+  }
+  return hosts.filter(Boolean);
+}
+
+export function guardFor(ctx: DavContext): Guard {
+  const { services, path, user } = ctx.state;
+  const ifHeader = ctx.get('if');
+  return new Guard(
+    { ifHeader: ifHeader === '' ? undefined : ifHeader, path, ourHosts: ourHosts(ctx), prefix: services.options.prefix, user },
+    services.storage,
+    services.locks,
+  );
+}
+
+/** True when the request carries a body (Content-Length > 0 or a chunked body). */
+export function hasBody(ctx: DavContext): boolean {
+  const len = ctx.get('content-length');
+  if (len !== '') return Number(len) > 0;
+  return ctx.get('transfer-encoding') !== '';
+}
+
+/** Reads and discards the request body (so the connection can be reused). */
+export async function drainBody(ctx: DavContext): Promise<void> {
+  ctx.req.resume();
+  if (!ctx.req.readableEnded) await new Promise<void>((r) => ctx.req.once('end', r).once('error', () => r()).once('close', r));
+}
+
+/** Reads an XML request body (bounded); null when the body is empty. */
+export async function readXml(ctx: DavContext): Promise<XmlElement | null> {
+  const max = ctx.state.services.options.maxXmlBytes;
+  const declared = Number(ctx.get('content-length') || 0);
+  if (declared > max) {
+    ctx.req.resume();
+    throw new DavError(413, `XML body larger than ${max} bytes`, { headers: { Connection: 'close' } });
+  }
+  const chunks: Buffer[] = [];
+  let total = 0;
+  for await (const chunk of ctx.req as AsyncIterable<Buffer>) {
+    total += chunk.length;
+    if (total > max) throw new DavError(413, `XML body larger than ${max} bytes`, { headers: { Connection: 'close' } });
+    chunks.push(chunk);
+  }
+  const text = Buffer.concat(chunks).toString('utf8');
+  if (text.trim() === '') return null;
+  return parseXml(text);
+}
+
+/** Destination header -> DAV path (502 for another server, 403 for a reserved name). */
+export function destinationPath(ctx: DavContext): string {
+  const { options, storage } = ctx.state.services;
+  const dest = parseDestination(ctx.get('destination') || undefined, ourHosts(ctx));
+  const path = decodeRequestPath(dest.rawPath, options.prefix);
+  if (path === null) throw new DavError(502, 'Destination is outside this server');
+  if (storage.isReserved(path)) throw new DavError(403, 'Reserved name');
+  return path;
+}
+
+/** RFC 7232 If-Match / If-None-Match / If-(Un)Modified-Since against the current state. */
+export function checkConditionals(ctx: DavContext, info: ResourceInfo | null): void {
+  const h = ctx.headers;
+  if (!h['if-match'] && !h['if-none-match'] && !h['if-modified-since'] && !h['if-unmodified-since']) return;
+  const result = evaluateConditionals(
+    {
+      ifMatch: h['if-match'],
+      ifNoneMatch: h['if-none-match'],
+      ifModifiedSince: h['if-modified-since'],
+      ifUnmodifiedSince: h['if-unmodified-since'],
+    },
+    { etag: info?.etag ?? null, lastModifiedMs: info?.mtimeMs ?? null },
+    ctx.method,
+  );
+  if (result === 304) throw new DavError(304, 'Not Modified', { headers: info ? { ETag: info.etag } : {} });
+  if (result === 412) throw new DavError(412, 'Precondition failed');
+}
+
+/** Answers with a status and an empty body. */
+export function empty(ctx: DavContext, status: number): void {
+  ctx.status = status;
+  ctx.body = '';
+  if (status === 204) ctx.body = null;
+}

@@ -1,0 +1,46 @@
+/** GET and HEAD: streamed bodies with validators, single ranges (RFC 7233) and conditionals (RFC 7232). */
+import type { DavContext } from '../context.js';
+import { DavError } from '../errors.js';
+import { checkConditionals, guardFor } from './common.js';
+import { contentTypeFor, httpDate } from '../dav/live-props.js';
+import { parseRange } from '../dav/range.js';
+import { ifRangeHolds } from '../dav/preconditions.js';
+import { baseName } from '../dav/path.js';
+import { renderListing } from '../browser/listing.js';
+
+export async function get(ctx: DavContext): Promise<void> {
+  const { path, services } = ctx.state;
+  const info = await services.storage.stat(path);
+  if (!info) throw new DavError(404, 'Not found');
+  if (ctx.get('if')) await guardFor(ctx).checkIf();
+  checkConditionals(ctx, info);
+  ctx.set('ETag', info.etag);
+  ctx.set('Last-Modified', httpDate(info.mtimeMs));
+
+  if (info.isCollection) {
+    await renderListing(ctx, info);
+    return;
+  }
+
+  ctx.set('Accept-Ranges', 'bytes');
+  ctx.type = contentTypeFor(baseName(path));
+  let range = parseRange(ctx.get('range') || undefined, info.size);
+  if (range !== null && !ifRangeHolds(ctx.get('if-range') || undefined, { etag: info.etag, lastModifiedMs: info.mtimeMs })) range = null;
+  if (range === 'unsatisfiable') {
+    throw new DavError(416, 'Range not satisfiable', { headers: { 'Content-Range': `bytes */${info.size}` } });
+  }
+  ctx.status = range ? 206 : 200;
+  const length = range ? range.end - range.start + 1 : info.size;
+  if (range) ctx.set('Content-Range', `bytes ${range.start}-${range.end}/${info.size}`);
+  if (ctx.method === 'HEAD') {
+    ctx.set('Content-Length', String(length));
+    return;
+  }
+  if (length === 0) {
+    ctx.body = Buffer.alloc(0);
+    return;
+  }
+  const body = await services.storage.read(path, range ?? undefined);
+  ctx.body = body;
+  ctx.length = length;
+}

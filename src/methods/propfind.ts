@@ -1,0 +1,137 @@
+/**
+ * PROPFIND (RFC 4918 9.1): Depth 0, 1 and infinity; allprop (+include), propname, prop.
+ * The 207 body is streamed as entries are produced, so memory stays flat with directory size,
+ * and per-entry work is limited to what the request asks for.
+ */
+import { Readable } from 'node:stream';
+import type { DavContext } from '../context.js';
+import { DavError } from '../errors.js';
+import { guardFor, href, readXml } from './common.js';
+import { parseDepth } from '../dav/headers.js';
+import { ALLPROP_LIVE, NAMED_ONLY_LIVE, isLiveProp, simpleLiveProp } from '../dav/live-props.js';
+import { baseName, joinPath } from '../dav/path.js';
+import { DAV_NS, type QName } from '../xml/names.js';
+import { childElements, isNamed, type XmlElement } from '../xml/parse.js';
+import { MULTISTATUS_CLOSE, MULTISTATUS_OPEN, propstatResponse, type Propstat } from '../xml/multistatus.js';
+import { propTag } from '../xml/write.js';
+import { activeLockXml, lockDiscoveryXml } from '../xml/lock.js';
+import type { DeadProperty, ResourceInfo } from '../storage/backend.js';
+
+export type PropfindRequest = { kind: 'allprop'; include: QName[] } | { kind: 'propname' } | { kind: 'prop'; names: QName[] };
+
+/** Interprets a propfind body (14.20); an empty body is allprop (9.1). */
+export function parsePropfind(root: XmlElement | null): PropfindRequest {
+  if (!root) return { kind: 'allprop', include: [] };
+  if (!isNamed(root, DAV_NS, 'propfind')) throw new DavError(400, 'Expected a DAV:propfind body');
+  const kids = childElements(root);
+  const prop = kids.find((k) => isNamed(k, DAV_NS, 'prop'));
+  const allprop = kids.find((k) => isNamed(k, DAV_NS, 'allprop'));
+  const propname = kids.find((k) => isNamed(k, DAV_NS, 'propname'));
+  const include = kids.find((k) => isNamed(k, DAV_NS, 'include'));
+  const names = (el: XmlElement): QName[] => childElements(el).map((e) => ({ ns: e.ns, local: e.local }));
+  if ([prop, allprop, propname].filter(Boolean).length !== 1) throw new DavError(400, 'propfind needs exactly one of prop, allprop, propname');
+  if (prop) return { kind: 'prop', names: names(prop) };
+  if (propname) return { kind: 'propname' };
+  return { kind: 'allprop', include: include ? names(include) : [] };
+}
+
+const CHUNK = 64 * 1024;
+
+export async function propfind(ctx: DavContext): Promise<void> {
+  const { path, services } = ctx.state;
+  const { storage, locks, options } = services;
+  const depth = parseDepth(ctx.get('depth') || undefined, 'infinity');
+  const request = parsePropfind(await readXml(ctx));
+  const info = await storage.stat(path);
+  if (!info) throw new DavError(404, 'Not found');
+  if (ctx.get('if')) await guardFor(ctx).checkIf();
+
+  const wantsDead = request.kind !== 'prop' || request.names.some((n) => !isLiveProp(n.ns, n.local));
+  const wantsLocks = request.kind === 'allprop' || (request.kind === 'prop' && request.names.some((n) => n.ns === DAV_NS && n.local === 'lockdiscovery'));
+  const wantsQuota = request.kind === 'prop' && request.names.some((n) => n.ns === DAV_NS && NAMED_ONLY_LIVE.includes(n.local as never));
+
+  const entry = async (p: string, i: ResourceInfo, maybeDead: boolean): Promise<string> => {
+    const name = p === '/' ? '' : baseName(p);
+    const dead: DeadProperty[] = wantsDead && maybeDead ? await storage.props.get(p) : [];
+    let lockXml = '';
+    if (wantsLocks) {
+      const now = Date.now();
+      const active = (await locks.covering(p)).map((l) => activeLockXml(l, href(ctx, l.root, l.root === p ? i.isCollection : true), now));
+      lockXml = lockDiscoveryXml(active);
+    }
+    let quota: { availableBytes: number; usedBytes: number } | undefined;
+    if (wantsQuota && storage.quota) quota = await storage.quota(p);
+    const live = (local: string): string | undefined => {
+      if (local === 'lockdiscovery') return lockXml;
+      if (local === 'quota-available-bytes') return quota && `<D:quota-available-bytes>${quota.availableBytes}</D:quota-available-bytes>`;
+      if (local === 'quota-used-bytes') return quota && `<D:quota-used-bytes>${quota.usedBytes}</D:quota-used-bytes>`;
+      return simpleLiveProp(local, i, name);
+    };
+    const found: string[] = [];
+    const missing: string[] = [];
+    if (request.kind === 'propname') {
+      for (const local of ALLPROP_LIVE) if (live(local) !== undefined && !dead.some((d) => d.ns === DAV_NS && d.local === local)) found.push(`<D:${local}/>`);
+      for (const d of dead) found.push(propTag(d.ns, d.local).empty);
+    } else if (request.kind === 'allprop') {
+      for (const local of ALLPROP_LIVE) {
+        if (dead.some((d) => d.ns === DAV_NS && d.local === local)) continue;
+        const v = live(local);
+        if (v !== undefined) found.push(v);
+      }
+      for (const d of dead) found.push(deadXml(d));
+      for (const n of request.include) {
+        if (n.ns === DAV_NS && NAMED_ONLY_LIVE.includes(n.local as never)) {
+          const v = live(n.local);
+          (v ? found : missing).push(v ?? propTag(n.ns, n.local).empty);
+        }
+      }
+    } else {
+      for (const n of request.names) {
+        const d = dead.find((x) => x.ns === n.ns && x.local === n.local);
+        const v = d ? deadXml(d) : n.ns === DAV_NS ? live(n.local) : undefined;
+        if (v !== undefined) found.push(v);
+        else missing.push(propTag(n.ns, n.local).empty);
+      }
+    }
+    const propstats: Propstat[] = [
+      { status: 200, props: found },
+      { status: 404, props: missing },
+    ];
+    return propstatResponse(href(ctx, p, i.isCollection), propstats);
+  };
+
+  async function* members(dir: string, recurse: boolean): AsyncGenerator<string> {
+    const withProps = wantsDead ? await storage.props.membersWithProps(dir) : new Set<string>();
+    for await (const m of storage.list(dir)) {
+      const p = joinPath(dir, m.name);
+      yield await entry(p, m.info, withProps.has(m.name));
+      if (recurse && m.info.isCollection) yield* members(p, true);
+    }
+  }
+
+  async function* body(): AsyncGenerator<string> {
+    let buf = MULTISTATUS_OPEN + (await entry(path, info!, true));
+    if (depth !== 0 && info!.isCollection) {
+      for await (const s of members(path, depth === 'infinity')) {
+        buf += s;
+        if (buf.length >= CHUNK) {
+          yield buf;
+          buf = '';
+        }
+      }
+    }
+    yield buf + MULTISTATUS_CLOSE;
+  }
+
+  void options;
+  ctx.status = 207;
+  ctx.type = 'application/xml; charset=utf-8';
+  ctx.body = Readable.from(body(), { objectMode: false });
+}
+
+/** A dead property as stored, wrapped in its element with xml:lang and attributes restored. */
+export function deadXml(d: DeadProperty): string {
+  const attrs = (d.lang !== undefined ? ` xml:lang="${d.lang.replace(/[&<"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '"': '&quot;' })[c]!)}"` : '') + (d.attrs ?? '');
+  const t = propTag(d.ns, d.local, attrs);
+  return d.xml === '' ? t.empty : t.open + d.xml + t.close;
+}

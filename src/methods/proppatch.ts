@@ -1,0 +1,80 @@
+/**
+ * PROPPATCH (RFC 4918 9.2): instructions run in document order and all-or-nothing; when one
+ * fails, it carries its own status and every other property gets 424 Failed Dependency.
+ */
+import type { DavContext } from '../context.js';
+import { DavError } from '../errors.js';
+import { checkConditionals, guardFor, href, readXml } from './common.js';
+import { isProtected } from '../dav/live-props.js';
+import { DAV_NS } from '../xml/names.js';
+import { childElements, isNamed, type XmlElement } from '../xml/parse.js';
+import { propTag, serializeAttrs, serializeChildren } from '../xml/write.js';
+import { MULTISTATUS_CLOSE, MULTISTATUS_OPEN, propstatResponse, type Propstat } from '../xml/multistatus.js';
+import type { DeadProperty, PropPatchOp } from '../storage/backend.js';
+
+/** A property element from a PROPPATCH set instruction, kept verbatim. */
+export function toDeadProperty(el: XmlElement): DeadProperty {
+  const prop: DeadProperty = { ns: el.ns, local: el.local, xml: serializeChildren(el) };
+  if (el.lang !== undefined) prop.lang = el.lang;
+  const attrs = serializeAttrs(el.attrs);
+  if (attrs) prop.attrs = attrs;
+  return prop;
+}
+
+/** Reads a propertyupdate body into operations, in document order (14.19). */
+export function parsePropertyUpdate(root: XmlElement | null): PropPatchOp[] {
+  if (!root || !isNamed(root, DAV_NS, 'propertyupdate')) throw new DavError(400, 'Expected a DAV:propertyupdate body');
+  const ops: PropPatchOp[] = [];
+  for (const instr of childElements(root)) {
+    if (instr.ns !== DAV_NS || (instr.local !== 'set' && instr.local !== 'remove')) continue;
+    for (const prop of childElements(instr)) {
+      if (!isNamed(prop, DAV_NS, 'prop')) continue;
+      for (const el of childElements(prop)) {
+        ops.push(instr.local === 'set' ? { op: 'set', prop: toDeadProperty(el) } : { op: 'remove', ns: el.ns, local: el.local });
+      }
+    }
+  }
+  if (ops.length === 0) throw new DavError(400, 'propertyupdate has no set or remove instruction');
+  return ops;
+}
+
+const opName = (op: PropPatchOp): { ns: string; local: string } => (op.op === 'set' ? op.prop : op);
+
+export async function proppatch(ctx: DavContext): Promise<void> {
+  const { path, services } = ctx.state;
+  const { storage, locks } = services;
+  const ops = parsePropertyUpdate(await readXml(ctx));
+  const info = await storage.stat(path);
+  if (!info) throw new DavError(404, 'Not found');
+  checkConditionals(ctx, info);
+  const guard = guardFor(ctx);
+
+  const failures = new Map<number, { status: number; error?: string }>();
+  ops.forEach((op, i) => {
+    const n = opName(op);
+    if (isProtected(n.ns, n.local)) failures.set(i, { status: 403, error: 'cannot-modify-protected-property' });
+  });
+
+  await locks.exclusive([path], async () => {
+    await guard.check([{ path }]);
+    if (failures.size === 0) await storage.props.patch(path, ops);
+  });
+
+  // One propstat per distinct outcome; a property named twice is reported once, by its last instruction.
+  const byName = new Map<string, { status: number; error?: string; tag: string }>();
+  ops.forEach((op, i) => {
+    const n = opName(op);
+    const outcome = failures.get(i) ?? (failures.size ? { status: 424 } : { status: 200 });
+    byName.set(`{${n.ns}}${n.local}`, { ...outcome, tag: propTag(n.ns, n.local).empty });
+  });
+  const groups = new Map<string, Propstat>();
+  for (const o of byName.values()) {
+    const key = `${o.status} ${o.error ?? ''}`;
+    let g = groups.get(key);
+    if (!g) groups.set(key, (g = { status: o.status, props: [], error: o.error }));
+    g.props.push(o.tag);
+  }
+  ctx.status = 207;
+  ctx.type = 'application/xml; charset=utf-8';
+  ctx.body = MULTISTATUS_OPEN + propstatResponse(href(ctx, path, info.isCollection), [...groups.values()]) + MULTISTATUS_CLOSE;
+}

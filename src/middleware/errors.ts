@@ -1,0 +1,52 @@
+/**
+ * Outermost middleware: turns a DavError into its status, headers and body (a DAV:error XML
+ * body when a precondition is named, RFC 4918 section 16), and anything else into a logged 500.
+ * Koa's own error handler would drop our headers and answer text/plain.
+ */
+import type { Next } from 'koa';
+import type { DavContext } from '../context.js';
+import { DavError } from '../errors.js';
+import { errorBody } from '../xml/write.js';
+
+export type ErrorLogger = (err: unknown, ctx: DavContext) => void;
+
+const isClientGone = (e: unknown): boolean => {
+  const code = (e as NodeJS.ErrnoException | undefined)?.code;
+  return code === 'ERR_STREAM_PREMATURE_CLOSE' || code === 'ECONNRESET' || code === 'EPIPE' || code === 'ECONNABORTED';
+};
+
+export function errors(log: ErrorLogger) {
+  return async function errorMiddleware(ctx: DavContext, next: Next): Promise<void> {
+    try {
+      await next();
+    } catch (err) {
+      if (ctx.headerSent || !ctx.writable) {
+        if (!isClientGone(err)) log(err, ctx);
+        return;
+      }
+      let e: DavError;
+      if (err instanceof DavError) e = err;
+      else if (isClientGone(err)) e = new DavError(400, 'Request aborted');
+      else if ((err as { status?: number }).status && (err as { expose?: boolean }).expose) e = new DavError((err as { status: number }).status, (err as Error).message);
+      else {
+        log(err, ctx);
+        e = new DavError(500, 'Internal server error');
+      }
+      ctx.res.removeHeader('Content-Type');
+      ctx.res.removeHeader('Content-Length');
+      ctx.status = e.status;
+      for (const [k, v] of Object.entries(e.headers)) ctx.set(k, v);
+      if (e.status === 304) {
+        ctx.body = null;
+      } else if (e.condition) {
+        ctx.type = 'application/xml; charset=utf-8';
+        ctx.body = errorBody(e.condition, e.hrefs);
+      } else {
+        ctx.type = 'text/plain; charset=utf-8';
+        ctx.body = e.message + '\n';
+      }
+      // A body we never read must not be parsed as the next request.
+      if (!ctx.req.complete) ctx.set('Connection', 'close');
+    }
+  };
+}

@@ -1,0 +1,23 @@
+/** Decodes the Request-URI once into a DAV path and refuses reserved names. */
+import type { Next } from 'koa';
+import type { DavContext } from '../context.js';
+import { DavError } from '../errors.js';
+import { decodeRequestPath } from '../dav/path.js';
+
+const READS = new Set(['GET', 'HEAD', 'PROPFIND', 'OPTIONS']);
+
+export async function resolvePath(ctx: DavContext, next: Next): Promise<void> {
+  const url = ctx.req.url ?? '/';
+  if (url === '*' && ctx.method === 'OPTIONS') {
+    ctx.state.path = '/';
+    return next();
+  }
+  const q = url.indexOf('?');
+  const raw = q === -1 ? url : url.slice(0, q);
+  const { options, storage } = ctx.state.services;
+  const path = decodeRequestPath(raw, options.prefix);
+  if (path === null) throw new DavError(404, 'Not found');
+  if (storage.isReserved(path)) throw READS.has(ctx.method) ? new DavError(404, 'Not found') : new DavError(403, 'Reserved name');
+  ctx.state.path = path;
+  return next();
+}

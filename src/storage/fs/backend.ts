@@ -1,0 +1,329 @@
+/**
+ * The default storage backend: a directory on disk. Uploads stream into a temp file in the
+ * target directory and are renamed into place (atomic on POSIX), so a failed or aborted
+ * upload never touches the old content. Dead properties live in `<root>/.davmeta`, which
+ * WebDAV never lists or addresses.
+ */
+import { createReadStream, createWriteStream, constants as fsc, promises as fsp, type Stats } from 'node:fs';
+import { join } from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import type { Readable } from 'node:stream';
+import { randomUUID } from 'node:crypto';
+import type { FailedMember, ListEntry, PendingUpload, Quota, ResourceInfo, StorageBackend } from '../backend.js';
+import { FsPropertyStore } from './props.js';
+import { DavError, fromFsError, statusForFsError } from '../../errors.js';
+import { forEachBounded, mapBounded } from '../../util/concurrency.js';
+import { joinPath, parentPath } from '../../dav/path.js';
+
+export const META_DIR = '.davmeta';
+export const TEMP_PREFIX = '.~davtmp-';
+const READ_CHUNK = 1024 * 1024;
+const STAT_PARALLEL = 32;
+const TREE_PARALLEL = 16;
+
+const code = (e: unknown): string | undefined => (e as NodeJS.ErrnoException | undefined)?.code;
+
+export function infoFromStats(st: Stats): ResourceInfo {
+  const isCollection = st.isDirectory();
+  const mtimeUs = Math.round(st.mtimeMs * 1000);
+  return {
+    isCollection,
+    size: isCollection ? 0 : st.size,
+    mtimeMs: st.mtimeMs,
+    birthtimeMs: st.birthtimeMs || st.ctimeMs,
+    etag: `"${st.ino.toString(36)}-${st.size.toString(36)}-${mtimeUs.toString(36)}"`,
+  };
+}
+
+export interface FsBackendOptions {
+  root: string;
+  /** Where dead properties are kept; defaults to `<root>/.davmeta`. */
+  metaDir?: string;
+}
+
+export class FsBackend implements StorageBackend {
+  readonly root: string;
+  readonly metaDir: string;
+  readonly props: FsPropertyStore;
+
+  constructor(opts: FsBackendOptions) {
+    this.root = opts.root;
+    this.metaDir = opts.metaDir ?? join(opts.root, META_DIR);
+    this.props = new FsPropertyStore(this.metaDir);
+  }
+
+  async init(): Promise<void> {
+    await this.props.init();
+  }
+
+  /** Absolute filesystem path of a DAV path (DAV paths are already contained and clean). */
+  fsPath(path: string): string {
+    return path === '/' ? this.root : join(this.root, path);
+  }
+
+  isReserved(path: string): boolean {
+    if (path === '/' + META_DIR || path.startsWith('/' + META_DIR + '/')) return true;
+    return path.includes('/' + TEMP_PREFIX);
+  }
+
+  private isHiddenMember(dir: string, name: string): boolean {
+    return name.startsWith(TEMP_PREFIX) || (dir === '/' && name === META_DIR);
+  }
+
+  async stat(path: string): Promise<ResourceInfo | null> {
+    try {
+      return infoFromStats(await fsp.stat(this.fsPath(path)));
+    } catch (e) {
+      const c = code(e);
+      if (c === 'ENOENT' || c === 'ENOTDIR' || c === 'ENAMETOOLONG') return null;
+      throw fromFsError(e);
+    }
+  }
+
+  async *list(path: string): AsyncIterable<ListEntry> {
+    const dir = this.fsPath(path);
+    let handle;
+    try {
+      handle = await fsp.opendir(dir, { bufferSize: 256 });
+    } catch (e) {
+      throw fromFsError(e);
+    }
+    const names = (async function* (self: FsBackend) {
+      for await (const d of handle) if (!self.isHiddenMember(path, d.name)) yield d.name;
+    })(this);
+    const stats = mapBounded(names, STAT_PARALLEL, async (name) => {
+      try {
+        return { name, info: infoFromStats(await fsp.stat(join(dir, name))) };
+      } catch {
+        return null; // vanished meanwhile, or a dangling symlink: not listed
+      }
+    });
+    for await (const entry of stats) if (entry) yield entry;
+  }
+
+  async read(path: string, range?: { start: number; end: number }): Promise<Readable> {
+    const fh = await fsp.open(this.fsPath(path), 'r').catch((e) => {
+      throw fromFsError(e);
+    });
+    return createReadStream('', { fd: fh, start: range?.start, end: range?.end, highWaterMark: READ_CHUNK });
+  }
+
+  async receive(path: string, body: Readable): Promise<PendingUpload> {
+    const target = this.fsPath(path);
+    const tmp = join(this.fsPath(parentPath(path)), TEMP_PREFIX + randomUUID());
+    try {
+      await pipeline(body, createWriteStream(tmp, { flags: 'wx', highWaterMark: READ_CHUNK }));
+    } catch (e) {
+      await fsp.rm(tmp, { force: true });
+      const c = code(e);
+      if (c === 'ENOENT' || c === 'ENOTDIR') throw new DavError(409, 'Parent collection does not exist');
+      if (c === 'ERR_STREAM_PREMATURE_CLOSE' || c === 'ECONNRESET' || c === 'ECONNABORTED') throw new DavError(400, 'Upload aborted by the client');
+      throw fromFsError(e, 'upload failed');
+    }
+    let settled = false;
+    return {
+      commit: async () => {
+        settled = true;
+        let created = true;
+        try {
+          const st = await fsp.stat(target);
+          if (st.isDirectory()) throw new DavError(405, 'Cannot PUT to a collection');
+          created = false;
+        } catch (e) {
+          if (e instanceof DavError) {
+            await fsp.rm(tmp, { force: true });
+            throw e;
+          }
+        }
+        try {
+          await fsp.rename(tmp, target);
+        } catch (e) {
+          await fsp.rm(tmp, { force: true });
+          throw fromFsError(e);
+        }
+        return { created };
+      },
+      abort: async () => {
+        if (settled) return;
+        settled = true;
+        await fsp.rm(tmp, { force: true });
+      },
+    };
+  }
+
+  async createEmpty(path: string): Promise<boolean> {
+    try {
+      const fh = await fsp.open(this.fsPath(path), 'wx');
+      await fh.close();
+      return true;
+    } catch (e) {
+      if (code(e) === 'EEXIST') return false;
+      if (code(e) === 'ENOENT' || code(e) === 'ENOTDIR') throw new DavError(409, 'Parent collection does not exist');
+      throw fromFsError(e);
+    }
+  }
+
+  async mkdir(path: string): Promise<void> {
+    try {
+      await fsp.mkdir(this.fsPath(path));
+    } catch (e) {
+      if (code(e) === 'EEXIST') throw new DavError(405, 'Resource already exists');
+      if (code(e) === 'ENOENT' || code(e) === 'ENOTDIR') throw new DavError(409, 'Parent collection does not exist');
+      throw fromFsError(e);
+    }
+    await this.props.removeTree(path); // stale properties of an earlier resource at this path
+  }
+
+  async remove(path: string): Promise<FailedMember[]> {
+    const failed: FailedMember[] = [];
+    await this.removeInto(path, failed);
+    if (failed.length === 0) await this.props.removeTree(path);
+    return failed;
+  }
+
+  /** Depth-first delete; members that fail are reported and keep their ancestors (9.6.1). */
+  private async removeInto(path: string, failed: FailedMember[]): Promise<boolean> {
+    const p = this.fsPath(path);
+    let st: Stats;
+    try {
+      st = await fsp.lstat(p);
+    } catch (e) {
+      if (code(e) === 'ENOENT') throw new DavError(404, 'Not found');
+      throw fromFsError(e);
+    }
+    if (!st.isDirectory()) {
+      try {
+        await fsp.unlink(p);
+        return true;
+      } catch (e) {
+        failed.push({ path, status: statusForFsError(e) });
+        return false;
+      }
+    }
+    let ok = true;
+    let names: string[];
+    try {
+      names = await fsp.readdir(p);
+    } catch (e) {
+      failed.push({ path, status: statusForFsError(e) });
+      return false;
+    }
+    await forEachBounded(names, TREE_PARALLEL, async (name) => {
+      if (path === '/' && name === META_DIR) return;
+      try {
+        if (!(await this.removeInto(joinPath(path, name), failed))) ok = false;
+      } catch (e) {
+        if (!(e instanceof DavError && e.status === 404)) {
+          failed.push({ path: joinPath(path, name), status: e instanceof DavError ? e.status : 500 });
+          ok = false;
+        }
+      }
+    });
+    if (!ok || path === '/') return ok;
+    try {
+      await fsp.rmdir(p);
+      return true;
+    } catch (e) {
+      failed.push({ path, status: statusForFsError(e) });
+      return false;
+    }
+  }
+
+  async copy(src: string, dst: string, opts: { recursive: boolean }): Promise<FailedMember[]> {
+    const from = await this.requireStat(src);
+    const existing = await this.stat(dst);
+    if (!from.isCollection && existing && !existing.isCollection) {
+      // File over file: copy beside the target, then rename over it, so readers never see a partial file.
+      const tmp = join(this.fsPath(parentPath(dst)), TEMP_PREFIX + randomUUID());
+      try {
+        await fsp.copyFile(this.fsPath(src), tmp, fsc.COPYFILE_FICLONE);
+        await fsp.rename(tmp, this.fsPath(dst));
+      } catch (e) {
+        await fsp.rm(tmp, { force: true });
+        throw fromFsError(e);
+      }
+      await this.props.copyOne(src, dst);
+      return [];
+    }
+    if (existing) {
+      const failed = await this.remove(dst);
+      if (failed.length) return failed;
+    }
+    const failed: FailedMember[] = [];
+    await this.copyInto(src, dst, from.isCollection, opts.recursive, failed);
+    return failed;
+  }
+
+  private async copyInto(src: string, dst: string, isCollection: boolean, recursive: boolean, failed: FailedMember[]): Promise<void> {
+    try {
+      if (isCollection) await fsp.mkdir(this.fsPath(dst));
+      else await fsp.copyFile(this.fsPath(src), this.fsPath(dst), fsc.COPYFILE_FICLONE | fsc.COPYFILE_EXCL);
+      await this.props.copyOne(src, dst);
+    } catch (e) {
+      const c = code(e);
+      if (c === 'ENOENT' && src !== dst) {
+        // Source member vanished (skip it) or destination parent missing (top level: 409).
+        if (!(await this.stat(src))) return;
+        throw new DavError(409, 'Destination parent collection does not exist');
+      }
+      throw fromFsError(e);
+    }
+    if (!isCollection || !recursive) return;
+    const members: ListEntry[] = [];
+    for await (const m of this.list(src)) members.push(m);
+    await forEachBounded(members, TREE_PARALLEL, async (m) => {
+      const s = joinPath(src, m.name);
+      const d = joinPath(dst, m.name);
+      try {
+        await this.copyInto(s, d, m.info.isCollection, true, failed);
+      } catch (e) {
+        failed.push({ path: d, status: e instanceof DavError ? e.status : 500 });
+      }
+    });
+  }
+
+  async move(src: string, dst: string): Promise<FailedMember[]> {
+    const from = await this.requireStat(src);
+    const existing = await this.stat(dst);
+    if (existing && (existing.isCollection || from.isCollection)) {
+      const failed = await this.remove(dst);
+      if (failed.length) return failed;
+    }
+    try {
+      // rename(2) replaces a file target atomically and moves a whole tree at once.
+      await fsp.rename(this.fsPath(src), this.fsPath(dst));
+    } catch (e) {
+      const c = code(e);
+      if (c === 'ENOENT' || c === 'ENOTDIR') throw new DavError(409, 'Destination parent collection does not exist');
+      if (c === 'EXDEV') {
+        const failed = await this.copy(src, dst, { recursive: true });
+        if (failed.length) return failed;
+        return await this.remove(src);
+      }
+      throw fromFsError(e);
+    }
+    await this.props.moveTree(src, dst);
+    return [];
+  }
+
+  private async requireStat(path: string): Promise<ResourceInfo> {
+    const info = await this.stat(path);
+    if (!info) throw new DavError(404, 'Not found');
+    return info;
+  }
+
+  async setMtime(path: string, mtimeMs: number): Promise<void> {
+    const p = this.fsPath(path);
+    try {
+      const st = await fsp.stat(p);
+      await fsp.utimes(p, st.atime, new Date(mtimeMs));
+    } catch (e) {
+      throw fromFsError(e);
+    }
+  }
+
+  async quota(_path: string): Promise<Quota> {
+    const s = await fsp.statfs(this.root);
+    return { availableBytes: s.bavail * s.bsize, usedBytes: (s.blocks - s.bfree) * s.bsize };
+  }
+}

@@ -1,0 +1,138 @@
+/**
+ * Dead properties on the filesystem: one JSON file per resource under `<meta>/props`, in a tree
+ * that mirrors the served tree. Resource `/a/b` keeps its properties in `root.d/a.d/b.p` and
+ * its members' in `root.d/a.d/b.d/`; the suffixes make the mapping injective, so a member
+ * named `x.p` can never collide with the properties of `x`. Writes go to a temp file and are
+ * renamed into place, so a crash never leaves a half-written file.
+ */
+import { promises as fsp } from 'node:fs';
+import { join } from 'node:path';
+import { randomUUID } from 'node:crypto';
+import type { DeadProperty, PropPatchOp, PropertyStore } from '../backend.js';
+import { KeyedMutex } from '../../util/concurrency.js';
+import { qkey } from '../../xml/names.js';
+
+const isEnoent = (e: unknown): boolean => (e as NodeJS.ErrnoException).code === 'ENOENT';
+
+export class FsPropertyStore implements PropertyStore {
+  private readonly base: string;
+  private readonly mutex = new KeyedMutex();
+
+  constructor(metaDir: string) {
+    this.base = join(metaDir, 'props');
+  }
+
+  async init(): Promise<void> {
+    await fsp.mkdir(join(this.base, 'root.d'), { recursive: true });
+  }
+
+  /** Directory holding the property files of the members of `path`. */
+  membersDir(path: string): string {
+    if (path === '/') return join(this.base, 'root.d');
+    let dir = join(this.base, 'root.d');
+    for (const seg of path.slice(1).split('/')) dir = join(dir, seg + '.d');
+    return dir;
+  }
+
+  fileOf(path: string): string {
+    if (path === '/') return join(this.base, 'root.p');
+    const i = path.lastIndexOf('/');
+    return join(this.membersDir(i === 0 ? '/' : path.slice(0, i)), path.slice(i + 1) + '.p');
+  }
+
+  async get(path: string): Promise<DeadProperty[]> {
+    try {
+      return JSON.parse(await fsp.readFile(this.fileOf(path), 'utf8')) as DeadProperty[];
+    } catch (e) {
+      if (isEnoent(e) || e instanceof SyntaxError) return [];
+      throw e;
+    }
+  }
+
+  async patch(path: string, ops: PropPatchOp[]): Promise<void> {
+    const file = this.fileOf(path);
+    await this.mutex.run(file, async () => {
+      const props = new Map((await this.get(path)).map((p) => [qkey(p.ns, p.local), p]));
+      for (const op of ops) {
+        if (op.op === 'set') props.set(qkey(op.prop.ns, op.prop.local), op.prop);
+        else props.delete(qkey(op.ns, op.local));
+      }
+      if (props.size === 0) {
+        await fsp.rm(file, { force: true });
+        return;
+      }
+      await writeAtomic(file, JSON.stringify([...props.values()]));
+    });
+  }
+
+  async membersWithProps(dir: string): Promise<Set<string>> {
+    const names = new Set<string>();
+    try {
+      for (const n of await fsp.readdir(this.membersDir(dir))) if (n.endsWith('.p')) names.add(n.slice(0, -2));
+    } catch (e) {
+      if (!isEnoent(e)) throw e;
+    }
+    return names;
+  }
+
+  /** Removes the properties of `path` and of everything below it. */
+  async removeTree(path: string): Promise<void> {
+    await Promise.all([fsp.rm(this.fileOf(path), { force: true }), path === '/' ? undefined : fsp.rm(this.membersDir(path), { recursive: true, force: true })]);
+  }
+
+  /** Moves the properties of a resource (and its members') to a new path. */
+  async moveTree(src: string, dst: string): Promise<void> {
+    await this.removeTree(dst);
+    await renameIfPresent(this.fileOf(src), this.fileOf(dst));
+    await renameIfPresent(this.membersDir(src), this.membersDir(dst));
+  }
+
+  /** Copies the properties of one resource (not its members). */
+  async copyOne(src: string, dst: string): Promise<void> {
+    const to = this.fileOf(dst);
+    try {
+      await fsp.copyFile(this.fileOf(src), to);
+    } catch (e) {
+      if (!isEnoent(e)) throw e;
+      const from = await this.get(src);
+      if (from.length === 0) return await fsp.rm(to, { force: true });
+      await writeAtomic(to, JSON.stringify(from));
+    }
+  }
+}
+
+async function renameIfPresent(from: string, to: string): Promise<void> {
+  try {
+    await fsp.rename(from, to);
+  } catch (e) {
+    if (isEnoent(e)) {
+      // Either nothing to move, or the target's parent directory is missing.
+      try {
+        await fsp.access(from);
+      } catch {
+        return;
+      }
+      await fsp.mkdir(join(to, '..'), { recursive: true });
+      await fsp.rename(from, to);
+      return;
+    }
+    throw e;
+  }
+}
+
+export async function writeAtomic(file: string, data: string): Promise<void> {
+  const tmp = `${file}.${randomUUID()}.tmp`;
+  try {
+    await fsp.writeFile(tmp, data);
+  } catch (e) {
+    if (!isEnoent(e)) throw e;
+    await fsp.mkdir(join(file, '..'), { recursive: true });
+    await fsp.writeFile(tmp, data);
+  }
+  try {
+    await fsp.rename(tmp, file);
+  } catch (e) {
+    await fsp.rm(tmp, { force: true });
+    throw e;
+  }
+}

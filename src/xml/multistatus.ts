@@ -1,0 +1,33 @@
+/** Pieces of a 207 Multi-Status body (RFC 4918 section 13), written as strings. */
+import { STATUS_CODES } from 'node:http';
+import { escapeText, XML_DECL } from './write.js';
+
+export const MULTISTATUS_OPEN = `${XML_DECL}<D:multistatus xmlns:D="DAV:">`;
+export const MULTISTATUS_CLOSE = '</D:multistatus>';
+
+export const statusLine = (code: number): string => `HTTP/1.1 ${code} ${STATUS_CODES[code] ?? ''}`;
+
+export interface Propstat {
+  status: number;
+  /** Property elements (already serialised). */
+  props: string[];
+  /** Optional DAV:error condition for this propstat (e.g. cannot-modify-protected-property). */
+  error?: string;
+}
+
+export function propstatResponse(href: string, propstats: Propstat[]): string {
+  let s = `<D:response><D:href>${escapeText(href)}</D:href>`;
+  for (const ps of propstats) {
+    if (ps.props.length === 0) continue;
+    s += `<D:propstat><D:prop>${ps.props.join('')}</D:prop><D:status>${statusLine(ps.status)}</D:status>`;
+    if (ps.error) s += `<D:error><D:${ps.error}/></D:error>`;
+    s += '</D:propstat>';
+  }
+  return s + '</D:response>';
+}
+
+export function statusResponse(href: string, status: number, error?: { condition: string; hrefs?: string[] }): string {
+  let s = `<D:response><D:href>${escapeText(href)}</D:href><D:status>${statusLine(status)}</D:status>`;
+  if (error) s += `<D:error><D:${error.condition}>${(error.hrefs ?? []).map((h) => `<D:href>${escapeText(h)}</D:href>`).join('')}</D:${error.condition}></D:error>`;
+  return s + '</D:response>';
+}
