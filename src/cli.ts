@@ -5,72 +5,41 @@ import { promises as fsp, constants as fsc, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
 import { startServer } from './app.js';
-import { ConfigError, DEFAULTS, resolveOptions, type ServerOptions } from './config.js';
+import { ConfigError, OPTION_SPECS, resolveOptions, type ServerOptions } from './config.js';
 
-const HELP = `Usage: koa-webdav-server [options]
-
-Serves a directory over WebDAV (RFC 4918 class 1 and 2).
-
-Options:
-  --root DIR               directory to serve (default: ./storage)
-  --port N                 TCP port (default: ${DEFAULTS.port}; 0 picks a free one)
-  --host H                 address to listen on (default: ${DEFAULTS.host})
-  --prefix /PATH           serve under a sub-path, e.g. /dav (default: the URL root)
-  --lock-store STORE       memory | file | file:PATH (default: file, <root>/.davmeta/locks.json)
-  --lock-timeout SEC       timeout of a LOCK that asks for none (default: ${DEFAULTS.defaultLockTimeout})
-  --max-lock-timeout SEC   cap on any lock timeout, Infinite included (default: ${DEFAULTS.maxLockTimeout})
-  --max-xml-bytes N        largest XML request body (default: ${DEFAULTS.maxXmlBytes})
-  --trust-proxy            trust X-Forwarded-Host/-Proto when matching Destination URLs
-  --quiet                  no start-up banner
-  -h, --help               show this help
-  -v, --version            show the version
-`;
+function helpText(): string {
+  const rows = OPTION_SPECS.map((o) => [`--${o.flag}${o.arg ? ' ' + o.arg : ''}`, o.help]);
+  rows.push(['-h, --help', 'show this help'], ['-v, --version', 'show the version']);
+  const width = Math.max(...rows.map((r) => r[0]!.length)) + 2;
+  return `Usage: koa-webdav-server [options]\n\nServes a directory over WebDAV (RFC 4918 class 1 and 2).\n\nOptions:\n${rows
+    .map(([f, h]) => `  ${f!.padEnd(width)} ${h}`)
+    .join('\n')}\n`;
+}
 
 function version(): string {
   const pkg = join(dirname(fileURLToPath(import.meta.url)), '..', 'package.json');
   return (JSON.parse(readFileSync(pkg, 'utf8')) as { version: string }).version;
 }
 
-function num(name: string, v: string | undefined): number | undefined {
-  if (v === undefined) return undefined;
-  if (!/^\d+$/.test(v)) throw new ConfigError(`--${name} needs a whole number, got "${v}"`);
-  return Number(v);
-}
-
 export function parseCli(argv: string[]): Partial<ServerOptions> | 'help' | 'version' {
-  const { values } = parseArgs({
-    args: argv,
-    strict: true,
-    allowPositionals: false,
-    options: {
-      root: { type: 'string' },
-      port: { type: 'string' },
-      host: { type: 'string' },
-      prefix: { type: 'string' },
-      'lock-store': { type: 'string' },
-      'lock-timeout': { type: 'string' },
-      'max-lock-timeout': { type: 'string' },
-      'max-xml-bytes': { type: 'string' },
-      'trust-proxy': { type: 'boolean' },
-      quiet: { type: 'boolean' },
-      help: { type: 'boolean', short: 'h' },
-      version: { type: 'boolean', short: 'v' },
-    },
-  });
+  const specs: Record<string, { type: 'string' | 'boolean'; short?: string }> = {
+    help: { type: 'boolean', short: 'h' },
+    version: { type: 'boolean', short: 'v' },
+  };
+  for (const o of OPTION_SPECS) specs[o.flag] = { type: o.type === 'boolean' ? 'boolean' : 'string' };
+  const { values } = parseArgs({ args: argv, strict: true, allowPositionals: false, options: specs });
   if (values.help) return 'help';
   if (values.version) return 'version';
-  return {
-    root: values.root,
-    port: num('port', values.port),
-    host: values.host,
-    prefix: values.prefix,
-    lockStore: values['lock-store'],
-    defaultLockTimeout: num('lock-timeout', values['lock-timeout']),
-    maxLockTimeout: num('max-lock-timeout', values['max-lock-timeout']),
-    maxXmlBytes: num('max-xml-bytes', values['max-xml-bytes']),
-    trustProxy: values['trust-proxy'],
-    quiet: values.quiet,
-  };
+  const out: Record<string, unknown> = {};
+  for (const o of OPTION_SPECS) {
+    const v = values[o.flag];
+    if (v === undefined) continue;
+    if (o.type === 'int') {
+      if (typeof v !== 'string' || !/^\d+$/.test(v)) throw new ConfigError(`--${o.flag} needs a whole number, got "${String(v)}"`);
+      out[o.key] = Number(v);
+    } else out[o.key] = v;
+  }
+  return out as Partial<ServerOptions>;
 }
 
 async function checkRoot(root: string): Promise<void> {
@@ -94,7 +63,7 @@ async function main(): Promise<void> {
   try {
     parsed = parseCli(process.argv.slice(2));
     if (parsed === 'help') {
-      process.stdout.write(HELP);
+      process.stdout.write(helpText());
       return;
     }
     if (parsed === 'version') {

@@ -1,4 +1,8 @@
-/** Server options, their defaults, and validation with messages a person can act on. */
+/**
+ * Server options: one table declares every option once (flag, type, default, help text), and
+ * the CLI, help output and validation are derived from it. Adding an option means adding a
+ * field to ServerOptions and a row to OPTION_SPECS.
+ */
 import { resolve } from 'node:path';
 
 export interface ServerOptions {
@@ -21,6 +25,28 @@ export interface ServerOptions {
   /** No start-up banner. */
   quiet: boolean;
 }
+
+export interface OptionSpec {
+  key: keyof ServerOptions;
+  flag: string;
+  type: 'string' | 'int' | 'boolean';
+  help: string;
+  /** Placeholder shown in --help for valued flags. */
+  arg?: string;
+}
+
+export const OPTION_SPECS: OptionSpec[] = [
+  { key: 'root', flag: 'root', type: 'string', arg: 'DIR', help: 'directory to serve (default: ./storage)' },
+  { key: 'port', flag: 'port', type: 'int', arg: 'N', help: 'TCP port (default: 8080; 0 picks a free one)' },
+  { key: 'host', flag: 'host', type: 'string', arg: 'H', help: 'address to listen on (default: 127.0.0.1)' },
+  { key: 'prefix', flag: 'prefix', type: 'string', arg: '/PATH', help: 'serve under a sub-path, e.g. /dav (default: the URL root)' },
+  { key: 'lockStore', flag: 'lock-store', type: 'string', arg: 'STORE', help: 'memory | file | file:PATH (default: file, <root>/.davmeta/locks.json)' },
+  { key: 'defaultLockTimeout', flag: 'lock-timeout', type: 'int', arg: 'SEC', help: 'timeout of a LOCK that asks for none (default: 3600)' },
+  { key: 'maxLockTimeout', flag: 'max-lock-timeout', type: 'int', arg: 'SEC', help: 'cap on any lock timeout, Infinite included (default: 604800)' },
+  { key: 'maxXmlBytes', flag: 'max-xml-bytes', type: 'int', arg: 'N', help: 'largest XML request body in bytes (default: 1048576)' },
+  { key: 'trustProxy', flag: 'trust-proxy', type: 'boolean', help: 'trust X-Forwarded-Host/-Proto when matching Destination URLs' },
+  { key: 'quiet', flag: 'quiet', type: 'boolean', help: 'no start-up banner' },
+];
 
 export const DEFAULTS: ServerOptions = {
   root: './storage',
