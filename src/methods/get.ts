@@ -8,6 +8,9 @@ import { ifRangeHolds } from '../dav/preconditions.js';
 import { baseName } from '../dav/path.js';
 import { renderListing } from '../browser/listing.js';
 
+/** Bodies up to this size are read in one call instead of streamed. */
+const SMALL_BODY = 64 * 1024;
+
 export async function get(ctx: DavContext): Promise<void> {
   const { path, services } = ctx.state;
   const info = await services.storage.stat(path);
@@ -38,6 +41,11 @@ export async function get(ctx: DavContext): Promise<void> {
   }
   if (length === 0) {
     ctx.body = Buffer.alloc(0);
+    return;
+  }
+  if (length <= SMALL_BODY && services.storage.readSmall) {
+    // One open/read/close into an exact-size buffer: a stream allocates a 1 MiB chunk per file.
+    ctx.body = await services.storage.readSmall(path, range ? range.start : 0, length);
     return;
   }
   const body = await services.storage.read(path, range ?? undefined);

@@ -65,6 +65,11 @@ export interface StorageBackend {
   list(path: string): AsyncIterable<ListEntry>;
   /** Body of a file (whole or one inclusive byte range). */
   read(path: string, range?: { start: number; end: number }): Promise<Readable>;
+  /**
+   * Optional: `length` bytes from `start` in one buffer, for small bodies where a stream costs
+   * more than the read (GET of a 4 KiB file). Fewer bytes when the file shrank meanwhile.
+   */
+  readSmall?(path: string, start: number, length: number): Promise<Buffer>;
   /** Streams `body` into a temp file beside `path`; the caller commits or aborts. */
   receive(path: string, body: Readable): Promise<PendingUpload>;
   /** Creates an empty file if nothing is there (LOCK on an unmapped URL); true if created. */

@@ -108,6 +108,24 @@ export class FsBackend implements StorageBackend {
     return createReadStream('', { fd: fh, start: range?.start, end: range?.end, highWaterMark: READ_CHUNK });
   }
 
+  async readSmall(path: string, start: number, length: number): Promise<Buffer> {
+    const fh = await fsp.open(this.fsPath(path), 'r').catch((e) => {
+      throw fromFsError(e);
+    });
+    try {
+      const buf = Buffer.allocUnsafe(length);
+      let got = 0;
+      while (got < length) {
+        const { bytesRead } = await fh.read(buf, got, length - got, start + got);
+        if (bytesRead === 0) break;
+        got += bytesRead;
+      }
+      return got === length ? buf : buf.subarray(0, got);
+    } finally {
+      await fh.close();
+    }
+  }
+
   async receive(path: string, body: Readable): Promise<PendingUpload> {
     const target = this.fsPath(path);
     const tmp = join(this.fsPath(parentPath(path)), TEMP_PREFIX + randomUUID());
