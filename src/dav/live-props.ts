@@ -42,13 +42,42 @@ export const SUPPORTED_LOCK =
 
 /** Content type from the name alone (mime-types), octet-stream when unknown. */
 export function contentTypeFor(name: string): string {
+  // The type depends on the extension alone: remember it per extension (listings ask 10,000 times).
+  const dot = name.lastIndexOf('.');
+  const ext = dot === -1 ? '' : name.slice(dot).toLowerCase();
+  let t = typeByExt.get(ext);
+  if (t === undefined) {
+    t = typeFromMime(name);
+    if (typeByExt.size >= 1000) typeByExt.clear();
+    typeByExt.set(ext, t);
+  }
+  return t;
+}
+const typeByExt = new Map<string, string>();
+function typeFromMime(name: string): string {
   const t = mime.lookup(name);
   if (!t) return 'application/octet-stream';
   return t.startsWith('text/') || t === 'application/json' || t === 'application/javascript' ? `${t}; charset=utf-8` : t;
 }
 
+/** Formats whole seconds, remembering the last second formatted (files listed together share it). */
+function secondsFormatter(format: (d: Date) => string): (ms: number) => string {
+  let lastSec = NaN;
+  let last = '';
+  return (ms) => {
+    const sec = Math.floor(ms / 1000);
+    if (sec !== lastSec) {
+      last = format(new Date(sec * 1000));
+      lastSec = sec;
+    }
+    return last;
+  };
+}
+
 /** RFC 1123 date as getlastmodified and Last-Modified want it. */
-export const httpDate = (ms: number): string => new Date(ms).toUTCString();
+export const httpDate = secondsFormatter((d) => d.toUTCString());
+/** RFC 3339 date without fractions, as creationdate wants it. */
+const isoDate = secondsFormatter((d) => d.toISOString().replace(/\.\d{3}Z$/, 'Z'));
 
 /**
  * The synchronous live properties as XML (`<D:name>value</D:name>`), or undefined when the
@@ -58,7 +87,7 @@ export const httpDate = (ms: number): string => new Date(ms).toUTCString();
 export function simpleLiveProp(local: string, info: ResourceInfo, name: string): string | undefined {
   switch (local) {
     case 'creationdate':
-      return `<D:creationdate>${new Date(info.birthtimeMs).toISOString().replace(/\.\d{3}Z$/, 'Z')}</D:creationdate>`;
+      return `<D:creationdate>${isoDate(info.birthtimeMs)}</D:creationdate>`;
     case 'displayname':
       return `<D:displayname>${escapeText(name)}</D:displayname>`;
     case 'getcontentlength':
@@ -66,7 +95,7 @@ export function simpleLiveProp(local: string, info: ResourceInfo, name: string):
     case 'getcontenttype':
       return info.isCollection ? undefined : `<D:getcontenttype>${escapeText(contentTypeFor(name))}</D:getcontenttype>`;
     case 'getetag':
-      return `<D:getetag>${escapeText(info.etag)}</D:getetag>`;
+      return `<D:getetag>${info.etag.includes('&') || info.etag.includes('<') ? escapeText(info.etag) : info.etag}</D:getetag>`;
     case 'getlastmodified':
       return `<D:getlastmodified>${httpDate(info.mtimeMs)}</D:getlastmodified>`;
     case 'resourcetype':

@@ -50,11 +50,15 @@ export async function propfind(ctx: DavContext): Promise<void> {
   const wantsLocks = request.kind === 'allprop' || (request.kind === 'prop' && request.names.some((n) => n.ns === DAV_NS && n.local === 'lockdiscovery'));
   const wantsQuota = request.kind === 'prop' && request.names.some((n) => n.ns === DAV_NS && NAMED_ONLY_LIVE.includes(n.local as never));
 
+  // One lookup for the whole response: when no lock covers the request path or anything
+  // below it, every entry's lockdiscovery is empty and needs no per-entry lookup.
+  const anyLocks = wantsLocks && (await locks.covering(path, { descendants: depth !== 0 })).length > 0;
+
   const entry = async (p: string, i: ResourceInfo, maybeDead: boolean): Promise<string> => {
     const name = p === '/' ? '' : baseName(p);
     const dead: DeadProperty[] = wantsDead && maybeDead ? await storage.props.get(p) : [];
-    let lockXml = '';
-    if (wantsLocks) {
+    let lockXml = '<D:lockdiscovery/>';
+    if (anyLocks) {
       const now = Date.now();
       const active = (await locks.covering(p)).map((l) => activeLockXml(l, href(ctx, l.root, l.root === p ? i.isCollection : true), now));
       lockXml = lockDiscoveryXml(active);
