@@ -13,12 +13,16 @@ import type { FailedMember, ListEntry, PendingUpload, Quota, ResourceInfo, Stora
 import { FsPropertyStore } from './props.js';
 import { DavError, fromFsError, statusForFsError } from '../../errors.js';
 import { forEachBounded, mapBounded } from '../../util/concurrency.js';
+import { STAT_FIELDS, statWorker } from './stat-batch.js';
 import { joinPath, parentPath } from '../../dav/path.js';
 
 export const META_DIR = '.davmeta';
 export const TEMP_PREFIX = '.~davtmp-';
 const READ_CHUNK = 1024 * 1024;
 const STAT_PARALLEL = 32;
+/** Names per stat-worker message, and the smallest batch worth a message (fewer use the threadpool). */
+const STAT_BATCH = 256;
+const STAT_WORKER_MIN = 32;
 const TREE_PARALLEL = 16;
 
 /**
@@ -30,14 +34,17 @@ const fastStat = (p: string): Promise<Stats> => new Promise((resolve, reject) =>
 const code = (e: unknown): string | undefined => (e as NodeJS.ErrnoException | undefined)?.code;
 
 export function infoFromStats(st: Stats): ResourceInfo {
-  const isCollection = st.isDirectory();
-  const mtimeUs = Math.round(st.mtimeMs * 1000);
+  return infoFromParts(st.isDirectory(), st.size, st.mtimeMs, st.birthtimeMs, st.ctimeMs, st.ino);
+}
+
+function infoFromParts(isCollection: boolean, size: number, mtimeMs: number, birthtimeMs: number, ctimeMs: number, ino: number): ResourceInfo {
+  const mtimeUs = Math.round(mtimeMs * 1000);
   return {
     isCollection,
-    size: isCollection ? 0 : st.size,
-    mtimeMs: st.mtimeMs,
-    birthtimeMs: st.birthtimeMs || st.ctimeMs,
-    etag: `"${st.ino.toString(36)}-${st.size.toString(36)}-${mtimeUs.toString(36)}"`,
+    size: isCollection ? 0 : size,
+    mtimeMs,
+    birthtimeMs: birthtimeMs || ctimeMs,
+    etag: `"${ino.toString(36)}-${size.toString(36)}-${mtimeUs.toString(36)}"`,
   };
 }
 
@@ -94,9 +101,42 @@ export class FsBackend implements StorageBackend {
     } catch (e) {
       throw fromFsError(e);
     }
-    const names = (async function* (self: FsBackend) {
-      for await (const d of handle) if (!self.isHiddenMember(path, d.name)) yield d.name;
-    })(this);
+    // Names in batches; each batch is stat'ed on the stat worker (one message per batch) while
+    // the next batch is read, at most two batches ahead of the consumer.
+    const pending: Promise<ListEntry[]>[] = [];
+    let batch: string[] = [];
+    for await (const d of handle) {
+      if (this.isHiddenMember(path, d.name)) continue;
+      batch.push(d.name);
+      if (batch.length === STAT_BATCH) {
+        pending.push(this.statBatch(dir, batch));
+        batch = [];
+        if (pending.length > 2) yield* await pending.shift()!;
+      }
+    }
+    if (batch.length) pending.push(this.statBatch(dir, batch));
+    while (pending.length) yield* await pending.shift()!;
+  }
+
+  /** Stats the names of one directory; entries that vanished or dangle are left out. */
+  private statBatch(dir: string, names: string[]): Promise<ListEntry[]> {
+    const viaWorker = names.length >= STAT_WORKER_MIN ? statWorker.statMany(dir, names) : null;
+    const p = viaWorker
+      ? viaWorker.then((f) => {
+          const out: ListEntry[] = [];
+          for (let i = 0, o = 0; i < names.length; i++, o += STAT_FIELDS) {
+            if (f[o] === 0) continue; // vanished meanwhile, or a dangling symlink: not listed
+            out.push({ name: names[i]!, info: infoFromParts(f[o] === 2, f[o + 1]!, f[o + 2]!, f[o + 3]!, f[o + 4]!, f[o + 5]!) });
+          }
+          return out;
+        })
+      : this.statBatchPool(dir, names);
+    p.catch(() => undefined); // awaited by list(); avoids an unhandled rejection meanwhile
+    return p;
+  }
+
+  private async statBatchPool(dir: string, names: string[]): Promise<ListEntry[]> {
+    const out: ListEntry[] = [];
     const stats = mapBounded(names, STAT_PARALLEL, async (name) => {
       try {
         return { name, info: infoFromStats(await fastStat(join(dir, name))) };
@@ -104,7 +144,8 @@ export class FsBackend implements StorageBackend {
         return null; // vanished meanwhile, or a dangling symlink: not listed
       }
     });
-    for await (const entry of stats) if (entry) yield entry;
+    for await (const entry of stats) if (entry) out.push(entry);
+    return out;
   }
 
   async read(path: string, range?: { start: number; end: number }): Promise<Readable> {
