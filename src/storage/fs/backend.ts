@@ -315,15 +315,19 @@ export class FsBackend implements StorageBackend {
       if (failed.length) return failed;
     }
     const failed: FailedMember[] = [];
-    await this.copyInto(src, dst, from.isCollection, opts.recursive, failed);
+    // Members only get their properties copied when they have some (one readdir per
+    // collection tells which); stale properties left at the destination by resources removed
+    // outside WebDAV go first, so members without properties need no per-file work.
+    if (from.isCollection && !existing) await this.props.removeTree(dst);
+    await this.copyInto(src, dst, from.isCollection, opts.recursive, failed, true);
     return failed;
   }
 
-  private async copyInto(src: string, dst: string, isCollection: boolean, recursive: boolean, failed: FailedMember[]): Promise<void> {
+  private async copyInto(src: string, dst: string, isCollection: boolean, recursive: boolean, failed: FailedMember[], hasProps: boolean): Promise<void> {
     try {
       if (isCollection) await fsp.mkdir(this.fsPath(dst));
       else await fsp.copyFile(this.fsPath(src), this.fsPath(dst), fsc.COPYFILE_FICLONE | fsc.COPYFILE_EXCL);
-      await this.props.copyOne(src, dst);
+      if (hasProps) await this.props.copyOne(src, dst);
     } catch (e) {
       const c = code(e);
       if (c === 'ENOENT' && src !== dst) {
@@ -335,12 +339,13 @@ export class FsBackend implements StorageBackend {
     }
     if (!isCollection || !recursive) return;
     const members: ListEntry[] = [];
+    const withProps = await this.props.membersWithProps(src);
     for await (const m of this.list(src)) members.push(m);
     await forEachBounded(members, TREE_PARALLEL, async (m) => {
       const s = joinPath(src, m.name);
       const d = joinPath(dst, m.name);
       try {
-        await this.copyInto(s, d, m.info.isCollection, true, failed);
+        await this.copyInto(s, d, m.info.isCollection, true, failed, withProps.has(m.name));
       } catch (e) {
         failed.push({ path: d, status: e instanceof DavError ? e.status : 500 });
       }
