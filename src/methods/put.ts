@@ -28,7 +28,7 @@ export async function put(ctx: DavContext): Promise<void> {
       const now = await storage.stat(path);
       checkConditionals(ctx, now);
       await guard.check([{ path, membership: !now }]);
-      return (await upload.commit()).created;
+      return (await upload.commit(now)).created;
     });
   } catch (e) {
     await upload.abort();

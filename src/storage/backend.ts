@@ -48,8 +48,12 @@ export interface FailedMember {
 
 /** A body received into a temporary file; nothing is visible until commit(). */
 export interface PendingUpload {
-  /** Renames the temp file over the target atomically; reports whether the target was new. */
-  commit(): Promise<{ created: boolean }>;
+  /**
+   * Renames the temp file over the target atomically; reports whether the target was new.
+   * `current` is the target's state when the caller just looked it up (inside the lock
+   * manager's critical section), which spares the backend a second lookup.
+   */
+  commit(current?: ResourceInfo | null): Promise<{ created: boolean }>;
   abort(): Promise<void>;
 }
 

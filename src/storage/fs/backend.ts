@@ -187,19 +187,14 @@ export class FsBackend implements StorageBackend {
     }
     let settled = false;
     return {
-      commit: async () => {
+      commit: async (current?: ResourceInfo | null) => {
         settled = true;
-        let created = true;
-        try {
-          const st = await fsp.stat(target);
-          if (st.isDirectory()) throw new DavError(405, 'Cannot PUT to a collection');
-          created = false;
-        } catch (e) {
-          if (e instanceof DavError) {
-            await fsp.rm(tmp, { force: true });
-            throw e;
-          }
+        const now = current !== undefined ? current : await this.stat(path).catch(() => null);
+        if (now?.isCollection) {
+          await fsp.rm(tmp, { force: true });
+          throw new DavError(405, 'Cannot PUT to a collection');
         }
+        const created = !now;
         try {
           await fsp.rename(tmp, target);
         } catch (e) {
