@@ -13,7 +13,10 @@ const SMALL_BODY = 64 * 1024;
 
 export async function get(ctx: DavContext): Promise<void> {
   const { path, services } = ctx.state;
-  const info = await services.storage.stat(path);
+  // GET of a small file: stat and content in one step (the content is only used if the
+  // request ends up answering 200/206 with a body).
+  const small = ctx.method === 'GET' && services.storage.statWithSmallBody ? await services.storage.statWithSmallBody(path, SMALL_BODY) : undefined;
+  const info = small !== undefined ? small && small.info : await services.storage.stat(path);
   if (!info) throw new DavError(404, 'Not found');
   if (ctx.get('if')) await guardFor(ctx).checkIf();
   checkConditionals(ctx, info);
@@ -41,6 +44,10 @@ export async function get(ctx: DavContext): Promise<void> {
   }
   if (length === 0) {
     ctx.body = Buffer.alloc(0);
+    return;
+  }
+  if (small?.body && small.body.length === info.size) {
+    ctx.body = range ? small.body.subarray(range.start, range.end + 1) : small.body;
     return;
   }
   if (length <= SMALL_BODY && services.storage.readSmall) {

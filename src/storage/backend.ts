@@ -74,6 +74,11 @@ export interface StorageBackend {
    * more than the read (GET of a 4 KiB file). Fewer bytes when the file shrank meanwhile.
    */
   readSmall?(path: string, start: number, length: number): Promise<Buffer>;
+  /**
+   * Optional: stat and, for a file of at most `max` bytes, its whole content in one step (null
+   * when nothing is there). Lets GET of a small file cost one hand-off instead of four.
+   */
+  statWithSmallBody?(path: string, max: number): Promise<{ info: ResourceInfo; body: Buffer | null } | null>;
   /** Streams `body` into a temp file beside `path`; the caller commits or aborts. */
   receive(path: string, body: Readable): Promise<PendingUpload>;
   /** Creates an empty file if nothing is there (LOCK on an unmapped URL); true if created. */

@@ -155,6 +155,20 @@ export class FsBackend implements StorageBackend {
     return createReadStream('', { fd: fh, start: range?.start, end: range?.end, highWaterMark: READ_CHUNK });
   }
 
+  async statWithSmallBody(path: string, max: number): Promise<{ info: ResourceInfo; body: Buffer | null } | null> {
+    const r = await statWorker.readSmall(this.fsPath(path), max);
+    if (!r) {
+      const info = await this.stat(path);
+      return info && { info, body: null };
+    }
+    if (r.code) {
+      if (r.code === 'ENOENT' || r.code === 'ENOTDIR' || r.code === 'ENAMETOOLONG') return null;
+      throw fromFsError(Object.assign(new Error(`${r.code}: ${path}`), { code: r.code }));
+    }
+    const f = r.stat;
+    return { info: infoFromParts(f[0] === 2, f[1]!, f[2]!, f[3]!, f[4]!, f[5]!), body: r.body };
+  }
+
   async readSmall(path: string, start: number, length: number): Promise<Buffer> {
     const fh = await fsp.open(this.fsPath(path), 'r').catch((e) => {
       throw fromFsError(e);

@@ -13,26 +13,64 @@ export const STAT_FIELDS = 6;
 
 const WORKER_SOURCE = `
 const { parentPort } = require('node:worker_threads');
-const { statSync } = require('node:fs');
-parentPort.on('message', ({ id, dir, names }) => {
+const { statSync, openSync, fstatSync, readSync, closeSync } = require('node:fs');
+const stat = (o, out, st) => {
+  out[o] = st.isDirectory() ? 2 : 1;
+  out[o + 1] = st.size;
+  out[o + 2] = st.mtimeMs;
+  out[o + 3] = st.birthtimeMs;
+  out[o + 4] = st.ctimeMs;
+  out[o + 5] = st.ino;
+};
+parentPort.on('message', (m) => {
+  if (m.op === 'small') return small(m);
+  const { id, dir, names } = m;
   const out = new Float64Array(names.length * ${STAT_FIELDS});
   for (let i = 0; i < names.length; i++) {
     let st;
     try { st = statSync(dir + '/' + names[i], { throwIfNoEntry: false }); } catch { st = undefined; }
-    if (!st) continue;
-    const o = i * ${STAT_FIELDS};
-    out[o] = st.isDirectory() ? 2 : 1;
-    out[o + 1] = st.size;
-    out[o + 2] = st.mtimeMs;
-    out[o + 3] = st.birthtimeMs;
-    out[o + 4] = st.ctimeMs;
-    out[o + 5] = st.ino;
+    if (st) stat(i * ${STAT_FIELDS}, out, st);
   }
   parentPort.postMessage({ id, buf: out.buffer }, [out.buffer]);
 });
+// One file: its stat and, when it is a regular file of at most max bytes, its content, read
+// through one descriptor so both describe the same file.
+function small({ id, path, max }) {
+  const out = new Float64Array(${STAT_FIELDS});
+  let fd = -1;
+  try {
+    fd = openSync(path, 'r');
+    const st = fstatSync(fd);
+    stat(0, out, st);
+    let body = null;
+    if (st.isFile() && st.size <= max) {
+      const buf = new Uint8Array(new ArrayBuffer(st.size));
+      let got = 0;
+      while (got < buf.length) {
+        const n = readSync(fd, buf, got, buf.length - got, got);
+        if (n === 0) break;
+        got += n;
+      }
+      body = got === buf.length ? buf.buffer : buf.buffer.slice(0, got);
+    }
+    parentPort.postMessage({ id, buf: out.buffer, body }, body ? [out.buffer, body] : [out.buffer]);
+  } catch (e) {
+    parentPort.postMessage({ id, buf: out.buffer, code: e.code || 'EIO' }, [out.buffer]);
+  } finally {
+    if (fd !== -1) try { closeSync(fd); } catch {}
+  }
+}
 `;
 
-type Waiter = { resolve: (v: Float64Array) => void; reject: (e: unknown) => void };
+type Reply = { id: number; buf: ArrayBuffer; body?: ArrayBuffer | null; code?: string };
+type Waiter = { resolve: (v: Reply) => void; reject: (e: unknown) => void };
+
+/** Stat and (when small enough) content of one file; `code` is the errno code of a failure. */
+export interface SmallRead {
+  stat: Float64Array;
+  body: Buffer | null;
+  code?: string;
+}
 
 class StatWorker {
   private worker: Worker | null = null;
@@ -51,10 +89,10 @@ class StatWorker {
       return null;
     }
     w.unref(); // never keeps the process alive; the server does while requests wait
-    w.on('message', (m: { id: number; buf: ArrayBuffer }) => {
+    w.on('message', (m: Reply) => {
       const waiter = this.waiting.get(m.id);
       this.waiting.delete(m.id);
-      waiter?.resolve(new Float64Array(m.buf));
+      waiter?.resolve(m);
     });
     const fail = (e: unknown): void => {
       if (this.worker === w) this.worker = null;
@@ -72,12 +110,21 @@ class StatWorker {
 
   /** STAT_FIELDS numbers per name (see above), or null when no worker can run. */
   statMany(dir: string, names: string[]): Promise<Float64Array> | null {
+    return this.call({ dir, names })?.then((r) => new Float64Array(r.buf)) ?? null;
+  }
+
+  /** One file's stat and, if it is a file of at most `max` bytes, its content; null when no worker can run. */
+  readSmall(path: string, max: number): Promise<SmallRead> | null {
+    return this.call({ op: 'small', path, max })?.then((r) => ({ stat: new Float64Array(r.buf), body: r.body ? Buffer.from(r.body) : null, code: r.code })) ?? null;
+  }
+
+  private call(msg: object): Promise<Reply> | null {
     const w = this.start();
     if (!w) return null;
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
       this.waiting.set(id, { resolve, reject });
-      w.postMessage({ id, dir, names });
+      w.postMessage({ id, ...msg });
     });
   }
 }

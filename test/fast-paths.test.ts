@@ -1,0 +1,195 @@
+/**
+ * The performance shortcuts must answer exactly what the general paths answer: small GET
+ * bodies read in one call, listings stat'ed in batches on the stat worker, PROPFIND skipping
+ * per-entry lock lookups and memoising dates and types, COPY copying only existing dead
+ * properties. Speed itself is measured by `npm run bench`, never asserted here.
+ */
+import { expect } from 'chai';
+import { mkdir, rm, symlink, utimes, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { lockBody, startTestServer, type TestServer } from './helpers/server.js';
+
+const ALLPROP = '<?xml version="1.0" encoding="utf-8"?><D:propfind xmlns:D="DAV:"><D:allprop/></D:propfind>';
+
+/** <D:response> elements of a multistatus, keyed by href. */
+function responses(xml: string): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const m of xml.matchAll(/<D:response><D:href>([^<]*)<\/D:href>(.*?)<\/D:response>/gs)) {
+    expect(out.has(m[1]!), `duplicate ${m[1]}`).to.equal(false);
+    out.set(m[1]!, m[2]!);
+  }
+  return out;
+}
+const prop = (entry: string, name: string): string | undefined => new RegExp(`<D:${name}>(.*?)</D:${name}>`, 's').exec(entry)?.[1];
+
+describe('fast paths', () => {
+  let s: TestServer;
+  beforeEach(async () => {
+    s = await startTestServer();
+  });
+  afterEach(async () => {
+    await s.close();
+  });
+
+  describe('GET of small files (one read into an exact-size buffer)', () => {
+    it('returns the exact bytes, length and the ETag PROPFIND reports', async () => {
+      const body = Buffer.from(Array.from({ length: 4096 }, (_, i) => i % 251));
+      await writeFile(join(s.root, 'small.bin'), body);
+      const r = await s.req('GET', '/small.bin');
+      expect(r.status).to.equal(200);
+      expect(r.headers['content-length']).to.equal('4096');
+      expect(r.headers['content-type']).to.equal('application/octet-stream');
+      expect(r.raw.equals(body)).to.equal(true);
+      const pf = await s.req('PROPFIND', '/small.bin', { headers: { Depth: '0' }, body: ALLPROP });
+      expect(prop(pf.body, 'getetag')).to.equal(r.headers.etag);
+    });
+
+    it('serves ranges, HEAD and empty files from the small path', async () => {
+      await writeFile(join(s.root, 'a.txt'), '0123456789');
+      await writeFile(join(s.root, 'empty.txt'), '');
+      const part = await s.req('GET', '/a.txt', { headers: { Range: 'bytes=2-5' } });
+      expect(part.status).to.equal(206);
+      expect(part.body).to.equal('2345');
+      expect(part.headers['content-range']).to.equal('bytes 2-5/10');
+      expect(part.headers['content-length']).to.equal('4');
+      const tail = await s.req('GET', '/a.txt', { headers: { Range: 'bytes=-3' } });
+      expect(tail.body).to.equal('789');
+      const head = await s.req('HEAD', '/a.txt');
+      expect(head.status).to.equal(200);
+      expect(head.headers['content-length']).to.equal('10');
+      expect(head.body).to.equal('');
+      const empty = await s.req('GET', '/empty.txt');
+      expect(empty.status).to.equal(200);
+      expect(empty.headers['content-length']).to.equal('0');
+      expect(empty.body).to.equal('');
+    });
+
+    it('answers 404 for missing names, 304 on a matching ETag and a listing for collections', async () => {
+      await mkdir(join(s.root, 'dir'));
+      await writeFile(join(s.root, 'dir', 'x.txt'), 'x');
+      expect((await s.req('GET', '/nope.txt')).status).to.equal(404);
+      expect((await s.req('GET', '/dir/x.txt/child')).status).to.equal(404);
+      const x = await s.req('GET', '/dir/x.txt');
+      const again = await s.req('GET', '/dir/x.txt', { headers: { 'If-None-Match': x.headers.etag! } });
+      expect(again.status).to.equal(304);
+      expect(again.body).to.equal('');
+      const listing = await s.req('GET', '/dir/');
+      expect(listing.status).to.equal(200);
+      expect(listing.body).to.contain('x.txt');
+      // replaced content is read afresh, with a new ETag
+      await writeFile(join(s.root, 'dir', 'x.txt'), 'changed');
+      const y = await s.req('GET', '/dir/x.txt');
+      expect(y.body).to.equal('changed');
+      expect(y.headers.etag).to.not.equal(x.headers.etag);
+    });
+
+    it('streams files just above the small-body limit intact', async () => {
+      const big = Buffer.alloc(64 * 1024 + 1, 'z');
+      big[big.length - 1] = 0x21;
+      await writeFile(join(s.root, 'big.bin'), big);
+      const r = await s.req('GET', '/big.bin');
+      expect(r.status).to.equal(200);
+      expect(r.raw.equals(big)).to.equal(true);
+    });
+  });
+
+  describe('PROPFIND over a listing stat-ed in batches', () => {
+    it('lists every member once with its own size, type and dates, across batch boundaries', async () => {
+      const dir = join(s.root, 'big');
+      await mkdir(dir);
+      const n = 600; // over two 256-name batches
+      for (let i = 0; i < n; i++) await writeFile(join(dir, `f${String(i).padStart(4, '0')}.${i % 2 ? 'txt' : 'JSON'}`), 'x'.repeat(i));
+      await mkdir(join(dir, 'sub'));
+      await symlink(join(dir, 'missing-target'), join(dir, 'dangling'));
+      // two members with mtimes in different seconds (the date formatting is memoised per second)
+      await utimes(join(dir, 'f0001.txt'), new Date('2001-02-03T04:05:06Z'), new Date('2001-02-03T04:05:06Z'));
+      await utimes(join(dir, 'f0002.JSON'), new Date('2011-12-13T14:15:16Z'), new Date('2011-12-13T14:15:16.999Z'));
+
+      const r = await s.req('PROPFIND', '/big/', { headers: { Depth: '1' }, body: ALLPROP });
+      expect(r.status).to.equal(207);
+      const all = responses(r.body);
+      expect(all.size).to.equal(1 + n + 1);
+      expect(all.has('/big/dangling')).to.equal(false);
+      const sub = all.get('/big/sub/')!;
+      expect(sub).to.contain('<D:collection/>');
+      expect(prop(sub, 'getcontentlength')).to.equal(undefined);
+      for (let i = 0; i < n; i++) {
+        const name = `f${String(i).padStart(4, '0')}.${i % 2 ? 'txt' : 'JSON'}`;
+        const e = all.get(`/big/${name}`);
+        expect(e, name).to.be.a('string');
+        expect(prop(e!, 'getcontentlength'), name).to.equal(String(i));
+        expect(prop(e!, 'displayname'), name).to.equal(name);
+        expect(prop(e!, 'getcontenttype'), name).to.equal(i % 2 ? 'text/plain; charset=utf-8' : 'application/json; charset=utf-8');
+        expect(e!, name).to.contain('<D:lockdiscovery/>');
+      }
+      expect(prop(all.get('/big/f0001.txt')!, 'getlastmodified')).to.equal('Sat, 03 Feb 2001 04:05:06 GMT');
+      expect(prop(all.get('/big/f0002.JSON')!, 'getlastmodified')).to.equal('Tue, 13 Dec 2011 14:15:16 GMT');
+      expect(prop(all.get('/big/f0003.txt')!, 'getlastmodified')).to.not.equal('Tue, 13 Dec 2011 14:15:16 GMT');
+      expect(prop(all.get('/big/f0003.txt')!, 'creationdate')).to.match(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
+      // the batched stat gives the same validators as a single stat
+      const g = await s.req('HEAD', '/big/f0123.txt');
+      expect(prop(all.get('/big/f0123.txt')!, 'getetag')).to.equal(g.headers.etag);
+    });
+
+    it('reports the active lock of one member among many, and only there', async () => {
+      const dir = join(s.root, 'locked');
+      await mkdir(dir);
+      for (let i = 0; i < 100; i++) await writeFile(join(dir, `f${i}.txt`), 'x');
+      const lock = await s.req('LOCK', '/locked/f42.txt', { headers: { 'Content-Type': 'application/xml' }, body: lockBody() });
+      expect(lock.status).to.equal(200);
+      const token = lock.headers['lock-token']!.slice(1, -1);
+
+      const r = await s.req('PROPFIND', '/locked/', { headers: { Depth: '1' }, body: ALLPROP });
+      const all = responses(r.body);
+      expect(all.get('/locked/f42.txt')).to.contain(`<D:locktoken><D:href>${token}</D:href></D:locktoken>`);
+      const withLocks = [...all].filter(([, e]) => e.includes('<D:activelock>')).map(([h]) => h);
+      expect(withLocks).to.deep.equal(['/locked/f42.txt']);
+
+      // a depth-infinity lock on the collection shows on every member
+      await s.req('UNLOCK', '/locked/f42.txt', { headers: { 'Lock-Token': `<${token}>` } });
+      const deep = await s.req('LOCK', '/locked/', { headers: { 'Content-Type': 'application/xml', Depth: 'infinity' }, body: lockBody() });
+      expect(deep.status).to.equal(200);
+      const r2 = responses((await s.req('PROPFIND', '/locked/', { headers: { Depth: '1' }, body: ALLPROP })).body);
+      expect([...r2.values()].every((e) => e.includes('<D:activelock>'))).to.equal(true);
+      expect(r2.size).to.equal(101);
+    });
+  });
+
+  describe('COPY of a tree', () => {
+    const setProp = (v: string): string =>
+      `<?xml version="1.0" encoding="utf-8"?><D:propertyupdate xmlns:D="DAV:" xmlns:Z="urn:z"><D:set><D:prop><Z:p>${v}</Z:p></D:prop></D:set></D:propertyupdate>`;
+    const getProp = async (path: string): Promise<string | undefined> => {
+      const r = await s.req('PROPFIND', path, {
+        headers: { Depth: '0' },
+        body: '<?xml version="1.0" encoding="utf-8"?><D:propfind xmlns:D="DAV:" xmlns:Z="urn:z"><D:prop><Z:p/></D:prop></D:propfind>',
+      });
+      expect(r.status).to.equal(207);
+      return /<x:p xmlns:x="urn:z">([^<]*)<\/x:p>/.exec(r.body)?.[1];
+    };
+
+    it('copies the properties members have, and leaves none where they had none', async () => {
+      await mkdir(join(s.root, 'src', 'd'), { recursive: true });
+      for (let i = 0; i < 50; i++) await writeFile(join(s.root, 'src', `f${i}.txt`), `f${i}`);
+      await writeFile(join(s.root, 'src', 'd', 'inner.txt'), 'inner');
+      expect((await s.req('PROPPATCH', '/src/f7.txt', { body: setProp('seven') })).status).to.equal(207);
+      expect((await s.req('PROPPATCH', '/src/d/', { body: setProp('dir') })).status).to.equal(207);
+      expect((await s.req('PROPPATCH', '/src/d/inner.txt', { body: setProp('inner') })).status).to.equal(207);
+
+      // stale properties at the destination, left by a tree removed outside WebDAV
+      await mkdir(join(s.root, 'dst'));
+      await writeFile(join(s.root, 'dst', 'f8.txt'), 'old');
+      expect((await s.req('PROPPATCH', '/dst/f8.txt', { body: setProp('stale') })).status).to.equal(207);
+      await rm(join(s.root, 'dst'), { recursive: true });
+
+      const c = await s.req('COPY', '/src/', { headers: { Destination: `${s.base}/dst/` } });
+      expect(c.status).to.equal(201);
+      expect(await getProp('/dst/f7.txt')).to.equal('seven');
+      expect(await getProp('/dst/d/')).to.equal('dir');
+      expect(await getProp('/dst/d/inner.txt')).to.equal('inner');
+      expect(await getProp('/dst/f8.txt')).to.equal(undefined);
+      expect(await getProp('/dst/f9.txt')).to.equal(undefined);
+      expect((await s.req('GET', '/dst/f49.txt')).body).to.equal('f49');
+      expect(await getProp('/src/f7.txt')).to.equal('seven');
+    });
+  });
+});
