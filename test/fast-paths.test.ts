@@ -93,6 +93,53 @@ describe('fast paths', () => {
     });
   });
 
+  describe('GET of large files (reused read buffers)', () => {
+    const pattern = (n: number, seed: number): Buffer => {
+      const b = Buffer.allocUnsafe(n);
+      for (let i = 0; i < n; i++) b[i] = (i * 31 + seed) & 0xff;
+      return b;
+    };
+
+    it('sends whole files and ranges intact, several at once', async () => {
+      const a = pattern(3 * 1024 * 1024 + 5, 1);
+      const b = pattern(2 * 1024 * 1024 + 777, 2);
+      await writeFile(join(s.root, 'a.bin'), a);
+      await writeFile(join(s.root, 'b.bin'), b);
+      const [ra, rb, ra2] = await Promise.all([s.req('GET', '/a.bin'), s.req('GET', '/b.bin'), s.req('GET', '/a.bin')]);
+      for (const [r, want] of [[ra, a], [rb, b], [ra2, a]] as const) {
+        expect(r.status).to.equal(200);
+        expect(r.headers['content-length']).to.equal(String(want.length));
+        expect(r.raw.equals(want)).to.equal(true);
+      }
+      const part = await s.req('GET', '/a.bin', { headers: { Range: 'bytes=1000000-2100000' } });
+      expect(part.status).to.equal(206);
+      expect(part.headers['content-length']).to.equal('1100001');
+      expect(part.raw.equals(a.subarray(1000000, 2100001))).to.equal(true);
+    });
+
+    it('survives clients that hang up mid-body, and serves the next request intact', async () => {
+      const a = pattern(8 * 1024 * 1024, 3);
+      await writeFile(join(s.root, 'a.bin'), a);
+      const { request: httpRequest } = await import('node:http');
+      const url = new URL(s.base);
+      for (let i = 0; i < 3; i++) {
+        await new Promise<void>((resolve) => {
+          const req = httpRequest({ host: url.hostname, port: url.port, path: '/a.bin', agent: false }, (res) => {
+            res.once('data', () => {
+              res.destroy();
+              resolve();
+            });
+          });
+          req.on('error', () => resolve());
+          req.end();
+        });
+      }
+      const r = await s.req('GET', '/a.bin');
+      expect(r.status).to.equal(200);
+      expect(r.raw.equals(a)).to.equal(true);
+    });
+  });
+
   describe('PROPFIND over a listing stat-ed in batches', () => {
     it('lists every member once with its own size, type and dates, across batch boundaries', async () => {
       const dir = join(s.root, 'big');

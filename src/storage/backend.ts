@@ -75,6 +75,13 @@ export interface StorageBackend {
    */
   readSmall?(path: string, start: number, length: number): Promise<Buffer>;
   /**
+   * Optional: reads `length` bytes from `start` into a few reused buffers, handing each chunk
+   * to `write`, whose promise must resolve once the chunk's memory may be reused. Memory
+   * stays constant however large the file (no buffer per chunk for the GC to collect).
+   * Resolves with the bytes delivered (fewer when the file shrank meanwhile).
+   */
+  readInto?(path: string, start: number, length: number, write: (chunk: Buffer) => Promise<void>): Promise<number>;
+  /**
    * Optional: stat and, for a file of at most `max` bytes, its whole content in one step (null
    * when nothing is there). Lets GET of a small file cost one hand-off instead of four.
    */

@@ -33,6 +33,13 @@ const fastStat = (p: string): Promise<Stats> => new Promise((resolve, reject) =>
 
 const code = (e: unknown): string | undefined => (e as NodeJS.ErrnoException | undefined)?.code;
 
+/** Free READ_CHUNK buffers for readInto (a few, so memory stays bounded). */
+const chunkPool: Buffer[] = [];
+const takeChunk = (): Buffer => chunkPool.pop() ?? Buffer.allocUnsafeSlow(READ_CHUNK);
+const giveChunk = (b: Buffer): void => {
+  if (chunkPool.length < 8) chunkPool.push(b);
+};
+
 export function infoFromStats(st: Stats): ResourceInfo {
   return infoFromParts(st.isDirectory(), st.size, st.mtimeMs, st.birthtimeMs, st.ctimeMs, st.ino);
 }
@@ -167,6 +174,37 @@ export class FsBackend implements StorageBackend {
     }
     const f = r.stat;
     return { info: infoFromParts(f[0] === 2, f[1]!, f[2]!, f[3]!, f[4]!, f[5]!), body: r.body };
+  }
+
+  async readInto(path: string, start: number, length: number, write: (chunk: Buffer) => Promise<void>): Promise<number> {
+    const fh = await fsp.open(this.fsPath(path), 'r').catch((e) => {
+      throw fromFsError(e);
+    });
+    // Two buffers: one is read into while the other is being written.
+    const bufs = [takeChunk(), takeChunk()];
+    let reusable = true;
+    let sent = 0;
+    try {
+      let writing: Promise<void> | null = null;
+      for (let k = 0; sent < length; k++) {
+        const buf = bufs[k & 1]!;
+        const { bytesRead } = await fh.read(buf, 0, Math.min(buf.length, length - sent), start + sent);
+        if (writing) await writing; // the other buffer's write; `buf`'s own finished a round ago
+        writing = null;
+        if (bytesRead === 0) break;
+        sent += bytesRead;
+        writing = write(bytesRead === buf.length ? buf : buf.subarray(0, bytesRead));
+        writing.catch(() => undefined); // awaited after the next read; not unhandled meanwhile
+      }
+      if (writing) await writing;
+    } catch (e) {
+      reusable = false; // a failed write may still hold a buffer: never hand it out again
+      throw e;
+    } finally {
+      await fh.close().catch(() => undefined);
+      if (reusable) for (const b of bufs) giveChunk(b);
+    }
+    return sent;
   }
 
   async readSmall(path: string, start: number, length: number): Promise<Buffer> {
