@@ -148,7 +148,12 @@ const peakOf = (name) => {
 
 // ---- HTTP client ----------------------------------------------------------------------------
 const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
-function request(method, path, { headers = {}, body, sink } = {}) {
+async function request(method, path, opts = {}) {
+  const r = await request1(method, path, opts);
+  // a keep-alive socket the server closed while idle fails at once: retry on a fresh one
+  return r.status === 0 && r.error?.code === 'ECONNRESET' ? request1(method, path, opts) : r;
+}
+function request1(method, path, { headers = {}, body, sink } = {}) {
   return new Promise((resolve) => {
     const t0 = performance.now();
     const req = http.request(new URL(path, base), { method, agent, headers: { ...headers, 'Content-Length': body ? body.length : 0 } }, (res) => {

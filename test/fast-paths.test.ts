@@ -202,6 +202,54 @@ describe('fast paths', () => {
     });
   });
 
+  describe('PUT of small bodies (collected, then written and renamed in one step)', () => {
+    it('creates, replaces and reports the ETag GET sees; no temp files remain', async () => {
+      const body = Buffer.alloc(4096, 'q');
+      const c = await s.req('PUT', '/p.bin', { body });
+      expect(c.status).to.equal(201);
+      const g = await s.req('GET', '/p.bin');
+      expect(g.raw.equals(body)).to.equal(true);
+      expect(c.headers.etag).to.equal(g.headers.etag);
+      const r = await s.req('PUT', '/p.bin', { body: 'second' });
+      expect(r.status).to.equal(204);
+      const g2 = await s.req('GET', '/p.bin');
+      expect(g2.body).to.equal('second');
+      expect(r.headers.etag).to.equal(g2.headers.etag);
+      const e = await s.req('PUT', '/empty.bin', { body: '' });
+      expect(e.status).to.equal(201);
+      expect((await s.req('GET', '/empty.bin')).headers['content-length']).to.equal('0');
+      const { readdir } = await import('node:fs/promises');
+      expect((await readdir(s.root)).filter((n) => n.startsWith('.~davtmp'))).to.deep.equal([]);
+    });
+
+    it('answers 405 on a collection and 409 without a parent, leaving nothing behind', async () => {
+      await mkdir(join(s.root, 'coll'));
+      expect((await s.req('PUT', '/coll', { body: 'x' })).status).to.equal(405);
+      expect((await s.req('PUT', '/missing/x.txt', { body: 'x' })).status).to.equal(409);
+      const { readdir } = await import('node:fs/promises');
+      expect(await readdir(join(s.root, 'coll'))).to.deep.equal([]);
+      expect((await readdir(s.root)).filter((n) => n.startsWith('.~davtmp'))).to.deep.equal([]);
+    });
+
+    it('keeps the old content when the client hangs up before the whole body arrived', async () => {
+      await writeFile(join(s.root, 'keep.txt'), 'old content');
+      const { connect } = await import('node:net');
+      const url = new URL(s.base);
+      await new Promise<void>((resolve) => {
+        const sock = connect(Number(url.port), url.hostname, () => {
+          sock.write('PUT /keep.txt HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\nonly part of it');
+          setTimeout(() => sock.destroy(), 50);
+        });
+        sock.on('close', () => resolve());
+        sock.on('error', () => resolve());
+      });
+      await new Promise((r) => setTimeout(r, 50));
+      expect((await s.req('GET', '/keep.txt')).body).to.equal('old content');
+      const { readdir } = await import('node:fs/promises');
+      expect((await readdir(s.root)).filter((n) => n.startsWith('.~davtmp'))).to.deep.equal([]);
+    });
+  });
+
   describe('COPY of a tree', () => {
     const setProp = (v: string): string =>
       `<?xml version="1.0" encoding="utf-8"?><D:propertyupdate xmlns:D="DAV:" xmlns:Z="urn:z"><D:set><D:prop><Z:p>${v}</Z:p></D:prop></D:set></D:propertyupdate>`;

@@ -7,6 +7,7 @@ import type { DavContext } from '../context.js';
 import { DavError } from '../errors.js';
 import { checkConditionals, guardFor } from './common.js';
 import { parentPath } from '../dav/path.js';
+import type { ResourceInfo } from '../storage/backend.js';
 
 export async function put(ctx: DavContext): Promise<void> {
   const { path, services } = ctx.state;
@@ -21,20 +22,23 @@ export async function put(ctx: DavContext): Promise<void> {
   // Fail fast, before receiving a body that could not be stored anyway.
   await guard.check([{ path, membership: !info }]);
 
-  const upload = await storage.receive(path, ctx.req);
+  const declared = ctx.get('content-length');
+  const upload = await storage.receive(path, ctx.req, { length: /^\d+$/.test(declared) && !ctx.get('transfer-encoding') ? Number(declared) : undefined });
   let created: boolean;
+  let committed: { created: boolean; info?: ResourceInfo } | undefined;
   try {
     created = await locks.exclusive([path], async () => {
       const now = await storage.stat(path);
       checkConditionals(ctx, now);
       await guard.check([{ path, membership: !now }]);
-      return (await upload.commit(now)).created;
+      committed = await upload.commit(now);
+      return committed.created;
     });
   } catch (e) {
     await upload.abort();
     throw e;
   }
-  const after = await storage.stat(path);
+  const after = committed?.info ?? (await storage.stat(path));
   if (after) ctx.set('ETag', after.etag);
   ctx.status = created ? 201 : 204;
   ctx.body = created ? '' : null;

@@ -53,7 +53,7 @@ export interface PendingUpload {
    * `current` is the target's state when the caller just looked it up (inside the lock
    * manager's critical section), which spares the backend a second lookup.
    */
-  commit(current?: ResourceInfo | null): Promise<{ created: boolean }>;
+  commit(current?: ResourceInfo | null): Promise<{ created: boolean; info?: ResourceInfo }>;
   abort(): Promise<void>;
 }
 
@@ -87,7 +87,7 @@ export interface StorageBackend {
    */
   statWithSmallBody?(path: string, max: number): Promise<{ info: ResourceInfo; body: Buffer | null } | null>;
   /** Streams `body` into a temp file beside `path`; the caller commits or aborts. */
-  receive(path: string, body: Readable): Promise<PendingUpload>;
+  receive(path: string, body: Readable, opts?: { length?: number }): Promise<PendingUpload>;
   /** Creates an empty file if nothing is there (LOCK on an unmapped URL); true if created. */
   createEmpty(path: string): Promise<boolean>;
   mkdir(path: string): Promise<void>;

@@ -20,6 +20,8 @@ export const META_DIR = '.davmeta';
 export const TEMP_PREFIX = '.~davtmp-';
 const READ_CHUNK = 1024 * 1024;
 const STAT_PARALLEL = 32;
+/** PUT bodies of known length up to this size are collected and written in one step. */
+const SMALL_UPLOAD = 64 * 1024;
 /** Names per stat-worker message, and the smallest batch worth a message (fewer use the threadpool). */
 const STAT_BATCH = 256;
 const STAT_WORKER_MIN = 32;
@@ -225,9 +227,10 @@ export class FsBackend implements StorageBackend {
     }
   }
 
-  async receive(path: string, body: Readable): Promise<PendingUpload> {
+  async receive(path: string, body: Readable, opts: { length?: number } = {}): Promise<PendingUpload> {
     const target = this.fsPath(path);
     const tmp = join(this.fsPath(parentPath(path)), TEMP_PREFIX + randomUUID());
+    if (opts.length !== undefined && opts.length <= SMALL_UPLOAD) return this.receiveSmall(path, body, opts.length, tmp);
     try {
       await pipeline(body, createWriteStream(tmp, { flags: 'wx', highWaterMark: READ_CHUNK }));
     } catch (e) {
@@ -261,6 +264,64 @@ export class FsBackend implements StorageBackend {
         await fsp.rm(tmp, { force: true });
       },
     };
+  }
+
+  /**
+   * A body of known small size (at most SMALL_UPLOAD bytes) is collected first; commit then
+   * writes the temp file and renames it over the target in one message to the stat worker,
+   * instead of open/write/close/stat/rename/stat hand-offs. Still temp file + rename: the old
+   * content survives any failure; nothing touches the disk before commit.
+   */
+  private async receiveSmall(path: string, body: Readable, length: number, tmp: string): Promise<PendingUpload> {
+    const buf = Buffer.allocUnsafe(length);
+    let got = 0;
+    try {
+      for await (const chunk of body as AsyncIterable<Buffer>) {
+        if (got + chunk.length > length) throw new DavError(400, 'Body longer than its Content-Length');
+        chunk.copy(buf, got);
+        got += chunk.length;
+      }
+    } catch (e) {
+      if (e instanceof DavError) throw e;
+      throw new DavError(400, 'Upload aborted by the client');
+    }
+    if (got !== length) throw new DavError(400, 'Upload aborted by the client');
+    const target = this.fsPath(path);
+    let settled = false;
+    return {
+      commit: async (current?: ResourceInfo | null) => {
+        settled = true;
+        if (current?.isCollection) throw new DavError(405, 'Cannot PUT to a collection');
+        const r = await statWorker.putSmall(tmp, target, buf, current === undefined);
+        if (!r) {
+          // no worker: the same steps through the threadpool
+          const now = current !== undefined ? current : await this.stat(path).catch(() => null);
+          if (now?.isCollection) throw new DavError(405, 'Cannot PUT to a collection');
+          try {
+            await fsp.writeFile(tmp, buf, { flag: 'wx' });
+            await fsp.rename(tmp, target);
+          } catch (e) {
+            await fsp.rm(tmp, { force: true });
+            throw this.uploadError(e);
+          }
+          return { created: !now };
+        }
+        if (r.code) throw this.uploadError(Object.assign(new Error(`${r.code}: ${path}`), { code: r.code }));
+        const f = r.stat;
+        return { created: current !== undefined ? !current : r.created === 1, info: infoFromParts(f[0] === 2, f[1]!, f[2]!, f[3]!, f[4]!, f[5]!) };
+      },
+      abort: async () => {
+        settled = true; // nothing was written
+        void settled;
+      },
+    };
+  }
+
+  private uploadError(e: unknown): DavError {
+    const c = code(e);
+    if (c === 'ENOENT' || c === 'ENOTDIR') return new DavError(409, 'Parent collection does not exist');
+    if (c === 'EISDIR') return new DavError(405, 'Cannot PUT to a collection');
+    return fromFsError(e, 'upload failed');
   }
 
   async createEmpty(path: string): Promise<boolean> {

@@ -13,7 +13,7 @@ export const STAT_FIELDS = 6;
 
 const WORKER_SOURCE = `
 const { parentPort } = require('node:worker_threads');
-const { statSync, openSync, fstatSync, readSync, closeSync } = require('node:fs');
+const { statSync, openSync, fstatSync, readSync, closeSync, writeFileSync, renameSync, unlinkSync } = require('node:fs');
 const stat = (o, out, st) => {
   out[o] = st.isDirectory() ? 2 : 1;
   out[o + 1] = st.size;
@@ -24,6 +24,7 @@ const stat = (o, out, st) => {
 };
 parentPort.on('message', (m) => {
   if (m.op === 'small') return small(m);
+  if (m.op === 'put') return put(m);
   const { id, dir, names } = m;
   const out = new Float64Array(names.length * ${STAT_FIELDS});
   for (let i = 0; i < names.length; i++) {
@@ -33,6 +34,26 @@ parentPort.on('message', (m) => {
   }
   parentPort.postMessage({ id, buf: out.buffer }, [out.buffer]);
 });
+// A small upload already received: temp file beside the target, then rename over it (atomic);
+// answers whether the target was new (when asked to check) and the new file's stat.
+function put({ id, tmp, target, body, check }) {
+  const out = new Float64Array(${STAT_FIELDS});
+  let created = -1;
+  try {
+    if (check) {
+      const st = statSync(target, { throwIfNoEntry: false });
+      if (st && st.isDirectory()) throw Object.assign(new Error('is a directory'), { code: 'EISDIR' });
+      created = st ? 0 : 1;
+    }
+    writeFileSync(tmp, new Uint8Array(body), { flag: 'wx' });
+    renameSync(tmp, target);
+    stat(0, out, statSync(target));
+    parentPort.postMessage({ id, buf: out.buffer, created }, [out.buffer]);
+  } catch (e) {
+    try { unlinkSync(tmp); } catch {}
+    parentPort.postMessage({ id, buf: out.buffer, code: e.code || 'EIO' }, [out.buffer]);
+  }
+}
 // One file: its stat and, when it is a regular file of at most max bytes, its content, read
 // through one descriptor so both describe the same file.
 function small({ id, path, max }) {
@@ -62,7 +83,7 @@ function small({ id, path, max }) {
 }
 `;
 
-type Reply = { id: number; buf: ArrayBuffer; body?: ArrayBuffer | null; code?: string };
+type Reply = { id: number; buf: ArrayBuffer; body?: ArrayBuffer | null; code?: string; created?: number };
 type Waiter = { resolve: (v: Reply) => void; reject: (e: unknown) => void };
 
 /** Stat and (when small enough) content of one file; `code` is the errno code of a failure. */
@@ -118,13 +139,23 @@ class StatWorker {
     return this.call({ op: 'small', path, max })?.then((r) => ({ stat: new Float64Array(r.buf), body: r.body ? Buffer.from(r.body) : null, code: r.code })) ?? null;
   }
 
-  private call(msg: object): Promise<Reply> | null {
+  /**
+   * Writes `body` to `tmp` and renames it over `target`; with `check`, first reports whether the
+   * target existed (created 1/0; EISDIR for a collection). null when no worker can run.
+   */
+  putSmall(tmp: string, target: string, body: Buffer, check: boolean): Promise<{ stat: Float64Array; created: number; code?: string }> | null {
+    const copy = new ArrayBuffer(body.length); // its own memory, so it can be transferred
+    new Uint8Array(copy).set(body);
+    return this.call({ op: 'put', tmp, target, body: copy, check }, [copy])?.then((r) => ({ stat: new Float64Array(r.buf), created: r.created ?? -1, code: r.code })) ?? null;
+  }
+
+  private call(msg: object, transfer: ArrayBuffer[] = []): Promise<Reply> | null {
     const w = this.start();
     if (!w) return null;
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
       this.waiting.set(id, { resolve, reject });
-      w.postMessage({ id, ...msg });
+      w.postMessage({ id, ...msg }, transfer);
     });
   }
 }
