@@ -83,6 +83,19 @@ describe('fast paths', () => {
       expect(y.headers.etag).to.not.equal(x.headers.etag);
     });
 
+    it('does not hang on a FIFO in the tree', async () => {
+      const { spawnSync } = await import('node:child_process');
+      expect(spawnSync('mkfifo', [join(s.root, 'pipe')]).status).to.equal(0);
+      await writeFile(join(s.root, 'after.txt'), 'after');
+      const r = await s.req('GET', '/pipe');
+      expect(r.status).to.equal(200);
+      expect(r.body).to.equal('');
+      expect((await s.req('GET', '/after.txt')).body).to.equal('after');
+      const pf = await s.req('PROPFIND', '/', { headers: { Depth: '1' }, body: ALLPROP });
+      expect(pf.status).to.equal(207);
+      expect(pf.body).to.contain('<D:href>/after.txt</D:href>');
+    });
+
     it('streams files just above the small-body limit intact', async () => {
       const big = Buffer.alloc(64 * 1024 + 1, 'z');
       big[big.length - 1] = 0x21;

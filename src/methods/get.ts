@@ -77,7 +77,13 @@ async function sendWithReusedBuffers(ctx: DavContext, path: string, start: numbe
   closed.catch(() => undefined);
   const write = (chunk: Buffer): Promise<void> =>
     Promise.race([closed, new Promise<void>((resolve, reject) => res.write(chunk, (e) => (e ? reject(e) : resolve())))]);
-  const sent = await ctx.state.services.storage.readInto!(path, start, length, write);
+  let sent: number;
+  try {
+    sent = await ctx.state.services.storage.readInto!(path, start, length, write);
+  } catch (e) {
+    if (!res.headersSent) ctx.respond = true; // e.g. the file vanished before it was opened: let the error answer
+    throw e;
+  }
   if (sent < length) {
     res.destroy(); // the file shrank meanwhile: Content-Length cannot be honoured
     return;

@@ -13,7 +13,9 @@ export const STAT_FIELDS = 6;
 
 const WORKER_SOURCE = `
 const { parentPort } = require('node:worker_threads');
-const { statSync, openSync, fstatSync, readSync, closeSync, writeFileSync, renameSync, unlinkSync } = require('node:fs');
+const { statSync, openSync, fstatSync, readSync, closeSync, writeFileSync, renameSync, unlinkSync, constants } = require('node:fs');
+// O_NONBLOCK: opening a FIFO must not block the worker (no effect on regular files)
+const OPEN_FLAGS = constants.O_RDONLY | (constants.O_NONBLOCK || 0);
 const stat = (o, out, st) => {
   out[o] = st.isDirectory() ? 2 : 1;
   out[o + 1] = st.size;
@@ -60,7 +62,7 @@ function small({ id, path, max }) {
   const out = new Float64Array(${STAT_FIELDS});
   let fd = -1;
   try {
-    fd = openSync(path, 'r');
+    fd = openSync(path, OPEN_FLAGS);
     const st = fstatSync(fd);
     stat(0, out, st);
     let body = null;
