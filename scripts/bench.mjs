@@ -17,7 +17,7 @@
 //   BENCH_LOAD=wrk|node   force a load generator
 //   BENCH_JSON=file       also write the results as JSON
 import { spawn, spawnSync, execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, openSync, writeSync, closeSync, statSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, openSync, writeSync, closeSync, statSync } from 'node:fs';
 import { randomFillSync } from 'node:crypto';
 import http from 'node:http';
 import { tmpdir } from 'node:os';
@@ -95,7 +95,7 @@ function fixtures() {
   const fd = openSync(join(work, 'large-src.bin'), 'w');
   for (let i = 0; i < cfg.largeMb; i++) writeSync(fd, randomFillSync(chunk));
   closeSync(fd);
-  execFileSync('cp', [join(work, 'large-src.bin'), join(dir, 'large.bin')]);
+  copyFileSync(join(work, 'large-src.bin'), join(dir, 'large.bin'));
 }
 
 // ---- server ----------------------------------------------------------------------------
