@@ -15,7 +15,7 @@ async function copyOrMove(ctx: DavContext, isMove: boolean): Promise<void> {
   const { storage, locks } = services;
   const info = await storage.stat(src);
   if (!info) throw new DavError(404, 'Not found');
-  const dst = destinationPath(ctx);
+  const dst = await destinationPath(ctx);
   // 9.8.3 / 9.9.2: COPY takes Depth 0 or infinity; MOVE of a collection acts as infinity only.
   const depth = isMove
     ? parseDepth(ctx.get('depth') || undefined, 'infinity', info.isCollection ? ['infinity'] : [0, 'infinity'])

@@ -15,7 +15,7 @@ import { childElements, isNamed, type XmlElement } from '../xml/parse.js';
 import { MULTISTATUS_CLOSE, MULTISTATUS_OPEN, propstatResponse, type Propstat } from '../xml/multistatus.js';
 import { propTag } from '../xml/write.js';
 import { activeLockXml, lockDiscoveryXml } from '../xml/lock.js';
-import type { DeadProperty, ResourceInfo } from '../storage/backend.js';
+import type { DeadProperty, Quota, ResourceInfo } from '../storage/backend.js';
 
 export type PropfindRequest = { kind: 'allprop'; include: QName[] } | { kind: 'propname' } | { kind: 'prop'; names: QName[] };
 
@@ -50,6 +50,8 @@ export async function propfind(ctx: DavContext): Promise<void> {
   const wantsLocks = request.kind === 'allprop' || (request.kind === 'prop' && request.names.some((n) => n.ns === DAV_NS && n.local === 'lockdiscovery'));
   const wantsQuota = request.kind === 'prop' && request.names.some((n) => n.ns === DAV_NS && NAMED_ONLY_LIVE.includes(n.local as never));
 
+  // One filesystem serves the whole tree: ask for its quota once per request, not per entry.
+  let quotaOnce: Promise<Quota> | undefined;
   const entry = async (p: string, i: ResourceInfo, maybeDead: boolean): Promise<string> => {
     const name = p === '/' ? '' : baseName(p);
     const dead: DeadProperty[] = wantsDead && maybeDead ? await storage.props.get(p) : [];
@@ -59,8 +61,8 @@ export async function propfind(ctx: DavContext): Promise<void> {
       const active = (await locks.covering(p)).map((l) => activeLockXml(l, href(ctx, l.root, l.root === p ? i.isCollection : true), now));
       lockXml = lockDiscoveryXml(active);
     }
-    let quota: { availableBytes: number; usedBytes: number } | undefined;
-    if (wantsQuota && storage.quota) quota = await storage.quota(p);
+    let quota: Quota | undefined;
+    if (wantsQuota && storage.quota) quota = await (quotaOnce ??= storage.quota(p));
     const live = (local: string): string | undefined => {
       if (local === 'lockdiscovery') return lockXml;
       if (local === 'quota-available-bytes') return quota && `<D:quota-available-bytes>${quota.availableBytes}</D:quota-available-bytes>`;

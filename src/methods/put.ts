@@ -8,6 +8,15 @@ import { DavError } from '../errors.js';
 import { checkConditionals, guardFor } from './common.js';
 import { parentPath } from '../dav/path.js';
 
+/**
+ * `X-OC-Mtime: <unix seconds>` (ownCloud/Nextcloud, sent by rclone and sync clients) asks for
+ * the stored file's mtime; the answer `X-OC-Mtime: accepted` tells the client it was applied.
+ */
+export function parseOcMtime(value: string): number | undefined {
+  if (!/^\s*\d{1,12}(\.\d{1,9})?\s*$/.test(value)) return undefined;
+  return Math.round(Number(value) * 1000);
+}
+
 export async function put(ctx: DavContext): Promise<void> {
   const { path, services } = ctx.state;
   const { storage, locks } = services;
@@ -21,6 +30,8 @@ export async function put(ctx: DavContext): Promise<void> {
   // Fail fast, before receiving a body that could not be stored anyway.
   await guard.check([{ path, membership: !info }]);
 
+  const ocMtime = parseOcMtime(ctx.get('x-oc-mtime'));
+  let mtimeAccepted = false;
   const upload = await storage.receive(path, ctx.req);
   let created: boolean;
   try {
@@ -28,12 +39,18 @@ export async function put(ctx: DavContext): Promise<void> {
       const now = await storage.stat(path);
       checkConditionals(ctx, now);
       await guard.check([{ path, membership: !now }]);
-      return (await upload.commit()).created;
+      const result = await upload.commit();
+      if (ocMtime !== undefined && storage.setMtime) {
+        await storage.setMtime(path, ocMtime);
+        mtimeAccepted = true;
+      }
+      return result.created;
     });
   } catch (e) {
     await upload.abort();
     throw e;
   }
+  if (mtimeAccepted) ctx.set('X-OC-Mtime', 'accepted');
   const after = await storage.stat(path);
   if (after) ctx.set('ETag', after.etag);
   ctx.status = created ? 201 : 204;

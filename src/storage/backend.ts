@@ -78,6 +78,12 @@ export interface StorageBackend {
   move(src: string, dst: string): Promise<FailedMember[]>;
   /** Names that WebDAV must never list or address (metadata store, temp files). */
   isReserved(path: string): boolean;
+  /**
+   * The stored spelling of `path`: the path itself when it exists (or is plain ASCII), else the
+   * path whose segments name existing members that differ only in Unicode normalisation (NFC vs
+   * NFD, as macOS sends). Segments past the first one that matches nothing are kept as given.
+   */
+  canonicalPath?(path: string): Promise<string>;
   setMtime?(path: string, mtimeMs: number): Promise<void>;
   quota?(path: string): Promise<Quota>;
   close?(): Promise<void>;

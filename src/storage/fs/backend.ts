@@ -21,6 +21,14 @@ const READ_CHUNK = 1024 * 1024;
 const STAT_PARALLEL = 32;
 const TREE_PARALLEL = 16;
 
+const ASCII = /^[\x00-\x7f]*$/;
+
+const exists = (p: string): Promise<boolean> =>
+  fsp.lstat(p).then(
+    () => true,
+    () => false,
+  );
+
 const code = (e: unknown): string | undefined => (e as NodeJS.ErrnoException | undefined)?.code;
 
 export function infoFromStats(st: Stats): ResourceInfo {
@@ -68,6 +76,35 @@ export class FsBackend implements StorageBackend {
 
   private isHiddenMember(dir: string, name: string): boolean {
     return name.startsWith(TEMP_PREFIX) || (dir === '/' && name === META_DIR);
+  }
+
+  async canonicalPath(path: string): Promise<string> {
+    // Fast path: ASCII names have one normalisation form, and an exact hit needs no search.
+    if (ASCII.test(path)) return path;
+    if (await exists(this.fsPath(path))) return path;
+    const segments = path.slice(1).split('/');
+    let dir = '/';
+    for (let i = 0; i < segments.length; i++) {
+      const seg = segments[i]!;
+      const found = ASCII.test(seg) || (await exists(this.fsPath(joinPath(dir, seg)))) ? seg : await this.memberByNfc(dir, seg);
+      if (found === null) return joinPath(dir, segments.slice(i).join('/'));
+      dir = joinPath(dir, found);
+    }
+    return dir;
+  }
+
+  /** A member of `dir` whose NFC form equals that of `name` (only asked after an exact miss). */
+  private async memberByNfc(dir: string, name: string): Promise<string | null> {
+    const want = name.normalize('NFC');
+    try {
+      const handle = await fsp.opendir(this.fsPath(dir), { bufferSize: 256 });
+      for await (const d of handle) {
+        if (!ASCII.test(d.name) && !this.isHiddenMember(dir, d.name) && d.name.normalize('NFC') === want) return d.name;
+      }
+    } catch {
+      // dir missing or unreadable: nothing matches
+    }
+    return null;
   }
 
   async stat(path: string): Promise<ResourceInfo | null> {
