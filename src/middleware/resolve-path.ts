@@ -19,7 +19,11 @@ export async function resolvePath(ctx: DavContext, next: Next): Promise<void> {
   const raw = q === -1 ? url : url.slice(0, q);
   const { options, storage } = ctx.state.services;
   let path = decodeRequestPath(raw, options.prefix);
-  if (path === null) throw new DavError(404, 'Not found');
+  if (path === null) {
+    // Windows probes OPTIONS on the server root before it looks at the mapped path.
+    if (ctx.method !== 'OPTIONS') throw new DavError(404, 'Not found');
+    path = '/';
+  }
   // macOS sends NFD names; find the member stored in another normalisation form.
   if (storage.canonicalPath) path = await storage.canonicalPath(path);
   if (storage.isReserved(path)) throw READS.has(ctx.method) ? new DavError(404, 'Not found') : new DavError(403, 'Reserved name');

@@ -1,4 +1,5 @@
 /** Test helpers for reading WebDAV answers: a multistatus body as a map of href -> properties. */
+import { request as httpRequest } from 'node:http';
 import { parseXml, childElements, findChild, textContent, type XmlElement } from '../../src/xml/parse.js';
 
 export const DAV = 'DAV:';
@@ -52,3 +53,29 @@ export function propfindBody(names: string[]): string {
 }
 
 export const lockTokenOf = (headers: Record<string, unknown>): string => /<([^>]+)>/.exec(String(headers['lock-token']))![1]!;
+
+/**
+ * A PUT whose body goes out with Transfer-Encoding: chunked in several writes (as macOS
+ * WebDAVFS sends it), optionally announcing the size in X-Expected-Entity-Length.
+ */
+export function chunkedPut(base: string, path: string, chunks: Buffer[], headers: Record<string, string> = {}): Promise<{ status: number; headers: Record<string, unknown>; body: string }> {
+  const url = new URL(base);
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(
+      { host: url.hostname, port: url.port, method: 'PUT', path, agent: false, headers: { 'Transfer-Encoding': 'chunked', ...headers } },
+      (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (d: string) => (body += d));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
+      },
+    );
+    req.on('error', reject);
+    let i = 0;
+    const next = (): void => {
+      if (i === chunks.length) return void req.end();
+      req.write(chunks[i++]!, () => setImmediate(next));
+    };
+    next();
+  });
+}
