@@ -36,9 +36,9 @@ export function run(cmd: string, args: string[], opts: { input?: string; env?: N
   });
 }
 
-/** Absolute path of a program on PATH (or in the sbin directories), or null. */
+/** Absolute path of a program on PATH (or in the sbin and libexec directories), or null. */
 export function which(name: string): string | null {
-  const dirs = [...(process.env.PATH ?? '').split(delimiter), '/usr/local/sbin', '/usr/sbin', '/sbin'];
+  const dirs = [...(process.env.PATH ?? '').split(delimiter), '/usr/local/sbin', '/usr/sbin', '/sbin', '/usr/libexec'];
   for (const d of dirs) {
     try {
       accessSync(join(d, name), constants.X_OK);
