@@ -81,8 +81,8 @@ describe('clients: davfs2 mount (real kernel mount)', function () {
     const secrets = join(base, 'secrets');
     await writeFile(secrets, '', { mode: 0o600 });
     const conf = join(base, 'davfs2.conf');
-    // buf_size 64: on Linux 6.16+ davfs2's default buffer is too small for the FUSE protocol
-    // and the mount fails; 64 KiB works on older kernels too.
+    // buf_size 64: on Linux 6.16+ davfs2's default buffer is too small for FUSE; the mount then
+    // succeeds but reading any directory fails with EINVAL. 64 KiB works on older kernels too.
     await writeFile(conf, [`cache_dir ${cache}`, `secrets ${secrets}`, 'buf_size 64', 'use_locks 1', 'delay_upload 0', 'ask_auth 0', ''].join('\n'));
     const r = await run(which('mount.davfs')!, [`${s.base}/`, mnt, '-o', `conf=${conf}`], { timeoutMs: 60_000 });
     if (r.code === 0) {
