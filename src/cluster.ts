@@ -16,12 +16,9 @@ const RESPAWN_DELAY_MS = 1_000;
 
 export const isWorker = (): boolean => cluster.isWorker;
 
-/** In a worker: tells the primary where we listen, and stops when the primary asks or goes away. */
+/** In a worker: tells the primary where we listen; stops (SIGTERM from the primary) or when the primary goes away. */
 export function workerStarted(url: string, stop: (why: string) => void): void {
   process.send?.({ type: 'listening', url } satisfies ListeningMessage);
-  process.on('message', (m: unknown) => {
-    if ((m as { type?: string } | null)?.type === 'stop') stop('stop');
-  });
   process.on('disconnect', () => stop('primary gone'));
 }
 
@@ -82,12 +79,12 @@ export async function runPrimary(options: ServerOptions): Promise<void> {
       live.map(
         (w) =>
           new Promise<void>((r) => {
-            w.once('exit', (code) => {
-              if (code !== 0) clean = false;
+            // A worker still starting has no handler yet and simply dies of the signal.
+            w.once('exit', (code, signal) => {
+              if (code !== 0 && signal !== 'SIGTERM') clean = false;
               r();
             });
-            if (w.isConnected()) w.send({ type: 'stop' });
-            else w.process.kill('SIGTERM');
+            w.process.kill('SIGTERM');
           }),
       ),
     ).then(() => process.exit(clean ? 0 : 1));
