@@ -5,6 +5,7 @@
  */
 import { expect } from 'chai';
 import { rm } from 'node:fs/promises';
+import { request as httpRequest } from 'node:http';
 import { lockBody, makeTempDir, request, spawnCli, type CliServer, type Res } from '../helpers/server.js';
 import { TestRedis } from './redis-server.js';
 
@@ -85,6 +86,33 @@ describe('two instances sharing locks through Redis', function () {
     expect(put.status).to.equal(423);
     expect(put.body).to.include('<D:href>/col/</D:href>');
     expect((await request(b.base, 'PUT', '/col/new.txt', { body: 'x', headers: { If: `(<${token}>)` } })).status).to.equal(201);
+  });
+
+  it('a PUT through B whose body is still arriving when A takes a LOCK is refused at commit', async () => {
+    await request(a.base, 'PUT', '/slow.txt', { body: 'old' });
+    const url = new URL(b.base);
+    const res = new Promise<{ status: number; body: string }>((resolve, reject) => {
+      const r = httpRequest({ host: url.hostname, port: url.port, method: 'PUT', path: '/slow.txt', agent: false, headers: { 'Content-Length': '8' } }, (resp) => {
+        let body = '';
+        resp.on('data', (d: Buffer) => (body += d));
+        resp.on('end', () => resolve({ status: resp.statusCode ?? 0, body }));
+      });
+      r.on('error', reject);
+      r.write('half');
+      // The lock check before the body passed; now another instance locks the resource.
+      setTimeout(async () => {
+        try {
+          expect((await lock(a, '/slow.txt')).status).to.equal(200);
+          r.end('done');
+        } catch (e) {
+          reject(e);
+        }
+      }, 200);
+    });
+    const put = await res;
+    expect(put.status).to.equal(423);
+    expect(put.body).to.include('<D:lock-token-submitted><D:href>/slow.txt</D:href>');
+    expect((await request(a.base, 'GET', '/slow.txt')).body).to.equal('old');
   });
 
   it('an expired lock no longer blocks anyone', async () => {

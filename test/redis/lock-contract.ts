@@ -63,6 +63,12 @@ export function lockManagerContract(name: string, make: () => Promise<Made>): vo
       const noPrincipal = await take('/other');
       expect((await m.byToken(noPrincipal.token))?.principal).to.equal(undefined);
       expect((await m.covering('/dir with space/naïve ✓.txt')).map((x) => x.token)).to.deep.equal([l.token]);
+      const refreshed = await m.refresh(l.token, 90);
+      expect(refreshed?.ownerXml).to.equal(owner);
+      expect(refreshed?.principal).to.equal('bob');
+      expect((await m.byToken(l.token))).to.deep.include({ ownerXml: owner, principal: 'bob', root: '/dir with space/naïve ✓.txt', timeoutSec: 90, depth: 'infinity' });
+      const zero = await take('/zero', { depth: 0, scope: 'shared', ownerXml: '' });
+      expect(await m.refresh(zero.token, 30)).to.deep.include({ depth: 0, scope: 'shared', ownerXml: '', timeoutSec: 30 });
     });
 
     it('exclusive conflicts with anything at the same root; shared locks coexist', async () => {
