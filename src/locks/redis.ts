@@ -329,14 +329,18 @@ export class RedisLockManager implements LockManager {
     this.client.on('close', () => this.markDown('connection closed'));
     this.client.on('ready', () => {
       this.downUntil = 0;
-      if (!this.up) this.log(`[lock-store] Redis ${this.where} is reachable again; locking and writes are back`);
-      this.up = true;
+      this.markUp();
     });
     const every = opts.sweepIntervalMs ?? 30_000;
     if (every > 0) {
       this.timer = setInterval(() => void this.sweep().catch(() => undefined), every);
       this.timer.unref();
     }
+  }
+
+  private markUp(): void {
+    if (!this.up && !this.closed) this.log(`[lock-store] Redis ${this.where} is reachable again; locking and writes are back`);
+    this.up = true;
   }
 
   private markDown(why: string): void {
@@ -369,12 +373,16 @@ export class RedisLockManager implements LockManager {
       throw new LockStoreUnavailable(`Redis ${this.where} is unreachable`);
     }
     try {
+      let reply: unknown;
       try {
-        return await this.client.evalsha(s.sha, keys.length, ...keys, ...args);
+        reply = await this.client.evalsha(s.sha, keys.length, ...keys, ...args);
       } catch (e) {
         if (!/^NOSCRIPT/.test((e as Error).message)) throw e;
-        return await this.client.eval(s.body, keys.length, ...keys, ...args);
+        reply = await this.client.eval(s.body, keys.length, ...keys, ...args);
       }
+      // A Redis that was stalled (command timeouts) comes back without a reconnect.
+      if (!this.up) this.markUp();
+      return reply;
     } catch (e) {
       const err = e as Error;
       if (err.name === 'ReplyError' && !TRANSIENT_REPLY.test(err.message)) throw err;

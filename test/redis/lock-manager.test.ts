@@ -147,6 +147,30 @@ describe('RedisLockManager', function () {
   });
 
   describe('when Redis goes away', () => {
+    it('a stalled Redis times out instead of queueing, later calls fail fast, and it comes back', async () => {
+      const m = await make({ namespace: randomUUID(), commandTimeoutMs: 300 });
+      await m.create(req('/stall'));
+      logs.length = 0;
+      redis.pause();
+      try {
+        let started = Date.now();
+        await m.covering('/stall').then(
+          () => expect.fail('must time out'),
+          (e: unknown) => expect(e).to.be.instanceOf(LockStoreUnavailable),
+        );
+        expect(Date.now() - started).to.be.within(250, 1_500);
+        started = Date.now();
+        await m.covering('/stall').catch((e: unknown) => expect(e).to.be.instanceOf(LockStoreUnavailable));
+        expect(Date.now() - started).to.be.lessThan(100);
+        expect(logs.filter((x) => /unreachable \(Command timed out\)/.test(x))).to.have.length(1);
+      } finally {
+        redis.resume();
+      }
+      await sleep(1_100);
+      expect(await m.covering('/stall')).to.have.length(1);
+      expect(logs.some((x) => /reachable again/.test(x))).to.equal(true);
+    });
+
     it('fails fast with LockStoreUnavailable (503, Retry-After), logs once, and recovers on its own', async () => {
       const m = await make({ namespace: randomUUID() });
       const l = (await m.create(req('/o', { timeoutSec: 600 })) as { lock: { token: string } }).lock;

@@ -72,7 +72,17 @@ export class TestRedis {
     this.proc = null;
   }
 
+  /** Freezes redis-server (SIGSTOP): connections stay open but nothing answers. */
+  pause(): void {
+    this.proc?.kill('SIGSTOP');
+  }
+
+  resume(): void {
+    this.proc?.kill('SIGCONT');
+  }
+
   async stop(): Promise<void> {
+    this.resume();
     const p = this.proc;
     if (!p || p.exitCode !== null || p.signalCode !== null) return;
     p.kill('SIGTERM');
