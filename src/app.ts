@@ -16,6 +16,8 @@ import { FsBackend } from './storage/fs/backend.js';
 import type { LockManager } from './locks/manager.js';
 import { MemoryLockManager } from './locks/memory.js';
 import { FileLockManager } from './locks/file.js';
+import { RedisLockManager } from './locks/redis.js';
+import { isRedisUrl } from './config.js';
 import { ALLOWED_METHODS, options as optionsHandler } from './methods/options.js';
 import { get } from './methods/get.js';
 import { put } from './methods/put.js';
@@ -57,6 +59,11 @@ const defaultLog: ErrorLogger = (err, ctx) => {
 
 async function createLockManager(o: ServerOptions, storage: FsBackend): Promise<LockManager> {
   if (o.lockStore === 'memory') return new MemoryLockManager();
+  if (isRedisUrl(o.lockStore)) {
+    const r = new RedisLockManager({ url: o.lockStore });
+    await r.init();
+    return r;
+  }
   const file = o.lockStore === 'file' ? join(storage.metaDir, 'locks.json') : o.lockStore.slice('file:'.length);
   const m = new FileLockManager(file);
   await m.init();

@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
 import { startServer } from './app.js';
 import { ConfigError, OPTION_SPECS, resolveOptions, type ServerOptions } from './config.js';
+import { isWorker, runPrimary, workerStarted } from './cluster.js';
 
 function helpText(): string {
   const rows = OPTION_SPECS.map((o) => [`--${o.flag}${o.arg ? ' ' + o.arg : ''}`, o.help]);
@@ -77,6 +78,7 @@ async function main(): Promise<void> {
     process.stderr.write(`koa-webdav-server: ${msg}\n(see --help)\n`);
     process.exit(2);
   }
+  if (options.workers > 1 && !isWorker()) return runPrimary(options);
   let running;
   try {
     running = await startServer(options);
@@ -86,14 +88,14 @@ async function main(): Promise<void> {
     process.stderr.write(`koa-webdav-server: cannot start: ${why}\n`);
     process.exit(1);
   }
-  if (!options.quiet) {
+  if (!options.quiet && !isWorker()) {
     process.stdout.write(`WebDAV server listening on ${running.url}\nServing ${options.root}\n`);
   }
   let stopping = false;
   const stop = (signal: string): void => {
     if (stopping) return;
     stopping = true;
-    if (!options.quiet) process.stdout.write(`${signal}: shutting down\n`);
+    if (!options.quiet && !isWorker()) process.stdout.write(`${signal}: shutting down\n`);
     const force = setTimeout(() => process.exit(1), 10_000);
     force.unref();
     running.close().then(
@@ -103,6 +105,7 @@ async function main(): Promise<void> {
   };
   process.on('SIGINT', () => stop('SIGINT'));
   process.on('SIGTERM', () => stop('SIGTERM'));
+  if (isWorker()) workerStarted(running.url, stop);
 }
 
 void main();

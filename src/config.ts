@@ -12,7 +12,7 @@ export interface ServerOptions {
   port: number;
   /** Serve under a sub-path such as '/dav' ('' for the URL root). */
   prefix: string;
-  /** 'memory', 'file' (default: `<root>/.davmeta/locks.json`), or `file:PATH`. */
+  /** 'memory', 'file' (default: `<root>/.davmeta/locks.json`), `file:PATH`, or `redis://host:port/db`. */
   lockStore: string;
   /** Timeout given to a LOCK that asks for none, seconds. */
   defaultLockTimeout: number;
@@ -24,6 +24,8 @@ export interface ServerOptions {
   trustProxy: boolean;
   /** No start-up banner. */
   quiet: boolean;
+  /** Server processes on one port (node:cluster); more than 1 needs a shared (redis) lock store. */
+  workers: number;
 }
 
 export interface OptionSpec {
@@ -40,12 +42,13 @@ export const OPTION_SPECS: OptionSpec[] = [
   { key: 'port', flag: 'port', type: 'int', arg: 'N', help: 'TCP port (default: 8080; 0 picks a free one)' },
   { key: 'host', flag: 'host', type: 'string', arg: 'H', help: 'address to listen on (default: 127.0.0.1)' },
   { key: 'prefix', flag: 'prefix', type: 'string', arg: '/PATH', help: 'serve under a sub-path, e.g. /dav (default: the URL root)' },
-  { key: 'lockStore', flag: 'lock-store', type: 'string', arg: 'STORE', help: 'memory | file | file:PATH (default: file, <root>/.davmeta/locks.json)' },
+  { key: 'lockStore', flag: 'lock-store', type: 'string', arg: 'STORE', help: 'memory | file | file:PATH | redis://host:port/db (default: file, <root>/.davmeta/locks.json)' },
   { key: 'defaultLockTimeout', flag: 'lock-timeout', type: 'int', arg: 'SEC', help: 'timeout of a LOCK that asks for none (default: 3600)' },
   { key: 'maxLockTimeout', flag: 'max-lock-timeout', type: 'int', arg: 'SEC', help: 'cap on any lock timeout, Infinite included (default: 604800)' },
   { key: 'maxXmlBytes', flag: 'max-xml-bytes', type: 'int', arg: 'N', help: 'largest XML request body in bytes (default: 1048576)' },
   { key: 'trustProxy', flag: 'trust-proxy', type: 'boolean', help: 'trust X-Forwarded-Host/-Proto when matching Destination URLs' },
   { key: 'quiet', flag: 'quiet', type: 'boolean', help: 'no start-up banner' },
+  { key: 'workers', flag: 'workers', type: 'int', arg: 'N', help: 'server processes sharing the port (default: 1; more needs --lock-store redis://...)' },
 ];
 
 export const DEFAULTS: ServerOptions = {
@@ -59,6 +62,7 @@ export const DEFAULTS: ServerOptions = {
   maxXmlBytes: 1024 * 1024,
   trustProxy: false,
   quiet: false,
+  workers: 1,
 };
 
 export class ConfigError extends Error {}
@@ -76,6 +80,23 @@ export function resolveOptions(partial: Partial<ServerOptions>): ServerOptions {
   for (const k of ['defaultLockTimeout', 'maxLockTimeout', 'maxXmlBytes'] as const) {
     if (!Number.isFinite(o[k]) || o[k] <= 0) throw new ConfigError(`invalid ${k}: ${o[k]}`);
   }
-  if (!/^(memory|file|file:.+)$/.test(o.lockStore)) throw new ConfigError(`invalid lock store: ${o.lockStore} (use memory, file or file:PATH)`);
+  if (!/^(memory|file|file:.+)$/.test(o.lockStore) && !isRedisUrl(o.lockStore)) {
+    throw new ConfigError(`invalid lock store: ${o.lockStore} (use memory, file, file:PATH or redis://host:port/db)`);
+  }
+  if (!Number.isInteger(o.workers) || o.workers < 1 || o.workers > 256) throw new ConfigError(`invalid workers: ${o.workers} (1 to 256)`);
+  if (o.workers > 1 && !isRedisUrl(o.lockStore)) {
+    throw new ConfigError(`--workers ${o.workers} needs a lock store all workers share: add --lock-store redis://host:port/db (the ${o.lockStore} lock store lives inside one process)`);
+  }
   return o;
+}
+
+/** `redis://[user:pass@]host[:port][/db]` or `rediss://...` (TLS). */
+export function isRedisUrl(store: string): boolean {
+  if (!/^rediss?:\/\/./.test(store)) return false;
+  try {
+    const u = new URL(store);
+    return u.hostname !== '' && /^\/?(\d+)?$/.test(u.pathname);
+  } catch {
+    return false;
+  }
 }

@@ -16,6 +16,7 @@ import { MULTISTATUS_CLOSE, MULTISTATUS_OPEN, propstatResponse, type Propstat } 
 import { propTag } from '../xml/write.js';
 import { activeLockXml, lockDiscoveryXml } from '../xml/lock.js';
 import type { DeadProperty, Quota, ResourceInfo } from '../storage/backend.js';
+import { isLockStoreUnavailable } from '../locks/errors.js';
 
 export type PropfindRequest = { kind: 'allprop'; include: QName[] } | { kind: 'propname' } | { kind: 'prop'; names: QName[] };
 
@@ -56,11 +57,18 @@ export async function propfind(ctx: DavContext): Promise<void> {
   const entry = async (p: string, i: ResourceInfo, maybeDead: boolean): Promise<string> => {
     const name = p === '/' ? '' : baseName(p);
     const dead: DeadProperty[] = wantsDead && maybeDead ? await storage.props.get(p) : [];
-    let lockXml = '';
+    let lockXml: string | undefined = '';
     if (wantsLocks) {
       const now = Date.now();
-      const active = (await locks.covering(p)).map((l) => activeLockXml(l, href(ctx, l.root, l.root === p ? i.isCollection : true), now));
-      lockXml = lockDiscoveryXml(active);
+      try {
+        const active = (await locks.covering(p)).map((l) => activeLockXml(l, href(ctx, l.root, l.root === p ? i.isCollection : true), now));
+        lockXml = lockDiscoveryXml(active);
+      } catch (e) {
+        // Reads keep working while a shared lock store is down; the one property we cannot
+        // know is reported as such (a 503 propstat) rather than as "no locks".
+        if (!isLockStoreUnavailable(e)) throw e;
+        lockXml = undefined;
+      }
     }
     let quota: Quota | undefined;
     if (wantsQuota && storage.quota) quota = await (quotaOnce ??= storage.quota(p));
@@ -72,6 +80,8 @@ export async function propfind(ctx: DavContext): Promise<void> {
     };
     const found: string[] = [];
     const missing: string[] = [];
+    const unavailable: string[] = [];
+    const unknownLocks = (ns: string, local: string): boolean => lockXml === undefined && ns === DAV_NS && local === 'lockdiscovery';
     if (request.kind === 'propname') {
       for (const local of ALLPROP_LIVE) if (live(local) !== undefined && !dead.some((d) => d.ns === DAV_NS && d.local === local)) found.push(`<D:${local}/>`);
       for (const d of dead) found.push(propTag(d.ns, d.local).empty);
@@ -80,6 +90,7 @@ export async function propfind(ctx: DavContext): Promise<void> {
         if (dead.some((d) => d.ns === DAV_NS && d.local === local)) continue;
         const v = live(local);
         if (v !== undefined) found.push(v);
+        else if (unknownLocks(DAV_NS, local)) unavailable.push('<D:lockdiscovery/>');
       }
       for (const d of dead) found.push(deadXml(d));
       for (const n of request.include) {
@@ -93,12 +104,13 @@ export async function propfind(ctx: DavContext): Promise<void> {
         const d = dead.find((x) => x.ns === n.ns && x.local === n.local);
         const v = d ? deadXml(d) : n.ns === DAV_NS ? live(n.local) : undefined;
         if (v !== undefined) found.push(v);
-        else missing.push(propTag(n.ns, n.local).empty);
+        else (unknownLocks(n.ns, n.local) ? unavailable : missing).push(propTag(n.ns, n.local).empty);
       }
     }
     const propstats: Propstat[] = [
       { status: 200, props: found },
       { status: 404, props: missing },
+      { status: 503, props: unavailable },
     ];
     return propstatResponse(href(ctx, p, i.isCollection), propstats);
   };

@@ -3,13 +3,17 @@
  * that mirrors the served tree. Resource `/a/b` keeps its properties in `root.d/a.d/b.p` and
  * its members' in `root.d/a.d/b.d/`; the suffixes make the mapping injective, so a member
  * named `x.p` can never collide with the properties of `x`. Writes go to a temp file and are
- * renamed into place, so a crash never leaves a half-written file.
+ * renamed into place, so a crash never leaves a half-written file. A PROPPATCH is a
+ * read-modify-write of one file: an in-process mutex orders it within this process and a lock
+ * file (`<file>.lock`, O_EXCL) across processes sharing the directory, so two instances setting
+ * different properties of one resource never lose either update.
  */
 import { promises as fsp } from 'node:fs';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import type { DeadProperty, PropPatchOp, PropertyStore } from '../backend.js';
 import { KeyedMutex } from '../../util/concurrency.js';
+import { withFileLock } from '../../util/file-lock.js';
 import { qkey } from '../../xml/names.js';
 
 const isEnoent = (e: unknown): boolean => (e as NodeJS.ErrnoException).code === 'ENOENT';
@@ -51,7 +55,7 @@ export class FsPropertyStore implements PropertyStore {
 
   async patch(path: string, ops: PropPatchOp[]): Promise<void> {
     const file = this.fileOf(path);
-    await this.mutex.run(file, async () => {
+    await this.mutex.run(file, () => withFileLock(`${file}.lock`, async () => {
       const props = new Map((await this.get(path)).map((p) => [qkey(p.ns, p.local), p]));
       for (const op of ops) {
         if (op.op === 'set') props.set(qkey(op.prop.ns, op.prop.local), op.prop);
@@ -62,7 +66,7 @@ export class FsPropertyStore implements PropertyStore {
         return;
       }
       await writeAtomic(file, JSON.stringify([...props.values()]));
-    });
+    }));
   }
 
   async membersWithProps(dir: string): Promise<Set<string>> {
