@@ -1,0 +1,102 @@
+/**
+ * Assertion helpers for WebDAV response bodies: a parsed 207 multistatus (href -> propstats)
+ * and DAV:error bodies. Parsing goes through the server's namespace-aware parser, which
+ * test/unit/xml/parse.test.ts checks on its own.
+ */
+import { expect } from 'chai';
+import { parseXml, childElements, findChild, textContent, type XmlElement } from '../../src/xml/parse.js';
+import type { Res } from './server.js';
+
+export const DAV = 'DAV:';
+
+export interface Propstat {
+  status: number;
+  props: XmlElement[];
+  error?: XmlElement;
+}
+
+export interface MsResponse {
+  href: string;
+  status?: number;
+  propstats: Propstat[];
+  error?: XmlElement;
+}
+
+const statusOf = (el: XmlElement | undefined): number => {
+  const m = /^HTTP\/1\.[01] (\d{3})/.exec(textContent(el!).trim());
+  if (!m) throw new Error(`bad status line: ${el && textContent(el)}`);
+  return Number(m[1]);
+};
+
+/** Parses a 207 body into responses keyed by href (asserts the status and content type). */
+export function multistatus(res: Res): Map<string, MsResponse> {
+  expect(res.status, res.body).to.equal(207);
+  expect(res.headers['content-type']).to.match(/^(application|text)\/xml/);
+  const root = parseXml(res.body);
+  expect(root.ns).to.equal(DAV);
+  expect(root.local).to.equal('multistatus');
+  const out = new Map<string, MsResponse>();
+  for (const r of childElements(root)) {
+    expect(r.local).to.equal('response');
+    const href = textContent(findChild(r, DAV, 'href')!).trim();
+    const st = findChild(r, DAV, 'status');
+    const entry: MsResponse = {
+      href,
+      propstats: childElements(r)
+        .filter((e) => e.ns === DAV && e.local === 'propstat')
+        .map((ps) => ({ status: statusOf(findChild(ps, DAV, 'status')), props: childElements(findChild(ps, DAV, 'prop')!), error: findChild(ps, DAV, 'error') })),
+      error: findChild(r, DAV, 'error'),
+    };
+    if (st) entry.status = statusOf(st);
+    expect(out.has(href), `href ${href} listed twice`).to.equal(false);
+    out.set(href, entry);
+  }
+  return out;
+}
+
+/** The one response of a Depth 0 multistatus. */
+export function single(res: Res): MsResponse {
+  const all = multistatus(res);
+  expect(all.size, res.body).to.equal(1);
+  return [...all.values()][0]!;
+}
+
+/** Property element and the status of its propstat; undefined when not present. */
+export function prop(r: MsResponse, ns: string, local: string): { status: number; el: XmlElement } | undefined {
+  for (const ps of r.propstats) for (const p of ps.props) if (p.ns === ns && p.local === local) return { status: ps.status, el: p };
+  return undefined;
+}
+
+/** Text value of a property found with status 200 (fails otherwise). */
+export function propText(r: MsResponse, ns: string, local: string): string {
+  const p = prop(r, ns, local);
+  expect(p, `{${ns}}${local} in ${r.href}`).to.not.equal(undefined);
+  expect(p!.status).to.equal(200);
+  return textContent(p!.el);
+}
+
+/** Names of every property in the propstat with `status`. */
+export function propNames(r: MsResponse, status: number): string[] {
+  return r.propstats.filter((p) => p.status === status).flatMap((p) => p.props.map((e) => `{${e.ns}}${e.local}`));
+}
+
+/**
+ * Asserts a `<D:error>` body with exactly one condition element `condition`; returns the hrefs
+ * inside it.
+ */
+export function davError(res: Res, status: number, condition: string): string[] {
+  expect(res.status, res.body).to.equal(status);
+  expect(res.headers['content-type']).to.match(/^application\/xml/);
+  const root = parseXml(res.body);
+  expect(root.ns).to.equal(DAV);
+  expect(root.local).to.equal('error');
+  const kids = childElements(root);
+  expect(kids.map((k) => `{${k.ns}}${k.local}`)).to.deep.equal([`{DAV:}${condition}`]);
+  return childElements(kids[0]!).map((h) => {
+    expect(h.ns).to.equal(DAV);
+    expect(h.local).to.equal('href');
+    return textContent(h).trim();
+  });
+}
+
+export { childElements, findChild, textContent };
