@@ -100,3 +100,96 @@ export function davError(res: Res, status: number, condition: string): string[] 
 }
 
 export { childElements, findChild, textContent };
+
+import { request as httpRequest } from 'node:http';
+import { readdir } from 'node:fs/promises';
+import { lockBody, type TestServer } from './server.js';
+
+/** PUT that must succeed (201 or 204). */
+export async function putOk(s: TestServer, path: string, body: string | Buffer, headers: Record<string, string> = {}): Promise<Res> {
+  const r = await s.req('PUT', path, { body, headers });
+  expect([201, 204], `PUT ${path}: ${r.status} ${r.body}`).to.include(r.status);
+  return r;
+}
+
+/** MKCOL that must succeed. */
+export async function mkcolOk(s: TestServer, path: string): Promise<void> {
+  const r = await s.req('MKCOL', path);
+  expect(r.status, `MKCOL ${path}: ${r.body}`).to.equal(201);
+}
+
+export interface LockOpts {
+  scope?: 'exclusive' | 'shared';
+  depth?: '0' | 'infinity';
+  timeout?: string;
+  owner?: string;
+  headers?: Record<string, string>;
+}
+
+/** LOCK that must succeed (200 or 201); returns the token (without angle brackets) and the response. */
+export async function lockOk(s: TestServer, path: string, o: LockOpts = {}): Promise<{ token: string; res: Res }> {
+  const headers: Record<string, string> = { 'Content-Type': 'application/xml', ...(o.headers ?? {}) };
+  if (o.depth) headers.Depth = o.depth;
+  if (o.timeout) headers.Timeout = o.timeout;
+  const res = await s.req('LOCK', path, { body: lockBody(o.scope ?? 'exclusive', o.owner), headers });
+  expect([200, 201], `LOCK ${path}: ${res.status} ${res.body}`).to.include(res.status);
+  const m = /^<(urn:uuid:[0-9a-f-]{36})>$/.exec(String(res.headers['lock-token']));
+  expect(m, `Lock-Token header: ${res.headers['lock-token']}`).to.not.equal(null);
+  return { token: m![1]!, res };
+}
+
+/** If header submitting `token` for the Request-URI. */
+export const ifToken = (token: string): Record<string, string> => ({ If: `(<${token}>)` });
+
+/** Names in a directory that look like upload temp files. */
+export async function tempFiles(dir: string): Promise<string[]> {
+  return (await readdir(dir)).filter((n) => n.startsWith('.~davtmp-'));
+}
+
+/**
+ * Sends a request whose body is written in `chunks` (chunked transfer encoding unless a
+ * Content-Length is given); `abortAfter` destroys the socket after that many chunks.
+ */
+export function streamRequest(
+  s: TestServer,
+  method: string,
+  path: string,
+  chunks: (string | Buffer)[],
+  opts: { headers?: Record<string, string | number>; abortAfter?: number; delayMs?: number } = {},
+): Promise<Res | 'aborted'> {
+  const url = new URL(s.base);
+  return new Promise((resolve, reject) => {
+    const req = httpRequest({ host: url.hostname, port: url.port, method, path, headers: opts.headers ?? {}, agent: false }, (res) => {
+      const parts: Buffer[] = [];
+      res.on('data', (c: Buffer) => parts.push(c));
+      res.on('end', () => {
+        const raw = Buffer.concat(parts);
+        resolve({ status: res.statusCode ?? 0, headers: res.headers, body: raw.toString('utf8'), raw });
+      });
+    });
+    req.on('error', (e) => (opts.abortAfter !== undefined ? resolve('aborted') : reject(e)));
+    void (async () => {
+      for (let i = 0; i < chunks.length; i++) {
+        if (opts.abortAfter !== undefined && i === opts.abortAfter) {
+          await new Promise((r) => setTimeout(r, opts.delayMs ?? 50));
+          req.destroy();
+          resolve('aborted');
+          return;
+        }
+        req.write(chunks[i]!);
+        if (opts.delayMs) await new Promise((r) => setTimeout(r, opts.delayMs));
+      }
+      req.end();
+    })();
+  });
+}
+
+/** Polls `fn` until it returns true or `ms` pass. */
+export async function eventually(fn: () => Promise<boolean>, ms = 3000): Promise<boolean> {
+  const end = Date.now() + ms;
+  for (;;) {
+    if (await fn()) return true;
+    if (Date.now() > end) return false;
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
