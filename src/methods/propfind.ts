@@ -48,7 +48,8 @@ export async function propfind(ctx: DavContext): Promise<void> {
 
   const wantsDead = request.kind !== 'prop' || request.names.some((n) => !isLiveProp(n.ns, n.local));
   const wantsLocks = request.kind === 'allprop' || (request.kind === 'prop' && request.names.some((n) => n.ns === DAV_NS && n.local === 'lockdiscovery'));
-  const wantsQuota = request.kind === 'prop' && request.names.some((n) => n.ns === DAV_NS && NAMED_ONLY_LIVE.includes(n.local as never));
+  const named = request.kind === 'prop' ? request.names : request.kind === 'allprop' ? request.include : [];
+  const wantsQuota = named.some((n) => n.ns === DAV_NS && NAMED_ONLY_LIVE.includes(n.local as never));
 
   const entry = async (p: string, i: ResourceInfo, maybeDead: boolean): Promise<string> => {
     const name = p === '/' ? '' : baseName(p);
