@@ -71,7 +71,7 @@ describe('PROPFIND', () => {
   });
 
   it('Depth infinity (and no Depth header) lists the whole tree', async () => {
-    for (const headers of [{ Depth: 'infinity' }, {}]) {
+    for (const headers of [{ Depth: 'infinity' }, {}] as Record<string, string>[]) {
       const all = multistatus(await s.req('PROPFIND', '/c', { headers }));
       expect([...all.keys()].sort()).to.deep.equal(['/c/', '/c/.hidden', '/c/caf%C3%A9%20x.txt', '/c/file.txt', '/c/sub/', '/c/sub/deep.json']);
     }
