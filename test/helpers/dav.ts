@@ -193,3 +193,18 @@ export async function eventually(fn: () => Promise<boolean>, ms = 3000): Promise
     await new Promise((r) => setTimeout(r, 25));
   }
 }
+
+import { execFile } from 'node:child_process';
+import { join as joinFs } from 'node:path';
+import { repoRoot } from './server.js';
+
+let built: Promise<void> | undefined;
+/** Compiles src/ to dist/ once per test run, so CLI tests run the current code even when mocha runs alone. */
+export function ensureBuilt(): Promise<void> {
+  built ??= new Promise((resolve, reject) => {
+    execFile(process.execPath, [joinFs(repoRoot, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', joinFs(repoRoot, 'tsconfig.json')], { cwd: repoRoot }, (err, stdout) =>
+      err ? reject(new Error(`tsc failed: ${stdout}`)) : resolve(),
+    );
+  });
+  return built;
+}

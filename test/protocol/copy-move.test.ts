@@ -208,6 +208,22 @@ describe('COPY and MOVE', () => {
     });
   });
 
+  describe('behind a reverse proxy', () => {
+    it('the forwarded host is ours only with --trust-proxy', async () => {
+      const trusted = await startTestServer({ trustProxy: true });
+      try {
+        await putOk(trusted, '/a', 'A');
+        const headers = { 'X-Forwarded-Host': 'dav.example.com', 'X-Forwarded-Proto': 'https', Destination: 'https://dav.example.com/b' };
+        expect((await trusted.req('COPY', '/a', { headers })).status).to.equal(201);
+        expect((await trusted.req('GET', '/b')).body).to.equal('A');
+        await putOk(s, '/a', 'A');
+        expect((await s.req('COPY', '/a', { headers })).status).to.equal(502);
+      } finally {
+        await trusted.close();
+      }
+    });
+  });
+
   describe('under a prefix', () => {
     let p: TestServer;
     before(async () => (p = await startTestServer({ prefix: '/dav' })));

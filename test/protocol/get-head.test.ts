@@ -95,6 +95,12 @@ describe('GET and HEAD', () => {
       });
     }
 
+    it('any range of an empty file is 416 bytes */0', async () => {
+      const r = await s.req('GET', '/dir/empty.bin', { headers: { Range: 'bytes=0-' } });
+      expect(r.status).to.equal(416);
+      expect(r.headers['content-range']).to.equal('bytes */0');
+    });
+
     it('HEAD with a range: 206 with Content-Range and the range length', async () => {
       const r = await s.req('HEAD', '/dir/file.txt', { headers: { Range: 'bytes=2-5' } });
       expect(r.status).to.equal(206);

@@ -287,6 +287,25 @@ describe('LOCK', () => {
       });
     });
 
+    it('DELETE, MOVE and COPY-over of a tree with a locked member name the member lock', async () => {
+      const { token: mt } = await lockOk(s, '/c/m.txt');
+      await expect423(s.req('DELETE', '/c'), '/c/m.txt');
+      await expect423(s.req('MOVE', '/c', { headers: { Destination: '/c2' } }), '/c/m.txt');
+      await expect423(s.req('COPY', '/other.txt', { headers: { Destination: '/c' } }), '/c/m.txt');
+      expect((await s.req('GET', '/c/m.txt')).body).to.equal('member');
+      expect((await s.req('DELETE', '/c', { headers: { If: `</c/m.txt> (<${mt}>)` } })).status).to.equal(204);
+    });
+
+    it('a depth-infinity lock on the root protects everything', async () => {
+      // The lock on /f.txt (taken in beforeEach) conflicts with a depth-infinity lock on / until released.
+      davError(await s.req('LOCK', '/', { body: lockBody() }), 423, 'no-conflicting-lock');
+      expect((await s.req('UNLOCK', '/f.txt', { headers: { 'Lock-Token': `<${token}>` } })).status).to.equal(204);
+      const { token: rt } = await lockOk(s, '/', { depth: 'infinity' });
+      await expect423(s.req('PUT', '/anything.txt', { body: 'x' }), '/');
+      await expect423(s.req('MKCOL', '/c/deeper'), '/');
+      expect((await s.req('PUT', '/anything.txt', { body: 'x', headers: ifToken(rt) })).status).to.equal(201);
+    });
+
     it('reads are never blocked', async () => {
       await lockOk(s, '/c');
       for (const [m, p] of [['GET', '/f.txt'], ['HEAD', '/f.txt'], ['GET', '/c/m.txt'], ['OPTIONS', '/f.txt']] as const) {

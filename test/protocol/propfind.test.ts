@@ -77,6 +77,22 @@ describe('PROPFIND', () => {
     }
   });
 
+  it('Depth 1 on a file answers for the file alone', async () => {
+    const all = multistatus(await s.req('PROPFIND', '/c/file.txt', { headers: { Depth: '1' } }));
+    expect([...all.keys()]).to.deep.equal(['/c/file.txt']);
+  });
+
+  it('getcontenttype comes from the name, never from the body', async () => {
+    await putOk(s, '/c/sub/fake.png', 'this is plain text, not a PNG');
+    await putOk(s, '/c/sub/real-png-bytes.txt', Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]));
+    const all = multistatus(await s.req('PROPFIND', '/c/sub/', { headers: { Depth: '1' }, body: propfindBody('<D:prop><D:getcontenttype/></D:prop>') }));
+    expect(propText(all.get('/c/sub/fake.png')!, DAV, 'getcontenttype')).to.equal('image/png');
+    expect(propText(all.get('/c/sub/real-png-bytes.txt')!, DAV, 'getcontenttype')).to.equal('text/plain; charset=utf-8');
+    expect(propText(all.get('/c/sub/deep.json')!, DAV, 'getcontenttype')).to.match(/^application\/json/);
+    await s.req('DELETE', '/c/sub/fake.png');
+    await s.req('DELETE', '/c/sub/real-png-bytes.txt');
+  });
+
   it('400 for an invalid Depth', async () => {
     expect((await s.req('PROPFIND', '/c', { headers: { Depth: '2' } })).status).to.equal(400);
   });

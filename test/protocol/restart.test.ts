@@ -3,24 +3,16 @@
  * again on the same root, then a PUT without the token is still 423 and with it succeeds.
  */
 import { expect } from 'chai';
-import { execFile } from 'node:child_process';
 import { rm } from 'node:fs/promises';
-import { promisify } from 'node:util';
-import { join } from 'node:path';
-import { lockBody, makeTempDir, repoRoot, request, spawnCli, type CliServer } from '../helpers/server.js';
-import { davError } from '../helpers/dav.js';
-
-const run = promisify(execFile);
+import { lockBody, makeTempDir, request, spawnCli, type CliServer } from '../helpers/server.js';
+import { davError, ensureBuilt } from '../helpers/dav.js';
 
 describe('restart (compiled CLI)', function () {
   this.timeout(120_000);
   let root: string;
   let srv: CliServer | undefined;
 
-  before(async () => {
-    // Build so dist/cli.js matches src/ even when mocha runs alone.
-    await run(process.execPath, [join(repoRoot, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(repoRoot, 'tsconfig.json')], { cwd: repoRoot });
-  });
+  before(() => ensureBuilt());
   beforeEach(async () => (root = await makeTempDir('restart')));
   afterEach(async () => {
     await srv?.stop();
