@@ -88,6 +88,21 @@ describe('LOCK', () => {
     await lockOk(s, '/f');
   });
 
+  it('lock roots are percent-encoded hrefs in every body', async () => {
+    await putOk(s, '/a%20b%C3%A9', 'x');
+    const { res } = await lockOk(s, '/a%20b%C3%A9');
+    expect(text(activeLock(res), 'lockroot', 'href')).to.equal('/a%20b%C3%A9');
+    expect(davError(await s.req('PUT', '/a%20b%C3%A9', { body: 'y' }), 423, 'lock-token-submitted')).to.deep.equal(['/a%20b%C3%A9']);
+  });
+
+  it('LOCK honours If and If-Match: 412 when they fail, nothing locked', async () => {
+    await putOk(s, '/f', 'x');
+    expect((await s.req('LOCK', '/f', { body: lockBody(), headers: { If: '(["stale"])' } })).status).to.equal(412);
+    expect((await s.req('LOCK', '/f', { body: lockBody(), headers: { 'If-Match': '"stale"' } })).status).to.equal(412);
+    const etag = String((await s.req('HEAD', '/f')).headers['etag']);
+    await lockOk(s, '/f', { headers: { If: `([${etag}])` } });
+  });
+
   describe('timeouts', () => {
     it('refresh (If + no body) answers 200 with the new timeout, same token', async () => {
       await putOk(s, '/f', 'x');
@@ -322,6 +337,22 @@ describe('LOCK', () => {
       expect(r.status).to.equal(412);
       const tagged = await s.req('PUT', '/f.txt', { body: 'x', headers: { If: `</other.txt> (<${other}>)` } });
       expect(davError(tagged, 423, 'lock-token-submitted')).to.deep.equal(['/f.txt']);
+    });
+  });
+
+  describe('under a prefix', () => {
+    it('lock roots and 423 hrefs carry the prefix; tagged If lists use prefixed URLs', async () => {
+      const p = await startTestServer({ lockStore: 'memory', prefix: '/dav' });
+      try {
+        expect((await p.req('MKCOL', '/dav/c')).status).to.equal(201);
+        const { token, res } = await lockOk(p, '/dav/c');
+        expect(text(activeLock(res), 'lockroot', 'href')).to.equal('/dav/c/');
+        expect(davError(await p.req('PUT', '/dav/c/f', { body: 'x' }), 423, 'lock-token-submitted')).to.deep.equal(['/dav/c/']);
+        expect((await p.req('PUT', '/dav/c/f', { body: 'x', headers: { If: `<${p.base}/dav/c/> (<${token}>)` } })).status).to.equal(201);
+        expect((await p.req('UNLOCK', '/dav/c/f', { headers: { 'Lock-Token': `<${token}>` } })).status).to.equal(204);
+      } finally {
+        await p.close();
+      }
     });
   });
 
