@@ -87,6 +87,12 @@ describe('xml/parse', () => {
       expect(() => parseXml(`<a>${'<b/>'.repeat(1000)}</a>`, { maxDepth: 2 })).to.not.throw();
     });
 
+    it('closing tags hidden in CDATA or comments do not get deep nesting past the cap', () => {
+      const deep = '<a>'.repeat(5000) + '</a>'.repeat(5000);
+      rejects(`<r><![CDATA[${'</a>'.repeat(5000)}]]>${deep}</r>`);
+      rejects(`<r><!-- ${'</a>'.repeat(5000)} -->${deep}</r>`);
+    });
+
     it('rejects malformed documents', () => {
       for (const xml of ['', '   ', 'not xml', '<a>', '<a></b>', '<a><b></a></b>', '<a x=1/>', '<a/><b/>', '<a/>trailing text', 'text<a/>', '<a>&</a>']) {
         rejects(xml);
