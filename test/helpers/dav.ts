@@ -4,8 +4,12 @@
  * test/unit/xml/parse.test.ts checks on its own.
  */
 import { expect } from 'chai';
+import { execFile } from 'node:child_process';
+import { readdir } from 'node:fs/promises';
+import { request as httpRequest } from 'node:http';
+import { join as joinFs } from 'node:path';
 import { parseXml, childElements, findChild, textContent, type XmlElement } from '../../src/xml/parse.js';
-import type { Res } from './server.js';
+import { lockBody, repoRoot, type Res, type TestServer } from './server.js';
 
 export const DAV = 'DAV:';
 
@@ -101,10 +105,6 @@ export function davError(res: Res, status: number, condition: string): string[] 
 
 export { childElements, findChild, textContent };
 
-import { request as httpRequest } from 'node:http';
-import { readdir } from 'node:fs/promises';
-import { lockBody, type TestServer } from './server.js';
-
 /** PUT that must succeed (201 or 204). */
 export async function putOk(s: TestServer, path: string, body: string | Buffer, headers: Record<string, string> = {}): Promise<Res> {
   const r = await s.req('PUT', path, { body, headers });
@@ -193,10 +193,6 @@ export async function eventually(fn: () => Promise<boolean>, ms = 3000): Promise
     await new Promise((r) => setTimeout(r, 25));
   }
 }
-
-import { execFile } from 'node:child_process';
-import { join as joinFs } from 'node:path';
-import { repoRoot } from './server.js';
 
 let built: Promise<void> | undefined;
 /** Compiles src/ to dist/ once per test run, so CLI tests run the current code even when mocha runs alone. */
