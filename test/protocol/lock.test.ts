@@ -290,6 +290,12 @@ describe('LOCK', () => {
         expect((await s.req('DELETE', '/c/new.txt', { headers: h })).status).to.equal(204);
       });
 
+      it('a rename inside the locked collection with its token keeps the collection lock', async () => {
+        expect((await s.req('MOVE', '/c/m.txt', { headers: { Destination: '/c/renamed.txt', ...ifToken(ctoken) } })).status).to.equal(201);
+        expect((await s.req('GET', '/c/renamed.txt')).body).to.equal('member');
+        await expect423(s.req('PUT', '/c/renamed.txt', { body: 'x' }), '/c/');
+      });
+
       it('a depth-0 lock on a collection protects its membership but not existing members', async () => {
         await mkcolOk(s, '/d');
         await putOk(s, '/d/existing', 'e');
