@@ -8,9 +8,9 @@ import type { DavContext } from '../context.js';
 import { DavError } from '../errors.js';
 import { guardFor, href, readXml } from './common.js';
 import { parseDepth } from '../dav/headers.js';
-import { ALLPROP_LIVE, NAMED_ONLY_LIVE, isLiveProp, simpleLiveProp } from '../dav/live-props.js';
+import { ALLPROP_LIVE, NAMED_ONLY_LIVE, WRITABLE_LIVE, isLiveProp, simpleLiveProp } from '../dav/live-props.js';
 import { baseName, joinPath } from '../dav/path.js';
-import { DAV_NS, type QName } from '../xml/names.js';
+import { DAV_NS, qkey, type QName } from '../xml/names.js';
 import { childElements, isNamed, type XmlElement } from '../xml/parse.js';
 import { MULTISTATUS_CLOSE, MULTISTATUS_OPEN, propstatResponse, type Propstat } from '../xml/multistatus.js';
 import { propTag } from '../xml/write.js';
@@ -47,7 +47,8 @@ export async function propfind(ctx: DavContext): Promise<void> {
   if (!info) throw new DavError(404, 'Not found');
   if (ctx.get('if')) await guardFor(ctx).checkIf();
 
-  const wantsDead = request.kind !== 'prop' || request.names.some((n) => !isLiveProp(n.ns, n.local));
+  // A writable live property (displayname) set by PROPPATCH is stored dead and wins over the live value.
+  const wantsDead = request.kind !== 'prop' || request.names.some((n) => !isLiveProp(n.ns, n.local) || WRITABLE_LIVE.has(qkey(n.ns, n.local)));
   const wantsLocks = request.kind === 'allprop' || (request.kind === 'prop' && request.names.some((n) => n.ns === DAV_NS && n.local === 'lockdiscovery'));
   const named = request.kind === 'prop' ? request.names : request.kind === 'allprop' ? request.include : [];
   const wantsQuota = named.some((n) => n.ns === DAV_NS && NAMED_ONLY_LIVE.includes(n.local as never));

@@ -110,6 +110,8 @@ type RawNode = Record<string, unknown>;
  */
 export function parseXml(text: string, limits: XmlLimits = DEFAULT_LIMITS): XmlElement {
   if (/<!DOCTYPE|<!ENTITY/i.test(text)) throw bad('DOCTYPE and entity declarations are not allowed');
+  // The validator lets text after a self-closing root (`<a/>junk`) pass and the parser drops it.
+  if (text.slice(text.lastIndexOf('>') + 1).trim() !== '') throw bad('text outside the root element');
   checkDepth(text, limits.maxDepth);
   const valid = XMLValidator.validate(text);
   if (valid !== true) throw bad(valid.err.msg);

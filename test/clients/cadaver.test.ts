@@ -6,7 +6,7 @@ import { expect } from 'chai';
 import { readFile, writeFile, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { makeTempDir, startTestServer, type TestServer } from '../helpers/server.js';
-import { parseMultistatus } from '../helpers/dav.js';
+import { parseMultistatus } from '../helpers/replay.js';
 import { requireProgram, run } from '../helpers/run.js';
 import { rm } from 'node:fs/promises';
 

@@ -14,7 +14,7 @@ import { chmod, chown, mkdir, readFile, readdir, rm, stat, writeFile } from 'nod
 import { randomBytes } from 'node:crypto';
 import { join, relative } from 'node:path';
 import { makeTempDir, startTestServer, type TestServer } from '../helpers/server.js';
-import { parseMultistatus } from '../helpers/dav.js';
+import { parseMultistatus } from '../helpers/replay.js';
 import { requireProgram, run, which } from '../helpers/run.js';
 
 /** Every file below `dir` (relative path -> bytes); directories as entries ending in '/'. */

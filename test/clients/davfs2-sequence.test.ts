@@ -7,7 +7,7 @@ import { expect } from 'chai';
 import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { startTestServer, lockBody, type TestServer } from '../helpers/server.js';
-import { DAV, lockTokenOf, parseMultistatus, propfindBody } from '../helpers/dav.js';
+import { DAV, lockTokenOf, parseMultistatus, propfindBody } from '../helpers/replay.js';
 
 const UA = { 'User-Agent': 'davfs2/1.7.0 neon/0.32.5' };
 const DAVFS2_PROPS = ['getetag', 'getlastmodified', 'creationdate', 'getcontentlength', 'resourcetype', '{http://apache.org/dav/props/}executable'];

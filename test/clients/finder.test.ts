@@ -8,7 +8,7 @@ import { readFile, readdir, writeFile, mkdir, stat } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { startTestServer, lockBody, type TestServer } from '../helpers/server.js';
-import { DAV, chunkedPut, lockTokenOf, parseMultistatus, propfindBody } from '../helpers/dav.js';
+import { DAV, chunkedPut, lockTokenOf, parseMultistatus, propfindBody } from '../helpers/replay.js';
 
 const UA = { 'User-Agent': 'WebDAVFS/3.0.0 (03008000) Darwin/22.1.0 (arm64)' };
 const enc = (s: string): string => s.split('/').map(encodeURIComponent).join('/');

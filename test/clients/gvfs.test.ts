@@ -8,7 +8,7 @@ import { request as httpRequest } from 'node:http';
 import { readFile, writeFile, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { startTestServer, type TestServer } from '../helpers/server.js';
-import { DAV, parseMultistatus, propfindBody } from '../helpers/dav.js';
+import { DAV, parseMultistatus, propfindBody } from '../helpers/replay.js';
 
 const UA = { 'User-Agent': 'gvfs/1.50.3' };
 const GVFS_PROPS = ['creationdate', 'displayname', 'getcontentlength', 'getcontenttype', 'getetag', 'getlastmodified', 'resourcetype'];

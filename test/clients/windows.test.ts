@@ -7,7 +7,7 @@ import { expect } from 'chai';
 import { readFile, stat, writeFile, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { startTestServer, lockBody, type TestServer } from '../helpers/server.js';
-import { DAV, MS, parseMultistatus, propfindBody, lockTokenOf } from '../helpers/dav.js';
+import { DAV, MS, parseMultistatus, propfindBody, lockTokenOf } from '../helpers/replay.js';
 
 const UA = { 'User-Agent': 'Microsoft-WebDAV-MiniRedir/10.0.19045', translate: 'f' };
 

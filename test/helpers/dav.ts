@@ -1,81 +1,206 @@
-/** Test helpers for reading WebDAV answers: a multistatus body as a map of href -> properties. */
+/**
+ * Assertion helpers for WebDAV response bodies: a parsed 207 multistatus (href -> propstats)
+ * and DAV:error bodies. Parsing goes through the server's namespace-aware parser, which
+ * test/unit/xml/parse.test.ts checks on its own.
+ */
+import { expect } from 'chai';
+import { execFile } from 'node:child_process';
+import { readdir } from 'node:fs/promises';
 import { request as httpRequest } from 'node:http';
+import { join as joinFs } from 'node:path';
 import { parseXml, childElements, findChild, textContent, type XmlElement } from '../../src/xml/parse.js';
+import { lockBody, repoRoot, type Res, type TestServer } from './server.js';
 
 export const DAV = 'DAV:';
-export const MS = 'urn:schemas-microsoft-com:';
 
-export interface PropResult {
+export interface Propstat {
   status: number;
-  /** Text content of the property element. */
-  text: string;
-  el: XmlElement;
+  props: XmlElement[];
+  error?: XmlElement;
 }
 
-export interface ResponseEntry {
+export interface MsResponse {
   href: string;
-  /** Keyed `{ns}local`. */
-  props: Map<string, PropResult>;
-  /** Status of a response without propstat. */
   status?: number;
+  propstats: Propstat[];
+  error?: XmlElement;
 }
 
-const statusOf = (el: XmlElement | undefined): number => Number(/HTTP\/\d\.\d (\d{3})/.exec(el ? textContent(el) : '')?.[1] ?? 0);
+const statusOf = (el: XmlElement | undefined): number => {
+  const m = /^HTTP\/1\.[01] (\d{3})/.exec(textContent(el!).trim());
+  if (!m) throw new Error(`bad status line: ${el && textContent(el)}`);
+  return Number(m[1]);
+};
 
-/** Parses a 207 body; entries keyed by href exactly as the server wrote it. */
-export function parseMultistatus(body: string): Map<string, ResponseEntry> {
-  const root = parseXml(body);
-  if (root.ns !== DAV || root.local !== 'multistatus') throw new Error(`not a multistatus: ${body.slice(0, 200)}`);
-  const out = new Map<string, ResponseEntry>();
+/** Parses a 207 body into responses keyed by href (asserts the status and content type). */
+export function multistatus(res: Res): Map<string, MsResponse> {
+  expect(res.status, res.body).to.equal(207);
+  expect(res.headers['content-type']).to.match(/^(application|text)\/xml/);
+  const root = parseXml(res.body);
+  expect(root.ns).to.equal(DAV);
+  expect(root.local).to.equal('multistatus');
+  const out = new Map<string, MsResponse>();
   for (const r of childElements(root)) {
-    if (r.local !== 'response') continue;
-    const href = textContent(findChild(r, DAV, 'href')!);
-    const entry: ResponseEntry = { href, props: new Map() };
+    expect(r.local).to.equal('response');
+    const href = textContent(findChild(r, DAV, 'href')!).trim();
     const st = findChild(r, DAV, 'status');
+    const entry: MsResponse = {
+      href,
+      propstats: childElements(r)
+        .filter((e) => e.ns === DAV && e.local === 'propstat')
+        .map((ps) => ({ status: statusOf(findChild(ps, DAV, 'status')), props: childElements(findChild(ps, DAV, 'prop')!), error: findChild(ps, DAV, 'error') })),
+      error: findChild(r, DAV, 'error'),
+    };
     if (st) entry.status = statusOf(st);
-    for (const ps of childElements(r)) {
-      if (ps.local !== 'propstat') continue;
-      const status = statusOf(findChild(ps, DAV, 'status'));
-      for (const p of childElements(findChild(ps, DAV, 'prop')!)) entry.props.set(`{${p.ns}}${p.local}`, { status, text: textContent(p), el: p });
-    }
+    expect(out.has(href), `href ${href} listed twice`).to.equal(false);
     out.set(href, entry);
   }
   return out;
 }
 
-/** PROPFIND body asking for the given DAV: properties (and others as {ns}local). */
-export function propfindBody(names: string[]): string {
-  const tags = names.map((n) => {
-    const m = /^\{(.*)\}(.+)$/.exec(n);
-    return m ? `<x:${m[2]} xmlns:x="${m[1]}"/>` : `<D:${n}/>`;
-  });
-  return `<?xml version="1.0" encoding="utf-8"?><D:propfind xmlns:D="DAV:"><D:prop>${tags.join('')}</D:prop></D:propfind>`;
+/** The one response of a Depth 0 multistatus. */
+export function single(res: Res): MsResponse {
+  const all = multistatus(res);
+  expect(all.size, res.body).to.equal(1);
+  return [...all.values()][0]!;
 }
 
-export const lockTokenOf = (headers: Record<string, unknown>): string => /<([^>]+)>/.exec(String(headers['lock-token']))![1]!;
+/** Property element and the status of its propstat; undefined when not present. */
+export function prop(r: MsResponse, ns: string, local: string): { status: number; el: XmlElement } | undefined {
+  for (const ps of r.propstats) for (const p of ps.props) if (p.ns === ns && p.local === local) return { status: ps.status, el: p };
+  return undefined;
+}
+
+/** Text value of a property found with status 200 (fails otherwise). */
+export function propText(r: MsResponse, ns: string, local: string): string {
+  const p = prop(r, ns, local);
+  expect(p, `{${ns}}${local} in ${r.href}`).to.not.equal(undefined);
+  expect(p!.status).to.equal(200);
+  return textContent(p!.el);
+}
+
+/** Names of every property in the propstat with `status`. */
+export function propNames(r: MsResponse, status: number): string[] {
+  return r.propstats.filter((p) => p.status === status).flatMap((p) => p.props.map((e) => `{${e.ns}}${e.local}`));
+}
 
 /**
- * A PUT whose body goes out with Transfer-Encoding: chunked in several writes (as macOS
- * WebDAVFS sends it), optionally announcing the size in X-Expected-Entity-Length.
+ * Asserts a `<D:error>` body with exactly one condition element `condition`; returns the hrefs
+ * inside it.
  */
-export function chunkedPut(base: string, path: string, chunks: Buffer[], headers: Record<string, string> = {}): Promise<{ status: number; headers: Record<string, unknown>; body: string }> {
-  const url = new URL(base);
-  return new Promise((resolve, reject) => {
-    const req = httpRequest(
-      { host: url.hostname, port: url.port, method: 'PUT', path, agent: false, headers: { 'Transfer-Encoding': 'chunked', ...headers } },
-      (res) => {
-        let body = '';
-        res.setEncoding('utf8');
-        res.on('data', (d: string) => (body += d));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
-      },
-    );
-    req.on('error', reject);
-    let i = 0;
-    const next = (): void => {
-      if (i === chunks.length) return void req.end();
-      req.write(chunks[i++]!, () => setImmediate(next));
-    };
-    next();
+export function davError(res: Res, status: number, condition: string): string[] {
+  expect(res.status, res.body).to.equal(status);
+  expect(res.headers['content-type']).to.match(/^application\/xml/);
+  const root = parseXml(res.body);
+  expect(root.ns).to.equal(DAV);
+  expect(root.local).to.equal('error');
+  const kids = childElements(root);
+  expect(kids.map((k) => `{${k.ns}}${k.local}`)).to.deep.equal([`{DAV:}${condition}`]);
+  return childElements(kids[0]!).map((h) => {
+    expect(h.ns).to.equal(DAV);
+    expect(h.local).to.equal('href');
+    return textContent(h).trim();
   });
+}
+
+export { childElements, findChild, textContent };
+
+/** PUT that must succeed (201 or 204). */
+export async function putOk(s: TestServer, path: string, body: string | Buffer, headers: Record<string, string> = {}): Promise<Res> {
+  const r = await s.req('PUT', path, { body, headers });
+  expect([201, 204], `PUT ${path}: ${r.status} ${r.body}`).to.include(r.status);
+  return r;
+}
+
+/** MKCOL that must succeed. */
+export async function mkcolOk(s: TestServer, path: string): Promise<void> {
+  const r = await s.req('MKCOL', path);
+  expect(r.status, `MKCOL ${path}: ${r.body}`).to.equal(201);
+}
+
+export interface LockOpts {
+  scope?: 'exclusive' | 'shared';
+  depth?: '0' | 'infinity';
+  timeout?: string;
+  owner?: string;
+  headers?: Record<string, string>;
+}
+
+/** LOCK that must succeed (200 or 201); returns the token (without angle brackets) and the response. */
+export async function lockOk(s: TestServer, path: string, o: LockOpts = {}): Promise<{ token: string; res: Res }> {
+  const headers: Record<string, string> = { 'Content-Type': 'application/xml', ...(o.headers ?? {}) };
+  if (o.depth) headers.Depth = o.depth;
+  if (o.timeout) headers.Timeout = o.timeout;
+  const res = await s.req('LOCK', path, { body: lockBody(o.scope ?? 'exclusive', o.owner), headers });
+  expect([200, 201], `LOCK ${path}: ${res.status} ${res.body}`).to.include(res.status);
+  const m = /^<(urn:uuid:[0-9a-f-]{36})>$/.exec(String(res.headers['lock-token']));
+  expect(m, `Lock-Token header: ${res.headers['lock-token']}`).to.not.equal(null);
+  return { token: m![1]!, res };
+}
+
+/** If header submitting `token` for the Request-URI. */
+export const ifToken = (token: string): Record<string, string> => ({ If: `(<${token}>)` });
+
+/** Names in a directory that look like upload temp files. */
+export async function tempFiles(dir: string): Promise<string[]> {
+  return (await readdir(dir)).filter((n) => n.startsWith('.~davtmp-'));
+}
+
+/**
+ * Sends a request whose body is written in `chunks` (chunked transfer encoding unless a
+ * Content-Length is given); `abortAfter` destroys the socket after that many chunks.
+ */
+export function streamRequest(
+  s: TestServer,
+  method: string,
+  path: string,
+  chunks: (string | Buffer)[],
+  opts: { headers?: Record<string, string | number>; abortAfter?: number; delayMs?: number } = {},
+): Promise<Res | 'aborted'> {
+  const url = new URL(s.base);
+  return new Promise((resolve, reject) => {
+    const req = httpRequest({ host: url.hostname, port: url.port, method, path, headers: opts.headers ?? {}, agent: false }, (res) => {
+      const parts: Buffer[] = [];
+      res.on('data', (c: Buffer) => parts.push(c));
+      res.on('end', () => {
+        const raw = Buffer.concat(parts);
+        resolve({ status: res.statusCode ?? 0, headers: res.headers, body: raw.toString('utf8'), raw });
+      });
+    });
+    req.on('error', (e) => (opts.abortAfter !== undefined ? resolve('aborted') : reject(e)));
+    void (async () => {
+      for (let i = 0; i < chunks.length; i++) {
+        if (opts.abortAfter !== undefined && i === opts.abortAfter) {
+          await new Promise((r) => setTimeout(r, opts.delayMs ?? 50));
+          req.destroy();
+          resolve('aborted');
+          return;
+        }
+        req.write(chunks[i]!);
+        if (opts.delayMs) await new Promise((r) => setTimeout(r, opts.delayMs));
+      }
+      req.end();
+    })();
+  });
+}
+
+/** Polls `fn` until it returns true or `ms` pass. */
+export async function eventually(fn: () => Promise<boolean>, ms = 3000): Promise<boolean> {
+  const end = Date.now() + ms;
+  for (;;) {
+    if (await fn()) return true;
+    if (Date.now() > end) return false;
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+let built: Promise<void> | undefined;
+/** Compiles src/ to dist/ once per test run, so CLI tests run the current code even when mocha runs alone. */
+export function ensureBuilt(): Promise<void> {
+  built ??= new Promise((resolve, reject) => {
+    execFile(process.execPath, [joinFs(repoRoot, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', joinFs(repoRoot, 'tsconfig.json')], { cwd: repoRoot }, (err, stdout) =>
+      err ? reject(new Error(`tsc failed: ${stdout}`)) : resolve(),
+    );
+  });
+  return built;
 }

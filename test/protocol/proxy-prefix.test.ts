@@ -7,7 +7,7 @@ import { expect } from 'chai';
 import { readFile, writeFile, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { startTestServer, lockBody, type TestServer } from '../helpers/server.js';
-import { lockTokenOf, parseMultistatus } from '../helpers/dav.js';
+import { lockTokenOf, parseMultistatus } from '../helpers/replay.js';
 
 const FWD = { 'X-Forwarded-Host': 'files.example.org', 'X-Forwarded-Proto': 'https' };
 

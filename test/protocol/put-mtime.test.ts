@@ -3,7 +3,7 @@ import { expect } from 'chai';
 import { stat, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { startTestServer, type TestServer } from '../helpers/server.js';
-import { DAV, parseMultistatus } from '../helpers/dav.js';
+import { DAV, parseMultistatus } from '../helpers/replay.js';
 import { parseOcMtime } from '../../src/methods/put.js';
 
 describe('PUT with X-OC-Mtime', () => {

@@ -11,6 +11,7 @@ import { RedisLockManager, type RedisLockOptions } from '../../src/locks/redis.j
 import { LockStoreUnavailable } from '../../src/locks/errors.js';
 import type { NewLock } from '../../src/locks/manager.js';
 import { lockManagerContract } from './lock-contract.js';
+import { describeLockManager } from '../unit/locks/conformance.js';
 import { TestRedis } from './redis-server.js';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -47,6 +48,12 @@ describe('RedisLockManager', function () {
 
   lockManagerContract('redis', async () => {
     const manager = await make({ namespace: `contract-${randomUUID()}` });
+    return { manager, cleanup: () => manager.close() };
+  });
+
+  // The same conformance suite the memory and file managers pass (test/unit/locks/).
+  describeLockManager('redis', async () => {
+    const manager = await make({ namespace: `conformance-${randomUUID()}` });
     return { manager, cleanup: () => manager.close() };
   });
 
