@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
 import { startServer } from './app.js';
 import { ConfigError, OPTION_SPECS, resolveOptions, type ServerOptions } from './config.js';
+import { securityWarnings } from './auth/options.js';
 
 function helpText(): string {
   const rows = OPTION_SPECS.map((o) => [`--${o.flag}${o.arg ? ' ' + o.arg : ''}`, o.help]);
@@ -86,6 +87,7 @@ async function main(): Promise<void> {
     process.stderr.write(`koa-webdav-server: cannot start: ${why}\n`);
     process.exit(1);
   }
+  for (const w of securityWarnings(options)) process.stderr.write(w + '\n');
   if (!options.quiet) {
     process.stdout.write(`WebDAV server listening on ${running.url}\nServing ${options.root}\n`);
   }

@@ -7,6 +7,7 @@ import type { DavContext } from '../context.js';
 import { DavError } from '../errors.js';
 import { checkConditionals, guardFor } from './common.js';
 import { parentPath } from '../dav/path.js';
+import { uploadBody } from '../middleware/limits.js';
 
 export async function put(ctx: DavContext): Promise<void> {
   const { path, services } = ctx.state;
@@ -21,7 +22,7 @@ export async function put(ctx: DavContext): Promise<void> {
   // Fail fast, before receiving a body that could not be stored anyway.
   await guard.check([{ path, membership: !info }]);
 
-  const upload = await storage.receive(path, ctx.req);
+  const upload = await storage.receive(path, uploadBody(ctx));
   let created: boolean;
   try {
     created = await locks.exclusive([path], async () => {
