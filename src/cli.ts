@@ -78,6 +78,7 @@ async function main(): Promise<void> {
     process.stderr.write(`koa-webdav-server: ${msg}\n(see --help)\n`);
     process.exit(2);
   }
+  for (const w of securityWarnings(options)) process.stderr.write(w + '\n');
   let running;
   try {
     running = await startServer(options);
@@ -87,7 +88,6 @@ async function main(): Promise<void> {
     process.stderr.write(`koa-webdav-server: cannot start: ${why}\n`);
     process.exit(1);
   }
-  for (const w of securityWarnings(options)) process.stderr.write(w + '\n');
   if (!options.quiet) {
     process.stdout.write(`WebDAV server listening on ${running.url}\nServing ${options.root}\n`);
   }

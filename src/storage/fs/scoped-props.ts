@@ -3,7 +3,9 @@
  * view of the one property store, so `/x` in the user's view is `<scope>/x` in the store and
  * a user at `/` sees the same properties.
  */
+import { join } from 'node:path';
 import { FsPropertyStore } from './props.js';
+import { baseName, parentPath } from '../../dav/path.js';
 
 export class ScopedPropertyStore extends FsPropertyStore {
   constructor(
@@ -22,7 +24,9 @@ export class ScopedPropertyStore extends FsPropertyStore {
     return super.membersDir(this.abs(path));
   }
 
+  /** The base class derives a member's file from membersDir(parent), already scoped; only `/` differs. */
   override fileOf(path: string): string {
-    return super.fileOf(this.abs(path));
+    if (path !== '/' || this.scope === '/') return super.fileOf(path);
+    return join(super.membersDir(parentPath(this.scope)), baseName(this.scope) + '.p');
   }
 }
