@@ -1,0 +1,36 @@
+/** Litmus (basic + locks) against a server that requires Basic authentication. */
+import { expect } from 'chai';
+import { spawn } from 'node:child_process';
+import { rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { makeTempDir, repoRoot } from './helpers/server.js';
+import { writeHtpasswd } from './helpers/auth.js';
+
+describe('litmus with Basic authentication', function () {
+  this.timeout(300_000);
+
+  it('passes basic and locks when litmus authenticates, and cannot start without credentials', async () => {
+    const dir = await makeTempDir('litmus-auth');
+    try {
+      const htpasswd = await writeHtpasswd(dir, { litmus: 'li7mus pass' });
+      const run = (creds: string[]): Promise<{ code: number | null; output: string }> =>
+        new Promise((resolve) => {
+          const p = spawn(process.execPath, [join(repoRoot, 'scripts', 'litmus.mjs'), '--suites', 'basic locks', ...creds, '--', '--htpasswd', htpasswd], {
+            stdio: ['ignore', 'pipe', 'pipe'],
+          });
+          let output = '';
+          p.stdout.on('data', (d) => (output += d));
+          p.stderr.on('data', (d) => (output += d));
+          p.once('exit', (code) => resolve({ code, output }));
+        });
+      const ok = await run(['--user', 'litmus', '--pass', 'li7mus pass']);
+      expect(ok.code, ok.output).to.equal(0);
+      expect(ok.output).to.match(/litmus: suites basic, locks; failed 0; warnings 0; skipped 0$/m);
+      const denied = await run([]);
+      expect(denied.code).to.not.equal(0);
+      expect(denied.output).to.match(/401 Unauthorized/);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
