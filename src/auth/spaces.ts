@@ -37,6 +37,7 @@ export class Spaces {
       let services = rule.root === '/' ? global : byRoot.get(rule.root);
       if (!services) {
         const dir = join(fs.root, rule.root);
+        await checkInside(fs.root, realRoot, rule.root, user);
         await fsp.mkdir(dir, { recursive: true });
         const storage = new ContainedFsBackend({
           root: dir,
@@ -56,5 +57,20 @@ export class Spaces {
 
   of(user: string): UserSpace | undefined {
     return this.byUser ? this.byUser.get(user) : this.everyone;
+  }
+}
+
+/** Before creating a user's root: the deepest part of it that exists must really be inside the served root. */
+async function checkInside(root: string, realRoot: string, userRoot: string, user: string): Promise<void> {
+  for (let p = userRoot; ; p = p.slice(0, p.lastIndexOf('/')) || '/') {
+    let real: string;
+    try {
+      real = await fsp.realpath(join(root, p));
+    } catch {
+      if (p === '/') return;
+      continue;
+    }
+    if (real !== realRoot && !real.startsWith(realRoot + '/')) throw new ConfigError(`user ${user}: root ${userRoot} leads outside the served directory`);
+    return;
   }
 }

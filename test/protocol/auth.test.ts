@@ -1,6 +1,6 @@
 /** Authentication (Basic + htpasswd), authorisation (per-user roots, read-only users), lock principals, TLS, safe defaults. */
 import { expect } from 'chai';
-import { readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { spawn } from 'node:child_process';
 import { lockBody, makeTempDir, startTestServer, spawnCli, cliPath, request, type TestServer } from '../helpers/server.js';
@@ -156,6 +156,28 @@ describe('authorisation: per-user roots and read-only users', () => {
     expect(c.status).to.equal(201);
     expect(await readdirNames(join(srv.root, 'alice'))).to.not.include('stolen.txt');
     expect(await readdirNames(join(srv.root, 'bob'))).to.include('alice-copy.txt');
+  });
+
+  it('refuses to start when a user root leads outside the served directory through a symlink', async () => {
+    const outside = await makeTempDir('outside');
+    const root = await makeTempDir('linkroot');
+    try {
+      await symlink(outside, join(root, 'link'));
+      const usersFile = join(dir, 'users-link.yaml');
+      await writeFile(usersFile, 'users:\n  alice: { root: /link/alice, access: rw }\n');
+      const err = await startTestServer({ root, htpasswd: join(dir, 'htpasswd'), users: usersFile }).then(
+        async (s) => {
+          await s.close();
+          return null;
+        },
+        (e: Error) => e,
+      );
+      expect(err).to.be.instanceOf(ConfigError);
+      expect(await readdirNames(outside)).to.deep.equal([]);
+    } finally {
+      await rm(outside, { recursive: true, force: true });
+      await rm(root, { recursive: true, force: true });
+    }
   });
 
   it('refuses a user who is in htpasswd but not in the users file', async () => {
