@@ -1,7 +1,7 @@
-/** Litmus (basic + locks) against a server that requires Basic authentication. */
+/** Litmus against a server that requires Basic authentication (basic + locks; every suite through a per-user root). */
 import { expect } from 'chai';
 import { spawn } from 'node:child_process';
-import { rm } from 'node:fs/promises';
+import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { makeTempDir, repoRoot } from './helpers/server.js';
 import { writeHtpasswd } from './helpers/auth.js';
@@ -13,9 +13,9 @@ describe('litmus with Basic authentication', function () {
     const dir = await makeTempDir('litmus-auth');
     try {
       const htpasswd = await writeHtpasswd(dir, { litmus: 'li7mus pass' });
-      const run = (creds: string[]): Promise<{ code: number | null; output: string }> =>
+      const run = (creds: string[], suites = 'basic locks', extra: string[] = []): Promise<{ code: number | null; output: string }> =>
         new Promise((resolve) => {
-          const p = spawn(process.execPath, [join(repoRoot, 'scripts', 'litmus.mjs'), '--suites', 'basic locks', ...creds, '--', '--htpasswd', htpasswd], {
+          const p = spawn(process.execPath, [join(repoRoot, 'scripts', 'litmus.mjs'), '--suites', suites, ...creds, '--', '--htpasswd', htpasswd, ...extra], {
             stdio: ['ignore', 'pipe', 'pipe'],
           });
           let output = '';
@@ -26,6 +26,12 @@ describe('litmus with Basic authentication', function () {
       const ok = await run(['--user', 'litmus', '--pass', 'li7mus pass']);
       expect(ok.code, ok.output).to.equal(0);
       expect(ok.output).to.match(/litmus: suites basic, locks; failed 0; warnings 0; skipped 0$/m);
+      // Through a per-user root (scoped storage, properties and locks) under a prefix, every suite.
+      const users = join(dir, 'users.yaml');
+      await writeFile(users, 'users:\n  litmus: { root: /home/litmus, access: rw }\n');
+      const scoped = await run(['--user', 'litmus', '--pass', 'li7mus pass'], 'basic copymove props locks http', ['--users', users, '--prefix', '/dav']);
+      expect(scoped.code, scoped.output).to.equal(0);
+      expect(scoped.output).to.match(/failed 0; warnings 0; skipped 0$/m);
       const denied = await run([]);
       expect(denied.code).to.not.equal(0);
       expect(denied.output).to.match(/401 Unauthorized/);
