@@ -4,7 +4,7 @@
  * listings, and no method follows it out (read, write, copy, delete, move).
  */
 import { expect } from 'chai';
-import { mkdir, readdir, readFile, readlink, symlink, writeFile, lstat } from 'node:fs/promises';
+import { mkdir, readdir, readFile, readlink, rm, symlink, writeFile, lstat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 import { CANARY_TEXT, expectAlive, makeFortress, type Fortress } from './helpers.js';
@@ -82,6 +82,20 @@ describe('security: symlinks', function () {
     expect((await readdir(join(f.root, 'dir2'))).sort()).to.deep.equal(['ok.txt']);
     expect((await srv.req('COPY', '/inside.txt', { headers: { Destination: '/out-dir/copied.txt' } })).status).to.equal(403);
     expect(await readdir(f.root)).to.not.include('stolen.txt');
+  });
+
+  it('serves a root that is itself a symlink', async () => {
+    const link = join(f.outer, '..', `${f.outer.split('/').pop()}-rootlink`);
+    await symlink(f.root, link);
+    const other = await startTestServer({ root: link });
+    try {
+      expect((await other.req('GET', '/inside.txt')).body).to.equal('inside');
+      expect((await other.req('GET', '/out-file')).status).to.equal(403);
+      expect((await other.req('GET', '/in-link')).body).to.equal('inside');
+    } finally {
+      await other.close();
+      await rm(link, { force: true });
+    }
   });
 
   it('does not delete or move through them', async () => {
