@@ -4,7 +4,7 @@
  * PropertyStore it carries, and the LockManager.
  */
 import Koa from 'koa';
-import { createServer, type Server } from 'node:http';
+import type { Server } from 'node:http';
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { resolveOptions, type ServerOptions } from './config.js';
@@ -12,6 +12,11 @@ import type { DavContext, DavState, Handler, Services } from './context.js';
 import { DavError } from './errors.js';
 import { errors, type ErrorLogger } from './middleware/errors.js';
 import { resolvePath } from './middleware/resolve-path.js';
+import { cors } from './middleware/cors.js';
+import { createAuth } from './middleware/auth.js';
+import { limits } from './middleware/limits.js';
+import { ContainedFsBackend } from './storage/fs/contained.js';
+import { createListener, scheme } from './tls.js';
 import { FsBackend } from './storage/fs/backend.js';
 import type { LockManager } from './locks/manager.js';
 import { MemoryLockManager } from './locks/memory.js';
@@ -72,10 +77,11 @@ async function createLockManager(o: ServerOptions, storage: FsBackend): Promise<
 
 export async function createApp(partial: Partial<ServerOptions>, hooks: { log?: ErrorLogger } = {}): Promise<DavApp> {
   const options = resolveOptions(partial);
-  const storage = new FsBackend({ root: options.root });
+  const storage = new ContainedFsBackend({ root: options.root });
   await storage.init();
   const locks = await createLockManager(options, storage);
   const services: Services = { options, storage, locks };
+  const auth = await createAuth(options, services, storage);
 
   const app = new Koa<DavState>();
   app.silent = true;
@@ -84,6 +90,9 @@ export async function createApp(partial: Partial<ServerOptions>, hooks: { log?: 
     ctx.state.services = services;
     await next();
   });
+  app.use(cors(options));
+  app.use(auth);
+  app.use(limits(options));
   app.use(resolvePath);
   app.use(async (ctx: DavContext) => {
     const handler = HANDLERS[ctx.method];
@@ -116,7 +125,7 @@ export interface RunningServer {
 export async function startServer(partial: Partial<ServerOptions>, hooks: { log?: ErrorLogger } = {}): Promise<RunningServer> {
   const dav = await createApp(partial, hooks);
   const { host, port, prefix } = dav.services.options;
-  const server = createServer(dav.app.callback());
+  const server = createListener(dav.services.options, dav.app.callback());
   server.keepAliveTimeout = 10_000;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -129,7 +138,7 @@ export async function startServer(partial: Partial<ServerOptions>, hooks: { log?
   const shownHost = host.includes(':') ? `[${host}]` : host;
   return {
     server,
-    url: `http://${shownHost}:${bound}${prefix}/`,
+    url: `${scheme(dav.services.options)}://${shownHost}:${bound}${prefix}/`,
     port: bound,
     dav,
     close: async () => {

@@ -7,6 +7,7 @@ import { dirname, join } from 'node:path';
 import { startServer } from './app.js';
 import { ConfigError, OPTION_SPECS, resolveOptions, type ServerOptions } from './config.js';
 import { isWorker, runPrimary, workerStarted } from './cluster.js';
+import { securityWarnings } from './auth/options.js';
 
 function helpText(): string {
   const rows = OPTION_SPECS.map((o) => [`--${o.flag}${o.arg ? ' ' + o.arg : ''}`, o.help]);
@@ -79,6 +80,7 @@ async function main(): Promise<void> {
     process.exit(2);
   }
   if (options.workers > 1 && !isWorker()) return runPrimary(options);
+  for (const w of securityWarnings(options)) process.stderr.write(w + '\n');
   let running;
   try {
     running = await startServer(options);

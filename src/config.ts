@@ -4,6 +4,7 @@
  * field to ServerOptions and a row to OPTION_SPECS.
  */
 import { resolve } from 'node:path';
+import { checkSecurityOptions } from './auth/options.js';
 
 export interface ServerOptions {
   /** Directory served at the URL root (or at `prefix`). */
@@ -26,6 +27,21 @@ export interface ServerOptions {
   quiet: boolean;
   /** Server processes on one port (node:cluster); more than 1 needs a shared (redis) lock store. */
   workers: number;
+  /** htpasswd file (bcrypt, {SHA} or apr1 hashes): turns on HTTP Basic authentication. */
+  htpasswd?: string;
+  /** Users file (JSON or YAML): each user's root below the served directory and access. */
+  users?: string;
+  /** Basic authentication realm. */
+  realm: string;
+  /** PEM certificate and key: serve HTTPS. */
+  tlsCert?: string;
+  tlsKey?: string;
+  /** Allow listening on a non-loopback address without authentication. */
+  allowAnonymous: boolean;
+  /** Origins allowed to use the server from a browser (comma list). */
+  corsOrigin?: string;
+  /** Largest PUT body, bytes (0: no limit). */
+  maxUpload: number;
 }
 
 export interface OptionSpec {
@@ -49,6 +65,14 @@ export const OPTION_SPECS: OptionSpec[] = [
   { key: 'trustProxy', flag: 'trust-proxy', type: 'boolean', help: 'trust X-Forwarded-Host/-Proto when matching Destination URLs' },
   { key: 'quiet', flag: 'quiet', type: 'boolean', help: 'no start-up banner' },
   { key: 'workers', flag: 'workers', type: 'int', arg: 'N', help: 'server processes sharing the port (default: 1; more needs --lock-store redis://...)' },
+  { key: 'htpasswd', flag: 'htpasswd', type: 'string', arg: 'FILE', help: 'require HTTP Basic auth against this htpasswd file (bcrypt, {SHA}, apr1)' },
+  { key: 'users', flag: 'users', type: 'string', arg: 'FILE', help: 'users file (JSON or YAML): per-user root and read-only/read-write access' },
+  { key: 'realm', flag: 'realm', type: 'string', arg: 'NAME', help: 'Basic authentication realm (default: WebDAV)' },
+  { key: 'tlsCert', flag: 'tls-cert', type: 'string', arg: 'FILE', help: 'PEM certificate (chain): serve HTTPS (needs --tls-key)' },
+  { key: 'tlsKey', flag: 'tls-key', type: 'string', arg: 'FILE', help: 'PEM private key for --tls-cert' },
+  { key: 'allowAnonymous', flag: 'allow-anonymous', type: 'boolean', help: 'allow a non-loopback --host without authentication' },
+  { key: 'corsOrigin', flag: 'cors-origin', type: 'string', arg: 'ORIGINS', help: 'comma list of browser origins allowed via CORS (* for any, without credentials)' },
+  { key: 'maxUpload', flag: 'max-upload', type: 'int', arg: 'BYTES', help: 'largest PUT body in bytes; larger is 413 (default: 0, no limit)' },
 ];
 
 export const DEFAULTS: ServerOptions = {
@@ -63,6 +87,9 @@ export const DEFAULTS: ServerOptions = {
   trustProxy: false,
   quiet: false,
   workers: 1,
+  realm: 'WebDAV',
+  allowAnonymous: false,
+  maxUpload: 0,
 };
 
 export class ConfigError extends Error {}
@@ -87,6 +114,7 @@ export function resolveOptions(partial: Partial<ServerOptions>): ServerOptions {
   if (o.workers > 1 && !isRedisUrl(o.lockStore)) {
     throw new ConfigError(`--workers ${o.workers} needs a lock store all workers share: add --lock-store redis://host:port/db (the ${o.lockStore} lock store lives inside one process)`);
   }
+  checkSecurityOptions(o);
   return o;
 }
 

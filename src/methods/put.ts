@@ -7,6 +7,7 @@ import type { DavContext } from '../context.js';
 import { DavError } from '../errors.js';
 import { checkConditionals, guardFor } from './common.js';
 import { parentPath } from '../dav/path.js';
+import { uploadBody } from '../middleware/limits.js';
 
 /**
  * `X-OC-Mtime: <unix seconds>` (ownCloud/Nextcloud, sent by rclone and sync clients) asks for
@@ -32,7 +33,7 @@ export async function put(ctx: DavContext): Promise<void> {
 
   const ocMtime = parseOcMtime(ctx.get('x-oc-mtime'));
   let mtimeAccepted = false;
-  const upload = await storage.receive(path, ctx.req);
+  const upload = await storage.receive(path, uploadBody(ctx));
   let created: boolean;
   try {
     created = await locks.exclusive([path], async () => {

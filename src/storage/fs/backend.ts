@@ -47,6 +47,8 @@ export interface FsBackendOptions {
   root: string;
   /** Where dead properties are kept; defaults to `<root>/.davmeta`. */
   metaDir?: string;
+  /** Property store to use instead of one over `metaDir` (e.g. a view below a user's root). */
+  props?: FsPropertyStore;
 }
 
 export class FsBackend implements StorageBackend {
@@ -57,7 +59,7 @@ export class FsBackend implements StorageBackend {
   constructor(opts: FsBackendOptions) {
     this.root = opts.root;
     this.metaDir = opts.metaDir ?? join(opts.root, META_DIR);
-    this.props = new FsPropertyStore(this.metaDir);
+    this.props = opts.props ?? new FsPropertyStore(this.metaDir);
   }
 
   async init(): Promise<void> {
