@@ -122,6 +122,18 @@ function header(label: string, key: SortKey, cls: string, current: SortKey, orde
   return `<th class="${cls}"${aria}><a href="?sort=${key}&amp;order=${next}" data-sort="${key}">${label}${arrow}</a></th>`;
 }
 
+/** The same sort links as the column headers, for phone width where those columns are hidden. */
+function sortBar(current: SortKey, order: Order): string {
+  const links = (['name', 'size', 'mtime'] as SortKey[]).map((k) => {
+    const active = k === current;
+    const next: Order = active && order === 'asc' ? 'desc' : 'asc';
+    const label = { name: 'Name', size: 'Size', mtime: 'Date' }[k];
+    const arrow = active ? (order === 'asc' ? ' ▲' : ' ▼') : '';
+    return `<a href="?sort=${k}&amp;order=${next}"${active ? ' aria-current="true"' : ''}>${label}${arrow}</a>`;
+  });
+  return `<nav class="sortbar" aria-label="Sort by">Sort: ${links.join('')}</nav>`;
+}
+
 function page(ctx: DavContext, path: string, entries: ListEntry[], locks: LockInfo[], key: SortKey, order: Order): string {
   const prefix = ctx.state.services.options.prefix;
   const title = path === '/' ? 'Home' : path.slice(path.lastIndexOf('/') + 1);
@@ -175,7 +187,7 @@ ${ICONS}
 <div class="overall"><span id="overall-label">Uploading</span><progress id="overall-progress" max="1" value="0"></progress><span id="overall-pct">0%</span></div>
 <ul id="upload-list"></ul>
 </section>
-<main id="listing">${banner}
+<main id="listing">${banner}${sortBar(key, order)}
 <table>
 <thead><tr>${header('Name', 'name', 'name', key, order)}${header('Size', 'size', 'size', key, order)}${header('Modified', 'mtime', 'mtime', key, order)}<th class="ops"><span class="sr">Actions</span></th></tr></thead>
 <tbody>

@@ -297,6 +297,10 @@ describe('browser page (headless Chromium)', function () {
       expect(await p.evaluate(() => document.documentElement.scrollWidth)).to.be.at.most(390);
       expect(await p.isVisible('tr.entry .meta')).to.equal(true);
       expect(await p.isVisible('td.mtime')).to.equal(false);
+      // The column headers are hidden at phone width; the sort bar replaces them.
+      await p.click('.sortbar >> text=Size');
+      await p.waitForURL(/sort=size/);
+      expect(await p.textContent('.sortbar a[aria-current]')).to.equal('Size ▲');
       await p.screenshot({ path: join(SHOTS, 'phone.png'), fullPage: true });
       await rowFor(p, 'a b.txt').locator('button[data-op="rename"]').click();
       await p.locator('dialog#dialog').waitFor({ state: 'visible' });
