@@ -1,3 +1,4 @@
+/// <reference lib="dom" />
 /**
  * The file page in a real browser: headless Chromium over a real server (under --prefix) on a
  * temp directory. Lists, sorts, uploads with progress, creates, renames and deletes folders,
@@ -163,6 +164,8 @@ describe('browser page (headless Chromium)', function () {
       tick();
     })()`);
     await page.setInputFiles('#file-input', file);
+    await page.waitForFunction(() => (document.getElementById('overall-progress') as HTMLProgressElement).value > 0.3);
+    await page.screenshot({ path: join(SHOTS, 'desktop-uploading.png') });
     await rowFor(page, 'twenty MiB #1 ü.bin').waitFor({ timeout: 30_000 });
     const samples = (await page.evaluate(() => (window as unknown as { samples: number[][] }).samples)) as number[][];
     const overallMid = samples.filter(([o]) => o! > 0.05 && o! < 0.95).map(([o]) => o!);
