@@ -259,7 +259,7 @@ describe('browser page (headless Chromium)', function () {
   });
 
   test('marks a locked file and explains a 423 in words', async () => {
-    expectedStatuses = [423, 405];
+    expectedStatuses = [423, 405, 412, 403];
     await writeFile(join(srv.root, 'locked.txt'), 'locked\n');
     const res = await srv.req('LOCK', '/dav/locked.txt', { headers: { 'Content-Type': 'application/xml', Timeout: 'Second-600' }, body: lockBody() });
     expect(res.status).to.equal(200);
@@ -278,7 +278,18 @@ describe('browser page (headless Chromium)', function () {
     // A folder name that already exists: 405 becomes a sentence too.
     await page.click('#new-folder');
     await dialogAnswer(page, 'docs');
-    await page.locator('#messages .msg.error', { hasText: 'already exists' }).waitFor();
+    await page.locator('#messages .msg.error', { hasText: 'something named "docs" already exists' }).waitFor();
+    // Renaming onto an existing name (MOVE with Overwrite: F answers 412) never replaces it.
+    await rowFor(page, 'a b.txt').locator('button[data-op="rename"]').click();
+    await dialogAnswer(page, 'big.bin');
+    await page.locator('#messages .msg.error', { hasText: 'Could not rename "a b.txt": something with that name already exists.' }).waitFor();
+    expect((await stat(join(srv.root, 'big.bin'))).size).to.equal(300_000);
+    // A reserved name (the metadata store) is a 403 in words.
+    await rowFor(page, 'a b.txt').locator('button[data-op="rename"]').click();
+    await dialogAnswer(page, '/.davmeta');
+    await page.locator('#messages .msg.error', { hasText: 'that name is reserved by the server' }).waitFor();
+    expect(await readFile(join(srv.root, 'a b.txt'), 'utf8')).to.equal('spaces\n');
+    expect(await page.textContent('#messages')).to.not.match(/<\?xml|<D:/);
   });
 
   test('renders well at desktop and phone width (screenshots in test-output/browser/)', async () => {
@@ -312,6 +323,14 @@ describe('browser page (headless Chromium)', function () {
     } finally {
       await phone.close();
     }
-    for (const f of ['desktop.png', 'phone.png']) expect((await stat(join(SHOTS, f))).size).to.be.greaterThan(5000);
+    const dark = await browser.newContext({ viewport: { width: 1024, height: 700 }, colorScheme: 'dark' });
+    try {
+      const p = await dark.newPage();
+      await p.goto(url('/'));
+      await p.screenshot({ path: join(SHOTS, 'desktop-dark.png') });
+    } finally {
+      await dark.close();
+    }
+    for (const f of ['desktop.png', 'phone.png', 'desktop-dark.png']) expect((await stat(join(SHOTS, f))).size).to.be.greaterThan(5000);
   });
 });

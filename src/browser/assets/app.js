@@ -46,11 +46,6 @@
   /** Readable message for a failed request (status, response text, content type). */
   function describe(action, name, status, text, type) {
     var what = '"' + name + '"';
-    var condition = '';
-    if (text && /xml/.test(type || '')) {
-      var m = /<(?:[\w-]+:)?([a-z-]+)[\s/>]/.exec(text.replace(/<\?xml[^>]*>/, '').replace(/<(?:[\w-]+:)?error\b[^>]*>/, ''));
-      if (m) condition = m[1];
-    }
     var plain = text && /^text\/plain/.test(type || '') ? text.trim() : '';
     var msg;
     switch (status) {
@@ -69,7 +64,8 @@
       case 507: msg = 'there is not enough space left on the server'; break;
       default: msg = 'the server answered ' + status + (plain ? ' (' + plain + ')' : '');
     }
-    if (status === 409 && condition === '') msg = plain && plain !== 'Conflict' ? plain : msg;
+    // Our server names the conflict in plain words (e.g. "Parent collection does not exist").
+    if (status === 409 && plain) msg = plain.charAt(0).toLowerCase() + plain.slice(1).replace(/\.$/, '');
     return 'Could not ' + action + ' ' + what + ': ' + msg + '.';
   }
 
