@@ -50,8 +50,8 @@ function asset(name: string): Promise<Asset> {
   return p;
 }
 
-/** URL of an asset for a page (under the server's prefix). */
-export const assetUrl = (prefix: string, name: string): string => `${prefix}/?${ASSET_PARAM}=${encodeURIComponent(name)}`;
+/** URL of an asset for a page, given the encoded href of the root collection (prefix included). */
+export const assetUrl = (rootHref: string, name: string): string => `${rootHref}?${ASSET_PARAM}=${encodeURIComponent(name)}`;
 
 /** True when a GET/HEAD on the root asks for an asset. */
 export const isAssetRequest = (ctx: DavContext): boolean => ctx.state.path === '/' && typeof ctx.query[ASSET_PARAM] === 'string';

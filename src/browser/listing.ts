@@ -135,7 +135,7 @@ function sortBar(current: SortKey, order: Order): string {
 }
 
 function page(ctx: DavContext, path: string, entries: ListEntry[], locks: LockInfo[], key: SortKey, order: Order): string {
-  const prefix = ctx.state.services.options.prefix;
+  const rootHref = href(ctx, '/', true);
   const title = path === '/' ? 'Home' : path.slice(path.lastIndexOf('/') + 1);
   const rows: string[] = [];
   if (path !== '/') {
@@ -172,10 +172,10 @@ function page(ctx: DavContext, path: string, entries: ListEntry[], locks: LockIn
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>${esc(title)} · Files</title>
 <link rel="icon" href="data:,">
-<link rel="stylesheet" href="${esc(assetUrl(prefix, 'app.css'))}">
-<script src="${esc(assetUrl(prefix, 'app.js'))}" defer></script>
+<link rel="stylesheet" href="${esc(assetUrl(rootHref, 'app.css'))}">
+<script src="${esc(assetUrl(rootHref, 'app.js'))}" defer></script>
 </head>
-<body data-base="${esc(href(ctx, path, true))}" data-root="${esc(href(ctx, '/', true))}">
+<body data-base="${esc(href(ctx, path, true))}" data-root="${esc(rootHref)}">
 ${ICONS}
 <header class="top">${breadcrumbs(ctx, path)}
 <div class="actions">

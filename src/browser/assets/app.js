@@ -334,6 +334,7 @@
     ask({ title: 'New folder', text: 'Name of the new folder:', value: '', ok: 'Create' }).then(function (name) {
       if (name === null) return;
       if (name.indexOf('/') !== -1) return notify('A folder name cannot contain "/".', 'error');
+      if (name === '.' || name === '..') return notify('"' + name + '" cannot be used as a folder name.', 'error');
       dav('MKCOL', memberHref(name, true)).then(function (r) {
         if (r.status === 201) {
           notify('Created the folder "' + name + '".', 'ok');
