@@ -3,7 +3,7 @@
  * lock marks, --prefix, and the assets (ETag / 304, served by the compiled CLI too).
  */
 import { expect } from 'chai';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { lockBody, makeTempDir, request, spawnCli, startTestServer, type TestServer } from '../helpers/server.js';
 
@@ -143,6 +143,7 @@ describe('browser page over HTTP', () => {
       expect(js.body).to.contain('XMLHttpRequest');
     } finally {
       await cli.stop();
+      await rm(root, { recursive: true, force: true });
     }
   });
 });
