@@ -7,9 +7,14 @@ import { parseRange } from '../dav/range.js';
 import { ifRangeHolds } from '../dav/preconditions.js';
 import { baseName } from '../dav/path.js';
 import { renderListing } from '../browser/listing.js';
+import { isAssetRequest, serveAsset } from '../browser/assets.js';
+
+/** Types a browser would run as a document on our origin: they must not script the file page. */
+const ACTIVE_TYPES = /^(text\/html|application\/xhtml\+xml|image\/svg\+xml|text\/xml|application\/xml)\b/;
 
 export async function get(ctx: DavContext): Promise<void> {
   const { path, services } = ctx.state;
+  if (isAssetRequest(ctx)) return serveAsset(ctx);
   const info = await services.storage.stat(path);
   if (!info) throw new DavError(404, 'Not found');
   if (ctx.get('if')) await guardFor(ctx).checkIf();
@@ -24,6 +29,9 @@ export async function get(ctx: DavContext): Promise<void> {
 
   ctx.set('Accept-Ranges', 'bytes');
   ctx.type = contentTypeFor(baseName(path));
+  // A stored HTML or SVG file opened in a browser runs sandboxed (an opaque origin), so it cannot
+  // use the visitor's credentials to call WebDAV methods on this server.
+  if (ACTIVE_TYPES.test(ctx.type)) ctx.set('Content-Security-Policy', 'sandbox');
   let range = parseRange(ctx.get('range') || undefined, info.size);
   if (range !== null && !ifRangeHolds(ctx.get('if-range') || undefined, { etag: info.etag, lastModifiedMs: info.mtimeMs })) range = null;
   if (range === 'unsatisfiable') {
