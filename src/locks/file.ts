@@ -7,7 +7,8 @@
 import { promises as fsp } from 'node:fs';
 import { MemoryLockManager, type MemoryLockOptions } from './memory.js';
 import type { LockInfo } from './manager.js';
-import { writeAtomic } from '../storage/fs/props.js';
+import { ATOMIC_TMP_RE, writeAtomic } from '../storage/fs/props.js';
+import { basename, dirname, join } from 'node:path';
 
 export class FileLockManager extends MemoryLockManager {
   private flushing: Promise<void> | null = null;
@@ -21,6 +22,7 @@ export class FileLockManager extends MemoryLockManager {
   }
 
   async init(): Promise<void> {
+    await this.removeStaleTemps();
     let text: string;
     try {
       text = await fsp.readFile(this.file, 'utf8');
@@ -36,6 +38,21 @@ export class FileLockManager extends MemoryLockManager {
     }
     const now = this.clock();
     for (const l of saved) if (l.expiresAt > now) this.insert(l);
+  }
+
+  /** Temp files of flushes cut short by a kill (`locks.json.<uuid>.tmp`): never read, removed. */
+  private async removeStaleTemps(): Promise<void> {
+    const dir = dirname(this.file);
+    const base = basename(this.file);
+    let names: string[];
+    try {
+      names = await fsp.readdir(dir);
+    } catch {
+      return;
+    }
+    for (const n of names) {
+      if (n.startsWith(base + '.') && ATOMIC_TMP_RE.test(n) && n.length === base.length + 41) await fsp.rm(join(dir, n), { force: true });
+    }
   }
 
   protected override changed(): Promise<void> {

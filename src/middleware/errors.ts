@@ -30,7 +30,7 @@ export function errors(log: ErrorLogger) {
       else if ((err as { status?: number }).status && (err as { expose?: boolean }).expose) e = new DavError((err as { status: number }).status, (err as Error).message);
       else {
         log(err, ctx);
-        e = new DavError(500, 'Internal server error');
+        e = new DavError(500, `Internal server error (request id ${ctx.state.requestId ?? '-'})`);
       }
       ctx.res.removeHeader('Content-Type');
       ctx.res.removeHeader('Content-Length');

@@ -10,7 +10,7 @@ import { pipeline } from 'node:stream/promises';
 import type { Readable } from 'node:stream';
 import { randomUUID } from 'node:crypto';
 import type { FailedMember, ListEntry, PendingUpload, Quota, ResourceInfo, StorageBackend } from '../backend.js';
-import { FsPropertyStore } from './props.js';
+import { ATOMIC_TMP_RE, FsPropertyStore } from './props.js';
 import { DavError, fromFsError, statusForFsError } from '../../errors.js';
 import { forEachBounded, mapBounded } from '../../util/concurrency.js';
 import { joinPath, parentPath } from '../../dav/path.js';
@@ -35,25 +35,83 @@ export function infoFromStats(st: Stats): ResourceInfo {
   };
 }
 
+export interface SweepReport {
+  removed: number;
+  scanned: number;
+  /** False when the entry budget ran out before the whole tree was seen. */
+  complete: boolean;
+}
+
 export interface FsBackendOptions {
   root: string;
   /** Where dead properties are kept; defaults to `<root>/.davmeta`. */
   metaDir?: string;
+  /** fsync every upload (and its directory) before answering: survives a power cut, costs time. */
+  fsync?: boolean;
 }
 
 export class FsBackend implements StorageBackend {
   readonly root: string;
   readonly metaDir: string;
   readonly props: FsPropertyStore;
+  readonly fsync: boolean;
 
   constructor(opts: FsBackendOptions) {
     this.root = opts.root;
+    this.fsync = opts.fsync ?? false;
     this.metaDir = opts.metaDir ?? join(opts.root, META_DIR);
     this.props = new FsPropertyStore(this.metaDir);
   }
 
   async init(): Promise<void> {
     await this.props.init();
+  }
+
+  /**
+   * Removes what interrupted writes left behind: upload temp files (`.~davtmp-*`) anywhere in
+   * the tree and property temp files (`*.<uuid>.tmp`) in the metadata store, if last modified
+   * before `before` (so uploads running meanwhile keep theirs). Bounded: stops after
+   * `maxEntries` directory entries; symlinks are never followed. Runs in the background at start.
+   */
+  async sweepStale(before: number, maxEntries = 1_000_000): Promise<SweepReport> {
+    const report: SweepReport = { removed: 0, scanned: 0, complete: true };
+    const queue: { dir: string; inMeta: boolean }[] = [{ dir: this.root, inMeta: false }];
+    const metaOutside = !this.metaDir.startsWith(this.root + '/');
+    if (metaOutside) queue.push({ dir: this.metaDir, inMeta: true });
+    while (queue.length) {
+      const batch = queue.splice(0, TREE_PARALLEL);
+      await forEachBounded(batch, TREE_PARALLEL, async ({ dir, inMeta }) => {
+        let entries;
+        try {
+          entries = await fsp.readdir(dir, { withFileTypes: true });
+        } catch {
+          return; // vanished or unreadable: nothing we can clean there
+        }
+        for (const d of entries) {
+          if (++report.scanned > maxEntries) {
+            report.complete = false;
+            return;
+          }
+          const full = join(dir, d.name);
+          if (d.isDirectory()) {
+            queue.push({ dir: full, inMeta: inMeta || full === this.metaDir });
+            continue;
+          }
+          if (!d.isFile()) continue;
+          const stale = inMeta ? ATOMIC_TMP_RE.test(d.name) : d.name.startsWith(TEMP_PREFIX);
+          if (!stale) continue;
+          try {
+            if ((await fsp.lstat(full)).mtimeMs >= before) continue;
+            await fsp.unlink(full);
+            report.removed++;
+          } catch {
+            // raced with something else: leave it for the next start
+          }
+        }
+      });
+      if (!report.complete) break;
+    }
+    return report;
   }
 
   /** Absolute filesystem path of a DAV path (DAV paths are already contained and clean). */
@@ -112,7 +170,7 @@ export class FsBackend implements StorageBackend {
     const target = this.fsPath(path);
     const tmp = join(this.fsPath(parentPath(path)), TEMP_PREFIX + randomUUID());
     try {
-      await pipeline(body, createWriteStream(tmp, { flags: 'wx', highWaterMark: READ_CHUNK }));
+      await pipeline(body, createWriteStream(tmp, { flags: 'wx', highWaterMark: READ_CHUNK, flush: this.fsync }));
     } catch (e) {
       await fsp.rm(tmp, { force: true });
       const c = code(e);
@@ -141,6 +199,7 @@ export class FsBackend implements StorageBackend {
           await fsp.rm(tmp, { force: true });
           throw fromFsError(e);
         }
+        if (this.fsync) await syncDir(join(target, '..'));
         return { created };
       },
       abort: async () => {
@@ -325,5 +384,19 @@ export class FsBackend implements StorageBackend {
   async quota(_path: string): Promise<Quota> {
     const s = await fsp.statfs(this.root);
     return { availableBytes: s.bavail * s.bsize, usedBytes: (s.blocks - s.bfree) * s.bsize };
+  }
+}
+
+/** Makes a rename in `dir` durable (best effort: some filesystems refuse fsync on directories). */
+async function syncDir(dir: string): Promise<void> {
+  try {
+    const fh = await fsp.open(dir, 'r');
+    try {
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+  } catch {
+    // EINVAL/EISDIR on filesystems without directory fsync: the data itself was synced.
   }
 }

@@ -6,6 +6,7 @@
  * renamed into place, so a crash never leaves a half-written file.
  */
 import { promises as fsp } from 'node:fs';
+import type { FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import type { DeadProperty, PropPatchOp, PropertyStore } from '../backend.js';
@@ -90,9 +91,13 @@ export class FsPropertyStore implements PropertyStore {
   /** Copies the properties of one resource (not its members). */
   async copyOne(src: string, dst: string): Promise<void> {
     const to = this.fileOf(dst);
+    // Copy beside the target and rename: a kill mid-copy must not leave a truncated file.
+    const tmp = `${to}.${randomUUID()}${ATOMIC_TMP_SUFFIX}`;
     try {
-      await fsp.copyFile(this.fileOf(src), to);
+      await fsp.copyFile(this.fileOf(src), tmp);
+      await fsp.rename(tmp, to);
     } catch (e) {
+      await fsp.rm(tmp, { force: true });
       if (!isEnoent(e)) throw e;
       const from = await this.get(src);
       if (from.length === 0) return await fsp.rm(to, { force: true });
@@ -120,19 +125,35 @@ async function renameIfPresent(from: string, to: string): Promise<void> {
   }
 }
 
+/**
+ * Replaces `file` with `data` so that a crash at any moment leaves either the old or the new
+ * content: write a temp file beside it, fsync it (otherwise a power cut after the rename can
+ * leave an empty file), rename it into place. Temp names end in `.tmp` and are swept at start.
+ */
 export async function writeAtomic(file: string, data: string): Promise<void> {
-  const tmp = `${file}.${randomUUID()}.tmp`;
+  const tmp = `${file}.${randomUUID()}${ATOMIC_TMP_SUFFIX}`;
+  let fh: FileHandle;
   try {
-    await fsp.writeFile(tmp, data);
+    fh = await fsp.open(tmp, 'wx');
   } catch (e) {
     if (!isEnoent(e)) throw e;
     await fsp.mkdir(join(file, '..'), { recursive: true });
-    await fsp.writeFile(tmp, data);
+    fh = await fsp.open(tmp, 'wx');
   }
   try {
+    try {
+      await fh.writeFile(data);
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
     await fsp.rename(tmp, file);
   } catch (e) {
     await fsp.rm(tmp, { force: true });
     throw e;
   }
 }
+
+export const ATOMIC_TMP_SUFFIX = '.tmp';
+/** Matches the temp files writeAtomic leaves behind when killed between open and rename. */
+export const ATOMIC_TMP_RE = /\.[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\.tmp$/;
