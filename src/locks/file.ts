@@ -8,6 +8,7 @@ import { promises as fsp } from 'node:fs';
 import { MemoryLockManager, type MemoryLockOptions } from './memory.js';
 import type { LockInfo } from './manager.js';
 import { ATOMIC_TMP_RE, writeAtomic } from '../storage/fs/props.js';
+import { fromFsError } from '../errors.js';
 import { basename, dirname, join } from 'node:path';
 
 export class FileLockManager extends MemoryLockManager {
@@ -60,7 +61,10 @@ export class FileLockManager extends MemoryLockManager {
     const run = async (): Promise<void> => {
       await this.flushing?.catch(() => undefined);
       this.pending = null;
-      this.flushing = writeAtomic(this.file, JSON.stringify([...this.locks.values()]));
+      // ENOSPC and friends reach the client as 507/403/503, not as a bare 500.
+      this.flushing = writeAtomic(this.file, JSON.stringify([...this.locks.values()])).catch((e: unknown) => {
+        throw fromFsError(e, 'lock store write failed');
+      });
       try {
         await this.flushing;
       } finally {
@@ -68,6 +72,8 @@ export class FileLockManager extends MemoryLockManager {
       }
     };
     this.pending = run();
+    // Sweeps fire and forget: a failed flush there must not become an unhandled rejection.
+    this.pending.catch(() => undefined);
     return this.pending;
   }
 

@@ -25,7 +25,11 @@ export function errors(log: ErrorLogger) {
         return;
       }
       let e: DavError;
-      if (err instanceof DavError) e = err;
+      if (err instanceof DavError) {
+        e = err;
+        // An fs failure we could not map (e.g. EIO, ELOOP) is a server problem: log it with its cause.
+        if (e.status === 500) log((e as { cause?: unknown }).cause ?? e, ctx);
+      }
       else if (isClientGone(err)) e = new DavError(400, 'Request aborted');
       else if ((err as { status?: number }).status && (err as { expose?: boolean }).expose) e = new DavError((err as { status: number }).status, (err as Error).message);
       else {

@@ -94,6 +94,7 @@ export function requestLog(logger: Logger) {
     const started = process.hrtime.bigint();
     const res = ctx.res;
     const socket = ctx.req.socket;
+    const remote = socket.remoteAddress ?? '-';
     const sentBefore = socket.bytesWritten;
     const method = ctx.method;
     const path = logPath(ctx.originalUrl);
@@ -111,7 +112,7 @@ export function requestLog(logger: Logger) {
       const rec: AccessRecord = {
         time: new Date().toISOString(),
         id,
-        remote: ctx.req.socket.remoteAddress ?? '-',
+        remote,
         method,
         path,
         status: res.statusCode,

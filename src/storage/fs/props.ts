@@ -12,6 +12,12 @@ import { randomUUID } from 'node:crypto';
 import type { DeadProperty, PropPatchOp, PropertyStore } from '../backend.js';
 import { KeyedMutex } from '../../util/concurrency.js';
 import { qkey } from '../../xml/names.js';
+import { fromFsError } from '../../errors.js';
+
+/** fs failures leave as DavErrors (ENOSPC: 507, EACCES: 403, ...) rather than as a bare 500. */
+const asDav = (e: unknown): never => {
+  throw fromFsError(e, 'dead property store failed');
+};
 
 const isEnoent = (e: unknown): boolean => (e as NodeJS.ErrnoException).code === 'ENOENT';
 
@@ -63,7 +69,7 @@ export class FsPropertyStore implements PropertyStore {
         return;
       }
       await writeAtomic(file, JSON.stringify([...props.values()]));
-    });
+    }).catch(asDav);
   }
 
   async membersWithProps(dir: string): Promise<Set<string>> {
@@ -78,14 +84,14 @@ export class FsPropertyStore implements PropertyStore {
 
   /** Removes the properties of `path` and of everything below it. */
   async removeTree(path: string): Promise<void> {
-    await Promise.all([fsp.rm(this.fileOf(path), { force: true }), path === '/' ? undefined : fsp.rm(this.membersDir(path), { recursive: true, force: true })]);
+    await Promise.all([fsp.rm(this.fileOf(path), { force: true }), path === '/' ? undefined : fsp.rm(this.membersDir(path), { recursive: true, force: true })]).catch(asDav);
   }
 
   /** Moves the properties of a resource (and its members') to a new path. */
   async moveTree(src: string, dst: string): Promise<void> {
     await this.removeTree(dst);
-    await renameIfPresent(this.fileOf(src), this.fileOf(dst));
-    await renameIfPresent(this.membersDir(src), this.membersDir(dst));
+    await renameIfPresent(this.fileOf(src), this.fileOf(dst)).catch(asDav);
+    await renameIfPresent(this.membersDir(src), this.membersDir(dst)).catch(asDav);
   }
 
   /** Copies the properties of one resource (not its members). */
@@ -98,10 +104,10 @@ export class FsPropertyStore implements PropertyStore {
       await fsp.rename(tmp, to);
     } catch (e) {
       await fsp.rm(tmp, { force: true });
-      if (!isEnoent(e)) throw e;
+      if (!isEnoent(e)) asDav(e);
       const from = await this.get(src);
-      if (from.length === 0) return await fsp.rm(to, { force: true });
-      await writeAtomic(to, JSON.stringify(from));
+      if (from.length === 0) return await fsp.rm(to, { force: true }).catch(asDav);
+      await writeAtomic(to, JSON.stringify(from)).catch(asDav);
     }
   }
 }
