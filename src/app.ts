@@ -10,7 +10,7 @@ import type { AddressInfo } from 'node:net';
 import { resolveOptions, type ServerOptions } from './config.js';
 import type { DavContext, DavState, Handler, Services } from './context.js';
 import { DavError } from './errors.js';
-import { errors, type ErrorLogger } from './middleware/errors.js';
+import { errors, isClientGone, type ErrorLogger } from './middleware/errors.js';
 import { resolvePath } from './middleware/resolve-path.js';
 import { createLogger, requestLog, type Logger } from './middleware/log.js';
 import { FsBackend, type SweepReport } from './storage/fs/backend.js';
@@ -81,7 +81,12 @@ export async function createApp(partial: Partial<ServerOptions>, hooks: AppHooks
 
   const app = new Koa<DavState>();
   app.silent = true;
-  app.use(errors(hooks.log ?? ((err, ctx) => logger.error(err, ctx))));
+  const logError: ErrorLogger = hooks.log ?? ((err, ctx) => logger.error(err, ctx));
+  app.use(errors(logError));
+  // Errors after the headers went out (a streamed body failing) reach Koa, not our middleware.
+  app.on('error', (err: unknown, ctx?: DavContext) => {
+    if (ctx && !isClientGone(err)) logError(err, ctx);
+  });
   app.use(requestLog(logger));
   app.use(async (ctx: DavContext, next) => {
     ctx.state.services = services;

@@ -10,7 +10,7 @@ import { errorBody } from '../xml/write.js';
 
 export type ErrorLogger = (err: unknown, ctx: DavContext) => void;
 
-const isClientGone = (e: unknown): boolean => {
+export const isClientGone = (e: unknown): boolean => {
   const code = (e as NodeJS.ErrnoException | undefined)?.code;
   return code === 'ERR_STREAM_PREMATURE_CLOSE' || code === 'ECONNRESET' || code === 'EPIPE' || code === 'ECONNABORTED';
 };

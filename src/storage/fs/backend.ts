@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import type { Readable } from 'node:stream';
 import { randomUUID } from 'node:crypto';
-import type { FailedMember, ListEntry, PendingUpload, Quota, ResourceInfo, StorageBackend } from '../backend.js';
+import type { FailedMember, ListEntry, OpenFile, PendingUpload, Quota, ResourceInfo, StorageBackend } from '../backend.js';
 import { ATOMIC_TMP_RE, FsPropertyStore } from './props.js';
 import { DavError, fromFsError, statusForFsError } from '../../errors.js';
 import { forEachBounded, mapBounded } from '../../util/concurrency.js';
@@ -164,6 +164,30 @@ export class FsBackend implements StorageBackend {
       throw fromFsError(e);
     });
     return createReadStream('', { fd: fh, start: range?.start, end: range?.end, highWaterMark: READ_CHUNK });
+  }
+
+  async openFile(path: string): Promise<OpenFile | null> {
+    let fh;
+    try {
+      fh = await fsp.open(this.fsPath(path), 'r');
+    } catch (e) {
+      const c = code(e);
+      if (c === 'ENOENT' || c === 'ENOTDIR' || c === 'ENAMETOOLONG') return null;
+      throw fromFsError(e);
+    }
+    let info: ResourceInfo;
+    try {
+      info = infoFromStats(await fh.stat());
+    } catch (e) {
+      await fh.close();
+      throw fromFsError(e);
+    }
+    const handle = fh;
+    return {
+      info,
+      stream: (range) => createReadStream('', { fd: handle, start: range?.start, end: range?.end, highWaterMark: READ_CHUNK }),
+      close: () => handle.close(),
+    };
   }
 
   async receive(path: string, body: Readable): Promise<PendingUpload> {
