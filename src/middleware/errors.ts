@@ -34,7 +34,7 @@ export function errors(log: ErrorLogger) {
       else if ((err as { status?: number }).status && (err as { expose?: boolean }).expose) e = new DavError((err as { status: number }).status, (err as Error).message);
       else {
         log(err, ctx);
-        e = new DavError(500, `Internal server error (request id ${ctx.state.requestId ?? '-'})`);
+        e = new DavError(500, 'Internal server error');
       }
       ctx.res.removeHeader('Content-Type');
       ctx.res.removeHeader('Content-Length');
@@ -47,7 +47,8 @@ export function errors(log: ErrorLogger) {
         ctx.body = errorBody(e.condition, e.hrefs);
       } else {
         ctx.type = 'text/plain; charset=utf-8';
-        ctx.body = e.message + '\n';
+        // A server-side failure names the request id, which the logs carry too.
+        ctx.body = e.message + (e.status >= 500 && ctx.state.requestId ? ` (request id ${ctx.state.requestId})` : '') + '\n';
       }
       // A body we never read must not be parsed as the next request.
       if (!ctx.req.complete) ctx.set('Connection', 'close');

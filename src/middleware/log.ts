@@ -100,15 +100,16 @@ export function requestLog(logger: Logger) {
     const path = logPath(ctx.originalUrl);
     res.once('close', () => {
       const ms = Number(process.hrtime.bigint() - started) / 1e6;
+      // Body bytes handed to the socket: its byte count since the request began, minus the
+      // header block (for chunked bodies the chunk framing is counted too).
+      const head = (res as unknown as { _header?: string | null })._header;
+      const sent = Math.max(0, socket.bytesWritten - sentBefore - (head ? Buffer.byteLength(head) : 0));
       const declared = Number(res.getHeader('content-length'));
-      let bytes: number;
-      if (method === 'HEAD' || ctx.status === 304 || ctx.status === 204) bytes = 0;
-      else if (Number.isFinite(declared) && res.writableFinished) bytes = declared;
-      else {
-        // Streamed (chunked) body: bytes written on the socket minus the header block.
-        const head = (res as unknown as { _header?: string | null })._header;
-        bytes = Math.max(0, socket.bytesWritten - sentBefore - (head ? Buffer.byteLength(head) : 0));
-      }
+      const noBody = method === 'HEAD' || res.statusCode === 304 || res.statusCode === 204;
+      const bytes = noBody ? 0 : Number.isFinite(declared) ? Math.min(sent, declared) : sent;
+      // Complete when end() was called, or when every declared byte went out (a client may
+      // close the connection on the last byte, before the body stream has ended).
+      const complete = res.writableEnded || (Number.isFinite(declared) && !noBody && bytes >= declared);
       const rec: AccessRecord = {
         time: new Date().toISOString(),
         id,
@@ -121,7 +122,7 @@ export function requestLog(logger: Logger) {
         user: ctx.state.user ?? null,
         ua: ctx.get('user-agent') || null,
       };
-      if (!res.writableFinished) rec.aborted = true;
+      if (!complete) rec.aborted = true;
       logger.access(rec);
     });
     await next();
