@@ -67,7 +67,7 @@ describe('reliability: kill -9', function () {
     expect((await fsp.readFile(join(root, 'big.bin'))).equals(old)).to.equal(true);
     expect((await findLitter(root)).length).to.equal(1);
 
-    srv = await spawnCli(['--root', root, '--port', '0']);
+    srv = await spawnCli(['--root', root, '--port', '0', '--fsync']);
     await waitFor('the start-up sweep to remove the temp file', async () => (await findLitter(root)).length === 0);
     const got = await request(srv.base, 'GET', '/big.bin');
     expect(got.status).to.equal(200);
@@ -82,6 +82,9 @@ describe('reliability: kill -9', function () {
     expect(props.body).to.include('kept');
     expect(props.body).to.include(token.slice(1, -1));
     expect((await request(srv.base, 'PUT', '/big.bin', { body: 'no token' })).status).to.equal(423);
+    // Uploads with --fsync work like any other.
+    expect((await request(srv.base, 'PUT', '/synced.bin', { body: old })).status).to.equal(201);
+    expect((await request(srv.base, 'GET', '/synced.bin')).raw.equals(old)).to.equal(true);
   });
 
   it('during a storm of property and lock writes leaves every metadata file parseable', async () => {

@@ -55,6 +55,8 @@ export class FsBackend implements StorageBackend {
   readonly metaDir: string;
   readonly props: FsPropertyStore;
   readonly fsync: boolean;
+  /** Temp files this process is writing right now: the start-up sweep never touches them. */
+  private readonly liveTemps = new Set<string>();
 
   constructor(opts: FsBackendOptions) {
     this.root = opts.root;
@@ -98,7 +100,7 @@ export class FsBackend implements StorageBackend {
             continue;
           }
           if (!d.isFile()) continue;
-          const stale = inMeta ? ATOMIC_TMP_RE.test(d.name) : d.name.startsWith(TEMP_PREFIX);
+          const stale = inMeta ? ATOMIC_TMP_RE.test(d.name) : d.name.startsWith(TEMP_PREFIX) && !this.liveTemps.has(full);
           if (!stale) continue;
           try {
             if ((await fsp.lstat(full)).mtimeMs >= before) continue;
@@ -193,10 +195,15 @@ export class FsBackend implements StorageBackend {
   async receive(path: string, body: Readable): Promise<PendingUpload> {
     const target = this.fsPath(path);
     const tmp = join(this.fsPath(parentPath(path)), TEMP_PREFIX + randomUUID());
+    this.liveTemps.add(tmp);
+    const discard = async (): Promise<void> => {
+      await fsp.rm(tmp, { force: true });
+      this.liveTemps.delete(tmp);
+    };
     try {
       await pipeline(body, createWriteStream(tmp, { flags: 'wx', highWaterMark: READ_CHUNK, flush: this.fsync }));
     } catch (e) {
-      await fsp.rm(tmp, { force: true });
+      await discard();
       const c = code(e);
       if (c === 'ENOENT' || c === 'ENOTDIR') throw new DavError(409, 'Parent collection does not exist');
       if (c === 'ERR_STREAM_PREMATURE_CLOSE' || c === 'ECONNRESET' || c === 'ECONNABORTED') throw new DavError(400, 'Upload aborted by the client');
@@ -213,23 +220,24 @@ export class FsBackend implements StorageBackend {
           created = false;
         } catch (e) {
           if (e instanceof DavError) {
-            await fsp.rm(tmp, { force: true });
+            await discard();
             throw e;
           }
         }
         try {
           await fsp.rename(tmp, target);
         } catch (e) {
-          await fsp.rm(tmp, { force: true });
+          await discard();
           throw fromFsError(e);
         }
+        this.liveTemps.delete(tmp);
         if (this.fsync) await syncDir(join(target, '..'));
         return { created };
       },
       abort: async () => {
         if (settled) return;
         settled = true;
-        await fsp.rm(tmp, { force: true });
+        await discard();
       },
     };
   }
@@ -318,12 +326,15 @@ export class FsBackend implements StorageBackend {
     if (!from.isCollection && existing && !existing.isCollection) {
       // File over file: copy beside the target, then rename over it, so readers never see a partial file.
       const tmp = join(this.fsPath(parentPath(dst)), TEMP_PREFIX + randomUUID());
+      this.liveTemps.add(tmp);
       try {
         await fsp.copyFile(this.fsPath(src), tmp, fsc.COPYFILE_FICLONE);
         await fsp.rename(tmp, this.fsPath(dst));
       } catch (e) {
         await fsp.rm(tmp, { force: true });
         throw fromFsError(e);
+      } finally {
+        this.liveTemps.delete(tmp);
       }
       await this.props.copyOne(src, dst);
       return [];
