@@ -118,7 +118,7 @@ export async function createApp(partial: Partial<ServerOptions>, hooks: AppHooks
     sweep,
     logger,
     close: async () => {
-      await sweep;
+      // The sweep is not awaited: stopping it half way only leaves work for the next start.
       await locks.close();
     },
   };
