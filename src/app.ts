@@ -4,7 +4,7 @@
  * PropertyStore it carries, and the LockManager.
  */
 import Koa from 'koa';
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { resolveOptions, type ServerOptions } from './config.js';
@@ -152,6 +152,17 @@ export async function startServer(partial: Partial<ServerOptions>, hooks: AppHoo
   );
   server.keepAliveTimeout = 10_000;
   server.timeout = idleTimeout * 1000;
+  // Responses not yet started when a graceful stop begins say `Connection: close`, so keep-alive
+  // clients do not send another request on a connection that is about to go.
+  const pending = new Set<ServerResponse>();
+  let draining = false;
+  server.on('request', (_req: IncomingMessage, res: ServerResponse) => {
+    if (draining) res.setHeader('Connection', 'close');
+    else {
+      pending.add(res);
+      res.once('close', () => pending.delete(res));
+    }
+  });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, () => {
@@ -178,6 +189,9 @@ export async function startServer(partial: Partial<ServerOptions>, hooks: AppHoo
     },
     shutdown: async (graceMs) => {
       let cut = 0;
+      draining = true;
+      for (const res of pending) if (!res.headersSent) res.setHeader('Connection', 'close');
+      pending.clear();
       await new Promise<void>((r) => {
         server.close(() => r());
         // Connections go idle as their requests finish; close them as they do.

@@ -25,18 +25,20 @@ async function waitFor(what: string, cond: () => Promise<boolean>, ms = 10_000):
 const tempFiles = async (dir: string): Promise<string[]> => (await fsp.readdir(dir)).filter((n) => n.startsWith('.~davtmp-'));
 
 /** Starts a PUT and returns the request (to write more) and its eventual status. */
-function startPut(base: string, path: string, length: number): { req: ClientRequest; status: Promise<number> } {
+function startPut(base: string, path: string, length: number): { req: ClientRequest; status: Promise<number>; connection: () => string | undefined } {
   const url = new URL(base);
   let req!: ClientRequest;
+  let connection: string | undefined;
   const status = new Promise<number>((resolve, reject) => {
-    req = httpRequest({ host: url.hostname, port: url.port, method: 'PUT', path, headers: { 'Content-Length': length }, agent: false }, (res) => {
+    req = httpRequest({ host: url.hostname, port: url.port, method: 'PUT', path, headers: { 'Content-Length': length, Connection: 'keep-alive' }, agent: false }, (res) => {
       res.resume();
+      connection = res.headers.connection;
       resolve(res.statusCode ?? 0);
     });
     req.on('error', reject);
   });
   status.catch(() => undefined);
-  return { req, status };
+  return { req, status, connection: () => connection };
 }
 
 /** Resolves 'refused' when nothing accepts on the port any more, 'open' when something does. */
@@ -93,6 +95,7 @@ describe('reliability: graceful shutdown and timeouts', function () {
     expect(srv.proc.exitCode, 'still draining').to.equal(null);
     put.req.end(body.subarray(1024 * 1024));
     expect(await put.status).to.equal(201);
+    expect(put.connection(), 'a response finished while draining closes its connection').to.equal('close');
     expect(await exited).to.equal(0);
     expect(srv.output()).to.include('SIGTERM: shutting down');
     expect((await fsp.readFile(join(root, 'big.bin'))).equals(body)).to.equal(true);
