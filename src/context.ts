@@ -16,6 +16,8 @@ export interface DavState {
   services: Services;
   /** Authenticated user, when authentication is on. */
   user?: string;
+  /** Id of this request in logs and in the X-Request-Id response header. */
+  requestId?: string;
 }
 
 export type DavContext = ParameterizedContext<DavState>;

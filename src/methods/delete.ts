@@ -21,6 +21,8 @@ export async function del(ctx: DavContext): Promise<void> {
     if (failed.length === 0) await locks.dropTree(path);
     return failed;
   });
+  // 9.6.1: a 207 names failed members; a failure of the Request-URI itself is its own status.
+  if (failed.length === 1 && failed[0]!.path === path) throw new DavError(failed[0]!.status, 'Could not delete');
   if (failed.length) return multistatusOf(ctx, failed.map((f) => ({ href: href(ctx, f.path, false), status: f.status })));
   empty(ctx, 204);
 }

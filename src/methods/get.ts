@@ -8,6 +8,7 @@ import { ifRangeHolds } from '../dav/preconditions.js';
 import { baseName } from '../dav/path.js';
 import { renderListing } from '../browser/listing.js';
 import { isAssetRequest, serveAsset } from '../browser/assets.js';
+import type { OpenFile, ResourceInfo } from '../storage/backend.js';
 
 /** Types a browser would run as a document on our origin: they must not script the file page. */
 const ACTIVE_TYPES = /^(text\/html|application\/xhtml\+xml|image\/svg\+xml|text\/xml|application\/xml)\b/;
@@ -15,14 +16,30 @@ const ACTIVE_TYPES = /^(text\/html|application\/xhtml\+xml|image\/svg\+xml|text\
 export async function get(ctx: DavContext): Promise<void> {
   const { path, services } = ctx.state;
   if (isAssetRequest(ctx)) return serveAsset(ctx);
-  const info = await services.storage.stat(path);
+  const { storage } = services;
+  let info = await storage.stat(path);
   if (!info) throw new DavError(404, 'Not found');
+  // Describe the body from the file we will send: a rename over the path between a stat and
+  // an open would otherwise pair the old length with the new bytes (a corrupt response).
+  const file = !info.isCollection && ctx.method === 'GET' && storage.openFile ? await storage.openFile(path) : null;
+  if (file) info = file.info;
+  try {
+    await respond(ctx, info, file);
+  } catch (e) {
+    await file?.close();
+    throw e;
+  }
+}
+
+async function respond(ctx: DavContext, info: ResourceInfo, file: OpenFile | null): Promise<void> {
+  const { path, services } = ctx.state;
   if (ctx.get('if')) await guardFor(ctx).checkIf();
   checkConditionals(ctx, info);
   ctx.set('ETag', info.etag);
   ctx.set('Last-Modified', httpDate(info.mtimeMs));
 
   if (info.isCollection) {
+    await file?.close();
     await renderListing(ctx, info);
     return;
   }
@@ -45,10 +62,11 @@ export async function get(ctx: DavContext): Promise<void> {
     return;
   }
   if (length === 0) {
+    await file?.close();
     ctx.body = Buffer.alloc(0);
     return;
   }
-  const body = await services.storage.read(path, range ?? undefined);
+  const body = file ? file.stream(range ?? undefined) : await services.storage.read(path, range ?? undefined);
   ctx.body = body;
   ctx.length = length;
 }

@@ -118,10 +118,23 @@ export async function propfind(ctx: DavContext): Promise<void> {
 
   async function* members(dir: string, recurse: boolean): AsyncGenerator<string> {
     const withProps = wantsDead ? await storage.props.membersWithProps(dir) : new Set<string>();
-    for await (const m of storage.list(dir)) {
+    for await (const m of listIfPresent(dir)) {
       const p = joinPath(dir, m.name);
       yield await entry(p, m.info, withProps.has(m.name));
       if (recurse && m.info.isCollection) yield* members(p, true);
+    }
+  }
+
+  /**
+   * Members of a collection that may have been deleted or moved since it was stat'ed: the 207
+   * has started by then, so a vanished collection lists as empty rather than cutting the response.
+   */
+  async function* listIfPresent(dir: string): AsyncGenerator<{ name: string; info: ResourceInfo }> {
+    try {
+      for await (const m of storage.list(dir)) yield m;
+    } catch (e) {
+      if (e instanceof DavError && (e.status === 404 || e.status === 409)) return;
+      throw e;
     }
   }
 

@@ -10,7 +10,7 @@ import { errorBody } from '../xml/write.js';
 
 export type ErrorLogger = (err: unknown, ctx: DavContext) => void;
 
-const isClientGone = (e: unknown): boolean => {
+export const isClientGone = (e: unknown): boolean => {
   const code = (e as NodeJS.ErrnoException | undefined)?.code;
   return code === 'ERR_STREAM_PREMATURE_CLOSE' || code === 'ECONNRESET' || code === 'EPIPE' || code === 'ECONNABORTED';
 };
@@ -25,7 +25,11 @@ export function errors(log: ErrorLogger) {
         return;
       }
       let e: DavError;
-      if (err instanceof DavError) e = err;
+      if (err instanceof DavError) {
+        e = err;
+        // An fs failure we could not map (e.g. EIO, ELOOP) is a server problem: log it with its cause.
+        if (e.status === 500) log((e as { cause?: unknown }).cause ?? e, ctx);
+      }
       else if (isClientGone(err)) e = new DavError(400, 'Request aborted');
       else if ((err as { status?: number }).status && (err as { expose?: boolean }).expose) e = new DavError((err as { status: number }).status, (err as Error).message);
       else {
@@ -43,7 +47,8 @@ export function errors(log: ErrorLogger) {
         ctx.body = errorBody(e.condition, e.hrefs);
       } else {
         ctx.type = 'text/plain; charset=utf-8';
-        ctx.body = e.message + '\n';
+        // A server-side failure names the request id, which the logs carry too.
+        ctx.body = e.message + (e.status >= 500 && ctx.state.requestId ? ` (request id ${ctx.state.requestId})` : '') + '\n';
       }
       // A body we never read must not be parsed as the next request.
       if (!ctx.req.complete) ctx.set('Connection', 'close');

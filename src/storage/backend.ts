@@ -53,6 +53,15 @@ export interface PendingUpload {
   abort(): Promise<void>;
 }
 
+/** A file opened for reading: its info and its bytes come from the same open file. */
+export interface OpenFile {
+  info: ResourceInfo;
+  /** Streams the whole file or one inclusive byte range, and closes the file when done. */
+  stream(range?: { start: number; end: number }): Readable;
+  /** Closes the file when no stream will be taken. */
+  close(): Promise<void>;
+}
+
 export interface Quota {
   availableBytes: number;
   usedBytes: number;
@@ -65,6 +74,11 @@ export interface StorageBackend {
   list(path: string): AsyncIterable<ListEntry>;
   /** Body of a file (whole or one inclusive byte range). */
   read(path: string, range?: { start: number; end: number }): Promise<Readable>;
+  /**
+   * Opens a file and describes it from the open handle, so the headers (length, ETag) and the
+   * bytes sent match even when a PUT or MOVE replaces the file meanwhile. Null if missing.
+   */
+  openFile?(path: string): Promise<OpenFile | null>;
   /** Streams `body` into a temp file beside `path`; the caller commits or aborts. */
   receive(path: string, body: Readable): Promise<PendingUpload>;
   /** Creates an empty file if nothing is there (LOCK on an unmapped URL); true if created. */

@@ -12,7 +12,7 @@
 import { promises as fsp } from 'node:fs';
 import { sep } from 'node:path';
 import { FsBackend, infoFromStats, type FsBackendOptions } from './backend.js';
-import type { FailedMember, ListEntry, PendingUpload, ResourceInfo } from '../backend.js';
+import type { FailedMember, ListEntry, OpenFile, PendingUpload, ResourceInfo } from '../backend.js';
 import type { Readable } from 'node:stream';
 import { DavError, fromFsError } from '../../errors.js';
 import { joinPath, parentPath } from '../../dav/path.js';
@@ -119,6 +119,11 @@ export class ContainedFsBackend extends FsBackend {
   override async read(path: string, range?: { start: number; end: number }): Promise<Readable> {
     await this.contain(path);
     return super.read(path, range);
+  }
+
+  override async openFile(path: string): Promise<OpenFile | null> {
+    await this.contain(path);
+    return super.openFile(path);
   }
 
   override async receive(path: string, body: Readable): Promise<PendingUpload> {
