@@ -108,3 +108,22 @@ describe('security: symlinks', function () {
     expect(await readlink(join(f.root, 'out-file'))).to.equal(f.canary);
   });
 });
+
+describe('special files in the root', () => {
+  it('a GET on a named pipe answers 403 at once instead of blocking a worker thread', async function () {
+    const { execFileSync } = await import('node:child_process');
+    const s = await startTestServer();
+    try {
+      execFileSync('mkfifo', [join(s.root, 'pipe')]);
+      for (let i = 0; i < 8; i++) {
+        // More requests than libuv has threads: a blocking open would hang the later ones.
+        const r = await s.req('GET', '/pipe');
+        expect(r.status).to.equal(403);
+      }
+      await writeFile(join(s.root, 'ok.txt'), 'still serving');
+      expect((await s.req('GET', '/ok.txt')).body).to.equal('still serving');
+    } finally {
+      await s.close();
+    }
+  });
+});
