@@ -16,6 +16,8 @@ export interface DavState {
   services: Services;
   /** Authenticated user, when authentication is on. */
   user?: string;
+  /** True when the authenticated user may only read (the browser page hides its write controls). */
+  readOnly?: boolean;
 }
 
 export type DavContext = ParameterizedContext<DavState>;

@@ -4,6 +4,11 @@
  * (assets/app.js) uploads, creates folders, renames and deletes through the server's own WebDAV
  * methods. Clients that ask for text/plain get one name per line.
  *
+ * Under authentication every link is relative to what the signed-in user sees (their root, under
+ * --prefix); a read-only user gets the page without write controls (the Upload and New folder
+ * buttons are rendered hidden, the per-row Rename and Delete buttons not at all), and the
+ * server still refuses any write with 403 should one be attempted.
+ *
  * Every name is escaped here (and the script only ever writes names with textContent); a strict
  * Content-Security-Policy allows nothing but our own script and stylesheet.
  */
@@ -136,6 +141,8 @@ function sortBar(current: SortKey, order: Order): string {
 
 function page(ctx: DavContext, path: string, entries: ListEntry[], locks: LockInfo[], key: SortKey, order: Order): string {
   const rootHref = href(ctx, '/', true);
+  const readOnly = ctx.state.readOnly === true;
+  const user = ctx.state.user;
   const title = path === '/' ? 'Home' : path.slice(path.lastIndexOf('/') + 1);
   const rows: string[] = [];
   if (path !== '/') {
@@ -159,15 +166,20 @@ function page(ctx: DavContext, path: string, entries: ListEntry[], locks: LockIn
         `<span class="meta">${dir ? 'Folder' : size} · <time datetime="${iso}">${when}</time></span></td>` +
         `<td class="size" data-bytes="${dir ? '' : e.info.size}">${size}</td>` +
         `<td class="mtime"><time datetime="${iso}">${when}</time></td>` +
-        `<td class="ops"><button type="button" class="op" data-op="rename" title="Rename or move" aria-label="Rename ${name}">${icon('edit')}</button>` +
-        `<button type="button" class="op danger" data-op="delete" title="Delete" aria-label="Delete ${name}">${icon('del')}</button></td></tr>`,
+        (readOnly
+          ? '<td class="ops"></td></tr>'
+          : `<td class="ops"><button type="button" class="op" data-op="rename" title="Rename or move" aria-label="Rename ${name}">${icon('edit')}</button>` +
+            `<button type="button" class="op danger" data-op="delete" title="Delete" aria-label="Delete ${name}">${icon('del')}</button></td></tr>`),
     );
   }
   const selfLock = lockedBy(path, locks);
   const banner = selfLock
     ? `<p class="note locked-folder">${icon('lock', 'icon small')}This folder is locked by a WebDAV client: changes in it need that client's lock.</p>`
     : '';
-  const empty = entries.length === 0 ? '<p class="empty">This folder is empty. Drop files here or use Upload.</p>' : '';
+  const empty = entries.length === 0 ? `<p class="empty">This folder is empty.${readOnly ? '' : ' Drop files here or use Upload.'}</p>` : '';
+  const who = user
+    ? `<p class="who">Signed in as <strong>${esc(user)}</strong>${readOnly ? ' · <span class="ro">read-only</span>: you can browse and download, not change files' : ''}</p>`
+    : '';
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>${esc(title)} · Files</title>
@@ -175,13 +187,13 @@ function page(ctx: DavContext, path: string, entries: ListEntry[], locks: LockIn
 <link rel="stylesheet" href="${esc(assetUrl(rootHref, 'app.css'))}">
 <script src="${esc(assetUrl(rootHref, 'app.js'))}" defer></script>
 </head>
-<body data-base="${esc(href(ctx, path, true))}" data-root="${esc(rootHref)}">
+<body data-base="${esc(href(ctx, path, true))}" data-root="${esc(rootHref)}" data-access="${readOnly ? 'read-only' : 'read-write'}">
 ${ICONS}
 <header class="top">${breadcrumbs(ctx, path)}
-<div class="actions">
+<div class="actions"${readOnly ? ' hidden' : ''}>
 <label class="btn primary" id="upload-label">${icon('up')}<span>Upload</span><input type="file" id="file-input" multiple></label>
 <button type="button" class="btn" id="new-folder">${icon('plus')}<span>New folder</span></button>
-</div></header>
+</div>${who}</header>
 <div id="messages" aria-live="polite"></div>
 <section id="uploads" hidden aria-label="Uploads">
 <div class="overall"><span id="overall-label">Uploading</span><progress id="overall-progress" max="1" value="0"></progress><span id="overall-pct">0%</span></div>
