@@ -48,6 +48,7 @@ export async function createAuth(options: ServerOptions, services: Services, sto
     if (user === null) throw new DavError(401, 'Authentication required', { headers: { 'WWW-Authenticate': challenge } });
     const space = spaces.of(user);
     if (!space) throw new DavError(403, 'No access is configured for this user');
+    // The web page's script matches this exact text to say "you have read-only access".
     if (space.readOnly && !READ_METHODS.has(ctx.method)) throw new DavError(403, 'Read-only access');
     ctx.state.user = user;
     ctx.state.readOnly = space.readOnly;
