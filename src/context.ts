@@ -18,6 +18,8 @@ export interface DavState {
   user?: string;
   /** Id of this request in logs and in the X-Request-Id response header. */
   requestId?: string;
+  /** True when the authenticated user may only read (the browser page hides its write controls). */
+  readOnly?: boolean;
 }
 
 export type DavContext = ParameterizedContext<DavState>;

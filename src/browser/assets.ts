@@ -53,12 +53,25 @@ function asset(name: string): Promise<Asset> {
 /** URL of an asset for a page, given the encoded href of the root collection (prefix included). */
 export const assetUrl = (rootHref: string, name: string): string => `${rootHref}?${ASSET_PARAM}=${encodeURIComponent(name)}`;
 
+/**
+ * True when a raw request target (path and query, before decoding) is `<prefix>/?dav-asset=...`:
+ * the auth middleware answers these itself, without credentials, before path resolution.
+ */
+export function isAssetUrl(rawUrl: string, prefix: string): boolean {
+  const q = rawUrl.indexOf('?');
+  if (q === -1) return false;
+  const path = rawUrl.slice(0, q);
+  if (path !== prefix + '/' && !(prefix !== '' && path === prefix)) return false;
+  return new URLSearchParams(rawUrl.slice(q + 1)).has(ASSET_PARAM);
+}
+
 /** True when a GET/HEAD on the root asks for an asset. */
 export const isAssetRequest = (ctx: DavContext): boolean => ctx.state.path === '/' && typeof ctx.query[ASSET_PARAM] === 'string';
 
 /** Answers an asset request: 200 with an ETag, or 304 when If-None-Match names it. */
 export async function serveAsset(ctx: DavContext): Promise<void> {
-  const name = ctx.query[ASSET_PARAM] as string;
+  const raw = ctx.query[ASSET_PARAM];
+  const name = typeof raw === 'string' ? raw : '';
   const type = Object.hasOwn(TYPES, name) ? TYPES[name] : undefined;
   if (!type) throw new DavError(404, 'No such asset');
   const a = await asset(name);

@@ -4,9 +4,15 @@
  * (assets/app.js) uploads, creates folders, renames and deletes through the server's own WebDAV
  * methods. Clients that ask for text/plain get one name per line.
  *
+ * Under authentication every link is relative to what the signed-in user sees (their root, under
+ * --prefix); a read-only user gets the page without write controls (the Upload and New folder
+ * buttons are rendered hidden, the per-row Rename and Delete buttons not at all), and the
+ * server still refuses any write with 403 should one be attempted.
+ *
  * Every name is escaped here (and the script only ever writes names with textContent); a strict
  * Content-Security-Policy allows nothing but our own script and stylesheet.
  */
+import { Readable } from 'node:stream';
 import type { DavContext } from '../context.js';
 import type { ListEntry, ResourceInfo } from '../storage/backend.js';
 import type { LockInfo } from '../locks/manager.js';
@@ -80,11 +86,13 @@ export async function renderListing(ctx: DavContext, _info: ResourceInfo): Promi
   ctx.remove('ETag');
   ctx.remove('Last-Modified');
 
-  let body: string;
+  let body: Iterable<string>;
   if (ctx.accepts('text/html', 'text/plain') === 'text/plain') {
     sortEntries(entries, 'name', 'asc');
     ctx.type = 'text/plain; charset=utf-8';
-    body = entries.map((e) => e.name + (e.info.isCollection ? '/' : '') + '\n').join('');
+    body = (function* () {
+      for (const e of entries) yield e.name + (e.info.isCollection ? '/' : '') + '\n';
+    })();
   } else {
     const q = ctx.query;
     const key: SortKey = q.sort === 'size' || q.sort === 'mtime' ? q.sort : 'name';
@@ -97,9 +105,55 @@ export async function renderListing(ctx: DavContext, _info: ResourceInfo): Promi
     ctx.set('Referrer-Policy', 'same-origin');
     body = page(ctx, path, entries, locks, key, order);
   }
-  ctx.set('Content-Length', String(Buffer.byteLength(body)));
+  send(ctx, body);
+}
+
+/** Pages up to this size (UTF-16 code units) are sent whole, with a Content-Length. */
+const WHOLE_MAX = 256 * 1024;
+/** Larger ones are streamed in pieces of about this size. */
+const CHUNK = 64 * 1024;
+
+/**
+ * Sends a page built piece by piece: a small one whole with Content-Length; a large one (a folder
+ * of thousands of members: about 1 KB of HTML each) streamed with chunked encoding, built only as
+ * fast as the client reads it, so the whole text is never held in memory. HEAD of a large page
+ * answers without Content-Length (allowed, RFC 9110 section 9.3.2).
+ */
+function send(ctx: DavContext, pieces: Iterable<string>): void {
+  const it = pieces[Symbol.iterator]();
+  const first: string[] = [];
+  let size = 0;
+  let r = it.next();
+  for (; !r.done; r = it.next()) {
+    first.push(r.value);
+    size += r.value.length;
+    if (size > WHOLE_MAX) break;
+  }
+  if (r.done) {
+    const body = first.join('');
+    ctx.set('Content-Length', String(Buffer.byteLength(body)));
+    if (ctx.method !== 'HEAD') ctx.body = body;
+    return;
+  }
   if (ctx.method === 'HEAD') return;
-  ctx.body = body;
+  ctx.body = Readable.from(
+    (function* () {
+      yield first.join('');
+      let buf: string[] = [];
+      let n = 0;
+      for (r = it.next(); !r.done; r = it.next()) {
+        buf.push(r.value);
+        n += r.value.length;
+        if (n >= CHUNK) {
+          yield buf.join('');
+          buf = [];
+          n = 0;
+        }
+      }
+      if (buf.length) yield buf.join('');
+    })(),
+    { objectMode: false, highWaterMark: CHUNK },
+  );
 }
 
 function breadcrumbs(ctx: DavContext, path: string): string {
@@ -134,15 +188,47 @@ function sortBar(current: SortKey, order: Order): string {
   return `<nav class="sortbar" aria-label="Sort by">Sort: ${links.join('')}</nav>`;
 }
 
-function page(ctx: DavContext, path: string, entries: ListEntry[], locks: LockInfo[], key: SortKey, order: Order): string {
+/** The page in pieces (head, one piece per row, tail), so a large folder can be sent as it is built. */
+function* page(ctx: DavContext, path: string, entries: ListEntry[], locks: LockInfo[], key: SortKey, order: Order): Generator<string> {
   const rootHref = href(ctx, '/', true);
+  const readOnly = ctx.state.readOnly === true;
+  const user = ctx.state.user;
   const title = path === '/' ? 'Home' : path.slice(path.lastIndexOf('/') + 1);
-  const rows: string[] = [];
+  const selfLock = lockedBy(path, locks);
+  const banner = selfLock
+    ? `<p class="note locked-folder">${icon('lock', 'icon small')}This folder is locked by a WebDAV client: changes in it need that client's lock.</p>`
+    : '';
+  const empty = entries.length === 0 ? `<p class="empty">This folder is empty.${readOnly ? '' : ' Drop files here or use Upload.'}</p>` : '';
+  const who = user
+    ? `<p class="who">Signed in as <strong>${esc(user)}</strong>${readOnly ? ' · <span class="ro">read-only</span>: you can browse and download, not change files' : ''}</p>`
+    : '';
+  yield `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>${esc(title)} · Files</title>
+<link rel="icon" href="data:,">
+<link rel="stylesheet" href="${esc(assetUrl(rootHref, 'app.css'))}">
+<script src="${esc(assetUrl(rootHref, 'app.js'))}" defer></script>
+</head>
+<body data-base="${esc(href(ctx, path, true))}" data-root="${esc(rootHref)}" data-access="${readOnly ? 'read-only' : 'read-write'}">
+${ICONS}
+<header class="top">${breadcrumbs(ctx, path)}
+<div class="actions"${readOnly ? ' hidden' : ''}>
+<label class="btn primary" id="upload-label">${icon('up')}<span>Upload</span><input type="file" id="file-input" multiple></label>
+<button type="button" class="btn" id="new-folder">${icon('plus')}<span>New folder</span></button>
+</div>${who}</header>
+<div id="messages" aria-live="polite"></div>
+<section id="uploads" hidden aria-label="Uploads">
+<div class="overall"><span id="overall-label">Uploading</span><progress id="overall-progress" max="1" value="0"></progress><span id="overall-pct">0%</span></div>
+<ul id="upload-list"></ul>
+</section>
+<main id="listing">${banner}${sortBar(key, order)}
+<table>
+<thead><tr>${header('Name', 'name', 'name', key, order)}${header('Size', 'size', 'size', key, order)}${header('Modified', 'mtime', 'mtime', key, order)}<th class="ops"><span class="sr">Actions</span></th></tr></thead>
+<tbody>
+`;
   if (path !== '/') {
     const up = path.slice(0, path.lastIndexOf('/')) || '/';
-    rows.push(
-      `<tr class="up"><td class="name"><a href="${esc(href(ctx, up, true))}">${icon('up')}<span>Parent folder</span></a></td><td class="size"></td><td class="mtime"></td><td class="ops"></td></tr>`,
-    );
+    yield `<tr class="up"><td class="name"><a href="${esc(href(ctx, up, true))}">${icon('up')}<span>Parent folder</span></a></td><td class="size"></td><td class="mtime"></td><td class="ops"></td></tr>\n`;
   }
   for (const e of entries) {
     const p = joinPath(path, e.name);
@@ -153,46 +239,20 @@ function page(ctx: DavContext, path: string, entries: ListEntry[], locks: LockIn
     const iso = new Date(e.info.mtimeMs).toISOString();
     const name = esc(e.name);
     const lockMark = lock ? `<span class="badge locked" title="Locked (${lock.scope}) by a WebDAV client">${icon('lock', 'icon small')}locked</span>` : '';
-    rows.push(
+    yield (
       `<tr class="entry${dir ? ' dir' : ''}${lock ? ' is-locked' : ''}" data-name="${name}" data-dir="${dir ? 1 : 0}">` +
         `<td class="name"><a href="${esc(href(ctx, p, dir))}">${icon(dir ? 'dir' : 'file')}<span class="label">${name}${dir ? '/' : ''}</span></a>${lockMark}` +
         `<span class="meta">${dir ? 'Folder' : size} · <time datetime="${iso}">${when}</time></span></td>` +
         `<td class="size" data-bytes="${dir ? '' : e.info.size}">${size}</td>` +
         `<td class="mtime"><time datetime="${iso}">${when}</time></td>` +
-        `<td class="ops"><button type="button" class="op" data-op="rename" title="Rename or move" aria-label="Rename ${name}">${icon('edit')}</button>` +
-        `<button type="button" class="op danger" data-op="delete" title="Delete" aria-label="Delete ${name}">${icon('del')}</button></td></tr>`,
+        (readOnly
+          ? '<td class="ops"></td></tr>'
+          : `<td class="ops"><button type="button" class="op" data-op="rename" title="Rename or move" aria-label="Rename ${name}">${icon('edit')}</button>` +
+            `<button type="button" class="op danger" data-op="delete" title="Delete" aria-label="Delete ${name}">${icon('del')}</button></td></tr>`) +
+      '\n'
     );
   }
-  const selfLock = lockedBy(path, locks);
-  const banner = selfLock
-    ? `<p class="note locked-folder">${icon('lock', 'icon small')}This folder is locked by a WebDAV client: changes in it need that client's lock.</p>`
-    : '';
-  const empty = entries.length === 0 ? '<p class="empty">This folder is empty. Drop files here or use Upload.</p>' : '';
-  return `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>${esc(title)} · Files</title>
-<link rel="icon" href="data:,">
-<link rel="stylesheet" href="${esc(assetUrl(rootHref, 'app.css'))}">
-<script src="${esc(assetUrl(rootHref, 'app.js'))}" defer></script>
-</head>
-<body data-base="${esc(href(ctx, path, true))}" data-root="${esc(rootHref)}">
-${ICONS}
-<header class="top">${breadcrumbs(ctx, path)}
-<div class="actions">
-<label class="btn primary" id="upload-label">${icon('up')}<span>Upload</span><input type="file" id="file-input" multiple></label>
-<button type="button" class="btn" id="new-folder">${icon('plus')}<span>New folder</span></button>
-</div></header>
-<div id="messages" aria-live="polite"></div>
-<section id="uploads" hidden aria-label="Uploads">
-<div class="overall"><span id="overall-label">Uploading</span><progress id="overall-progress" max="1" value="0"></progress><span id="overall-pct">0%</span></div>
-<ul id="upload-list"></ul>
-</section>
-<main id="listing">${banner}${sortBar(key, order)}
-<table>
-<thead><tr>${header('Name', 'name', 'name', key, order)}${header('Size', 'size', 'size', key, order)}${header('Modified', 'mtime', 'mtime', key, order)}<th class="ops"><span class="sr">Actions</span></th></tr></thead>
-<tbody>
-${rows.join('\n')}
-</tbody></table>${empty}
+  yield `</tbody></table>${empty}
 </main>
 <div id="drop-overlay" hidden><p>Drop files to upload them here</p></div>
 <dialog id="dialog"><form id="dialog-form">

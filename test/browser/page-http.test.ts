@@ -65,6 +65,33 @@ describe('browser page over HTTP', () => {
     expect(Number(head.headers['content-length'])).to.equal(get.raw.length);
   });
 
+  it('streams a large folder in chunks (no Content-Length), every row in order, HEAD without a body', async () => {
+    await mkdir(join(srv.root, 'many'));
+    const count = 400; // about 950 bytes of HTML each: past the 256 KiB sent whole
+    for (let i = 0; i < count; i += 100) await Promise.all(Array.from({ length: 100 }, (_, j) => writeFile(join(srv.root, 'many', `f ${i + j} <&>.txt`), 'x')));
+    const res = await srv.req('GET', '/dav/many/', { headers: HTML });
+    expect(res.status).to.equal(200);
+    expect(res.headers['content-length']).to.equal(undefined);
+    expect(res.headers['transfer-encoding']).to.equal('chunked');
+    expect(res.headers['content-type']).to.equal('text/html; charset=utf-8');
+    expect(res.headers['content-security-policy']).to.contain("default-src 'none'");
+    expect(res.raw.length).to.be.greaterThan(256 * 1024);
+    const names = rowNames(res.body);
+    expect(names).to.have.length(count);
+    expect(names.slice(0, 3)).to.deep.equal(['f 0 &lt;&amp;&gt;.txt', 'f 1 &lt;&amp;&gt;.txt', 'f 2 &lt;&amp;&gt;.txt']);
+    expect(names[count - 1]).to.equal(`f ${count - 1} &lt;&amp;&gt;.txt`);
+    expect(res.body).to.match(/^<!doctype html>/);
+    expect(res.body.endsWith('</body></html>\n')).to.equal(true);
+    const head = await srv.req('HEAD', '/dav/many/', { headers: HTML });
+    expect(head.status).to.equal(200);
+    expect(head.raw.length).to.equal(0);
+    expect(head.headers['content-type']).to.equal('text/html; charset=utf-8');
+    const plain = await srv.req('GET', '/dav/many/', { headers: { Accept: 'text/plain' } });
+    expect(plain.body.split('\n').filter(Boolean)).to.have.length(count);
+    expect(Number(plain.headers['content-length'])).to.equal(plain.raw.length);
+    await rm(join(srv.root, 'many'), { recursive: true });
+  });
+
   it('sorts by size and date on request, folders first', async () => {
     const bySize = await srv.req('GET', '/dav/?sort=size&order=desc', { headers: HTML });
     expect(rowNames(bySize.body).slice(0, 3)).to.deep.equal(['sub dir', 'big.bin', 'page.html']);

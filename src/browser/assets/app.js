@@ -7,6 +7,9 @@
   var body = document.body;
   var base = body.dataset.base; // encoded href of this folder, with a trailing slash
   var root = body.dataset.root; // encoded href of the served root (honours --prefix)
+  // A read-only user gets no write controls (the server renders them hidden); the server refuses
+  // any write they attempt anyway with 403 "Read-only access", which describe() puts in words.
+  var readOnly = body.dataset.access === 'read-only';
   var $ = function (id) { return document.getElementById(id); };
 
   // ---------------------------------------------------------------- helpers
@@ -51,7 +54,11 @@
     switch (status) {
       case 0: msg = 'the connection to the server was lost'; break;
       case 401: msg = 'you are not signed in, or your password was refused (reload the page to sign in)'; break;
-      case 403: msg = plain === 'Reserved name' ? 'that name is reserved by the server' : 'you are not allowed to do that here'; break;
+      case 403:
+        msg = plain === 'Reserved name' ? 'that name is reserved by the server'
+          : plain === 'Read-only access' ? 'you have read-only access, so you can browse and download but not change files'
+          : 'you are not allowed to do that here';
+        break;
       case 404: msg = what + ' no longer exists (reload the page)'; break;
       case 405: msg = action === 'create folder' ? 'something named ' + what + ' already exists' : 'the server does not allow that here'; break;
       case 409: msg = 'the target folder does not exist, or ' + what + ' is in the way'; break;
@@ -297,24 +304,26 @@
     return ev.dataTransfer && Array.prototype.indexOf.call(ev.dataTransfer.types, 'Files') !== -1;
   }
   document.addEventListener('dragenter', function (ev) {
-    if (!hasFiles(ev)) return;
+    if (!hasFiles(ev) || readOnly) return;
     ev.preventDefault();
     depth++;
     $('drop-overlay').hidden = false;
   });
   document.addEventListener('dragover', function (ev) {
     if (!hasFiles(ev)) return;
+    // Cancelled either way, or the browser would open the dropped file in place of the page.
     ev.preventDefault();
-    ev.dataTransfer.dropEffect = 'copy';
+    ev.dataTransfer.dropEffect = readOnly ? 'none' : 'copy';
   });
   document.addEventListener('dragleave', function (ev) {
-    if (!hasFiles(ev)) return;
+    if (!hasFiles(ev) || readOnly) return;
     depth = Math.max(0, depth - 1);
     if (depth === 0) $('drop-overlay').hidden = true;
   });
   document.addEventListener('drop', function (ev) {
     if (!hasFiles(ev)) return;
     ev.preventDefault();
+    if (readOnly) return notify('You have read-only access here: files cannot be uploaded.', 'error');
     depth = 0;
     $('drop-overlay').hidden = true;
     var files = [];
