@@ -77,18 +77,23 @@ describe('operations: access and error logs', function () {
   });
 
   it('logs an unexpected error with the request id it sends back in X-Request-Id', async () => {
-    // A symlink loop: stat fails with ELOOP, an fs error with no WebDAV meaning, hence a 500.
-    await fsp.symlink('loop', join(root, 'loop'));
+    // The dead-property file of /loop.txt is a symlink loop: reading it fails with ELOOP, an fs
+    // error with no WebDAV meaning, hence a 500. (A loop in the served tree itself is a link
+    // that leads nowhere, which the containment check answers with 403.)
+    await fsp.writeFile(join(root, 'loop.txt'), 'x');
+    await fsp.mkdir(join(root, '.davmeta', 'props', 'root.d'), { recursive: true });
+    await fsp.symlink('loop.txt.p', join(root, '.davmeta', 'props', 'root.d', 'loop.txt.p'));
+    const body = '<?xml version="1.0"?><D:propertyupdate xmlns:D="DAV:"><D:set><D:prop><x xmlns="urn:x">1</x></D:prop></D:set></D:propertyupdate>';
     for (const format of ['text', 'json']) {
       srv = await spawnCli(['--root', root, '--port', '0', '--log-format', format]);
-      const res = await request(srv.base, 'GET', '/loop', { headers: { Authorization: `Basic ${SECRET}` } });
+      const res = await request(srv.base, 'PROPPATCH', '/loop.txt', { body, headers: { Authorization: `Basic ${SECRET}` } });
       expect(res.status).to.equal(500);
       const id = String(res.headers['x-request-id']);
       expect(res.body).to.include(id);
       const errLine = (await logLines(srv, 2)).find((l) => l.includes('ELOOP'));
       expect(errLine, srv.output()).to.be.a('string');
-      if (format === 'json') expect(JSON.parse(errLine!)).to.include({ level: 'error', id, method: 'GET', path: '/loop' });
-      else expect(errLine).to.include(`[error] id=${id} GET /loop`);
+      if (format === 'json') expect(JSON.parse(errLine!)).to.include({ level: 'error', id, method: 'PROPPATCH', path: '/loop.txt' });
+      else expect(errLine).to.include(`[error] id=${id} PROPPATCH /loop.txt`);
       expect(srv.output()).to.not.include(SECRET);
       await srv.stop();
       srv = undefined;
