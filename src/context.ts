@@ -20,6 +20,8 @@ export interface DavState {
   requestId?: string;
   /** True when the authenticated user may only read (the browser page hides its write controls). */
   readOnly?: boolean;
+  /** The Request-URI ends in '/' (below the root): it can only name a collection. */
+  collectionUrl?: boolean;
 }
 
 export type DavContext = ParameterizedContext<DavState>;

@@ -101,6 +101,14 @@ export function checkConditionals(ctx: DavContext, info: ResourceInfo | null): v
   if (result === 412) throw new DavError(412, 'Precondition failed');
 }
 
+/**
+ * True when the Request-URI ends in '/' but names a file: `/a.txt/` is not `/a.txt` (RFC 3986
+ * 6.2.4; RFC 4918 8.3 uses the trailing slash for collections), so it maps to nothing rather
+ * than letting `DELETE /a.txt/` delete the file or `PUT /new/` create one.
+ */
+export const fileAtCollectionUrl = (ctx: DavContext, info: ResourceInfo | null): boolean =>
+  ctx.state.collectionUrl === true && info !== null && !info.isCollection;
+
 /** Answers with a status and an empty body. */
 export function empty(ctx: DavContext, status: number): void {
   ctx.status = status;

@@ -1,7 +1,7 @@
 /** COPY and MOVE (RFC 4918 9.8, 9.9). */
 import type { DavContext } from '../context.js';
 import { DavError } from '../errors.js';
-import { checkConditionals, destinationPath, guardFor, href } from './common.js';
+import { checkConditionals, destinationPath, fileAtCollectionUrl, guardFor, href } from './common.js';
 import { parseDepth, parseOverwrite } from '../dav/headers.js';
 import { isSelfOrDescendant, parentPath } from '../dav/path.js';
 import type { WriteTarget } from '../dav/guard.js';
@@ -14,7 +14,7 @@ async function copyOrMove(ctx: DavContext, isMove: boolean): Promise<void> {
   const { path: src, services } = ctx.state;
   const { storage, locks } = services;
   const info = await storage.stat(src);
-  if (!info) throw new DavError(404, 'Not found');
+  if (!info || fileAtCollectionUrl(ctx, info)) throw new DavError(404, 'Not found');
   const dst = await destinationPath(ctx);
   // 9.8.3 / 9.9.2: COPY takes Depth 0 or infinity; MOVE of a collection acts as infinity only.
   const depth = isMove

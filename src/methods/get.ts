@@ -1,7 +1,7 @@
 /** GET and HEAD: streamed bodies with validators, single ranges (RFC 7233) and conditionals (RFC 7232). */
 import type { DavContext } from '../context.js';
 import { DavError } from '../errors.js';
-import { checkConditionals, guardFor } from './common.js';
+import { checkConditionals, fileAtCollectionUrl, guardFor } from './common.js';
 import { contentTypeFor, httpDate } from '../dav/live-props.js';
 import { parseRange } from '../dav/range.js';
 import { ifRangeHolds } from '../dav/preconditions.js';
@@ -18,7 +18,7 @@ export async function get(ctx: DavContext): Promise<void> {
   if (isAssetRequest(ctx)) return serveAsset(ctx);
   const { storage } = services;
   let info = await storage.stat(path);
-  if (!info) throw new DavError(404, 'Not found');
+  if (!info || fileAtCollectionUrl(ctx, info)) throw new DavError(404, 'Not found');
   // Describe the body from the file we will send: a rename over the path between a stat and
   // an open would otherwise pair the old length with the new bytes (a corrupt response).
   const file = !info.isCollection && ctx.method === 'GET' && storage.openFile ? await storage.openFile(path) : null;

@@ -63,6 +63,8 @@ export async function lock(ctx: DavContext): Promise<void> {
   const depth = parseDepth(ctx.get('depth') || undefined, 'infinity', [0, 'infinity']) as 0 | 'infinity';
   const result = await locks.exclusive([path], async () => {
     const info = await storage.stat(path);
+    // An unmapped URL ending in '/' cannot become the empty file a LOCK creates.
+    if (ctx.state.collectionUrl && !info?.isCollection) throw new DavError(409, 'A URL ending in / names a collection');
     if (!info) {
       const parent = await storage.stat(parentPath(path));
       if (!parent?.isCollection) throw new DavError(409, 'Parent collection does not exist');

@@ -6,7 +6,7 @@
 import { Readable } from 'node:stream';
 import type { DavContext } from '../context.js';
 import { DavError } from '../errors.js';
-import { guardFor, href, readXml } from './common.js';
+import { fileAtCollectionUrl, guardFor, href, readXml } from './common.js';
 import { parseDepth } from '../dav/headers.js';
 import { ALLPROP_LIVE, NAMED_ONLY_LIVE, WRITABLE_LIVE, isLiveProp, simpleLiveProp } from '../dav/live-props.js';
 import { baseName, joinPath } from '../dav/path.js';
@@ -44,7 +44,7 @@ export async function propfind(ctx: DavContext): Promise<void> {
   const depth = parseDepth(ctx.get('depth') || undefined, 'infinity');
   const request = parsePropfind(await readXml(ctx));
   const info = await storage.stat(path);
-  if (!info) throw new DavError(404, 'Not found');
+  if (!info || fileAtCollectionUrl(ctx, info)) throw new DavError(404, 'Not found');
   if (ctx.get('if')) await guardFor(ctx).checkIf();
 
   // A writable live property (displayname) set by PROPPATCH is stored dead and wins over the live value.

@@ -4,7 +4,7 @@
  */
 import type { DavContext } from '../context.js';
 import { DavError } from '../errors.js';
-import { checkConditionals, guardFor, href, readXml } from './common.js';
+import { checkConditionals, fileAtCollectionUrl, guardFor, href, readXml } from './common.js';
 import { isProtected } from '../dav/live-props.js';
 import { DAV_NS, MS_NS } from '../xml/names.js';
 import { childElements, isNamed, type XmlElement } from '../xml/parse.js';
@@ -64,7 +64,7 @@ export async function proppatch(ctx: DavContext): Promise<void> {
   const { storage, locks } = services;
   const ops = parsePropertyUpdate(await readXml(ctx));
   const info = await storage.stat(path);
-  if (!info) throw new DavError(404, 'Not found');
+  if (!info || fileAtCollectionUrl(ctx, info)) throw new DavError(404, 'Not found');
   checkConditionals(ctx, info);
   const guard = guardFor(ctx);
 

@@ -25,6 +25,7 @@ export async function put(ctx: DavContext): Promise<void> {
   if (ctx.get('content-range')) throw new DavError(400, 'Content-Range is not allowed on PUT');
   const [info, parent] = await Promise.all([storage.stat(path), storage.stat(parentPath(path))]);
   if (info?.isCollection) throw new DavError(405, 'Cannot PUT to a collection', { headers: { Allow: 'OPTIONS, GET, HEAD, DELETE, MKCOL, COPY, MOVE, PROPFIND, PROPPATCH, LOCK, UNLOCK' } });
+  if (ctx.state.collectionUrl) throw new DavError(409, 'A URL ending in / names a collection; PUT stores files');
   if (!parent?.isCollection) throw new DavError(409, 'Parent collection does not exist');
   checkConditionals(ctx, info);
   const guard = guardFor(ctx);

@@ -28,5 +28,6 @@ export async function resolvePath(ctx: DavContext, next: Next): Promise<void> {
   if (storage.canonicalPath) path = await storage.canonicalPath(path);
   if (storage.isReserved(path)) throw READS.has(ctx.method) ? new DavError(404, 'Not found') : new DavError(403, 'Reserved name');
   ctx.state.path = path;
+  if (path !== '/' && raw.endsWith('/')) ctx.state.collectionUrl = true;
   return next();
 }
