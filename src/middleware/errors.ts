@@ -12,7 +12,8 @@ export type ErrorLogger = (err: unknown, ctx: DavContext) => void;
 
 export const isClientGone = (e: unknown): boolean => {
   const code = (e as NodeJS.ErrnoException | undefined)?.code;
-  return code === 'ERR_STREAM_PREMATURE_CLOSE' || code === 'ECONNRESET' || code === 'EPIPE' || code === 'ECONNABORTED';
+  // HPE_*: Node's HTTP parser refused what the client sent (e.g. bytes after `Connection: close`).
+  return code === 'ERR_STREAM_PREMATURE_CLOSE' || code === 'ECONNRESET' || code === 'EPIPE' || code === 'ECONNABORTED' || (typeof code === 'string' && code.startsWith('HPE_'));
 };
 
 export function errors(log: ErrorLogger) {
@@ -21,7 +22,8 @@ export function errors(log: ErrorLogger) {
       await next();
     } catch (err) {
       if (ctx.headerSent || !ctx.writable) {
-        if (!isClientGone(err)) log(err, ctx);
+        // A client error (4xx) that can no longer be answered is the client's business, not the log's.
+        if (!isClientGone(err) && !(err instanceof DavError && err.status < 500)) log(err, ctx);
         return;
       }
       let e: DavError;
