@@ -79,4 +79,14 @@ describe('If header (RFC 4918 10.4) over HTTP', () => {
     expect(r2.status).to.equal(204);
     expect((await s.req('GET', '/g')).body).to.equal('content');
   });
+
+  it("PUT of a member with the parent collection's ETag in a tagged list: 201, and 412 once the ETag is stale", async () => {
+    const ctoken = (await lockOk(s, '/c/')).token;
+    const etagOf = async (): Promise<string> => /<D:getetag>([^<]*)</.exec((await s.req('PROPFIND', '/c/', { headers: { Depth: '0' } })).body)![1]!.replace(/&quot;/g, '"');
+    const before = await etagOf();
+    // The body waits in a temp file inside /c before the If header is checked again: that must not count as a change of /c.
+    expect(await put(`</c/> (<${ctoken}> [${before}])`, '/c/new')).to.equal(201);
+    expect(await etagOf()).to.not.equal(before);
+    expect(await put(`</c/> (<${ctoken}> [${before}])`, '/c/other')).to.equal(412);
+  });
 });
