@@ -2,9 +2,8 @@
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
-import { request as httpsRequest } from 'node:https';
 import bcrypt from 'bcryptjs';
-import type { Res, ReqOptions } from './server.js';
+import { request, type Res, type ReqOptions } from './server.js';
 
 /** `Authorization: Basic ...` for a user and password. */
 export const basic = (user: string, password: string): string => 'Basic ' + Buffer.from(`${user}:${password}`, 'utf8').toString('base64');
@@ -28,22 +27,7 @@ export function makeCert(dir: string): { cert: string; key: string } {
 }
 
 /** One HTTPS request (the test certificate is self-signed, so it is not verified). */
-export function httpsReq(base: string, method: string, path: string, opts: ReqOptions = {}): Promise<Res> {
-  const url = new URL(base);
-  return new Promise((resolve, reject) => {
-    const req = httpsRequest(
-      { host: url.hostname, port: url.port, method, path, headers: { ...(opts.headers ?? {}) }, agent: false, rejectUnauthorized: false },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => {
-          const raw = Buffer.concat(chunks);
-          resolve({ status: res.statusCode ?? 0, headers: res.headers, body: raw.toString('utf8'), raw });
-        });
-        res.on('error', reject);
-      },
-    );
-    req.on('error', reject);
-    req.end(opts.body);
-  });
-}
+export const httpsReq = (base: string, method: string, path: string, opts: ReqOptions = {}): Promise<Res> => {
+  if (!base.startsWith('https:')) throw new Error(`httpsReq needs an https: base, got ${base}`);
+  return request(base, method, path, opts);
+};
