@@ -8,7 +8,8 @@ import { connect } from 'node:net';
 import { mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { makeTempDir, request } from '../helpers/server.js';
+import { makeTempDir, request, startTestServer, type TestServer } from '../helpers/server.js';
+import type { ServerOptions } from '../../src/config.js';
 
 export const CANARY_TEXT = 'CANARY-SECRET-9f3b1c';
 
@@ -43,6 +44,35 @@ export async function makeFortress(label = 'sec'): Promise<Fortress> {
     },
     cleanup: () => rm(outer, { recursive: true, force: true }),
   };
+}
+
+export interface GuardedServer {
+  f: Fortress;
+  srv: TestServer;
+  port: number;
+}
+
+/**
+ * The hooks every security suite shares: a fortress whose root `populate` fills, a server over
+ * that root, and after each test the canary untouched and the server still answering.
+ */
+export function guardedServer(label: string, populate?: (f: Fortress) => Promise<void>, opts: Partial<ServerOptions> = {}): GuardedServer {
+  const g = {} as GuardedServer;
+  before(async () => {
+    g.f = await makeFortress(label);
+    await populate?.(g.f);
+    g.srv = await startTestServer({ ...opts, root: g.f.root });
+    g.port = g.srv.running.port;
+  });
+  after(async () => {
+    await g.srv?.close();
+    await g.f?.cleanup();
+  });
+  afterEach(async () => {
+    await g.f.check();
+    await expectAlive(g.srv.base);
+  });
+  return g;
 }
 
 export interface RawRes {

@@ -5,110 +5,97 @@
 import { expect } from 'chai';
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { lockBody, startTestServer, type TestServer } from '../helpers/server.js';
-import { expectAlive, expectNoTempFiles, makeFortress, raw, rawRequest, type Fortress } from './helpers.js';
+import { lockBody } from '../helpers/server.js';
+import { expectNoTempFiles, guardedServer, raw, rawRequest } from './helpers.js';
 
 const names = async (dir: string): Promise<string[]> => (await readdir(dir)).filter((n) => n !== '.davmeta').sort();
 
 describe('security: request limits', function () {
   this.timeout(30_000);
-  let f: Fortress;
-  let srv: TestServer;
-  let port: number;
-
-  before(async () => {
-    f = await makeFortress('limits');
+  const g = guardedServer('limits', async (f) => {
     await writeFile(join(f.root, 'file.txt'), 'original');
-    srv = await startTestServer({ root: f.root, maxUpload: 1000, maxLockTimeout: 3600 });
-    port = srv.running.port;
-  });
-  after(async () => {
-    await srv.close();
-    await f.cleanup();
-  });
+  }, { maxUpload: 1000, maxLockTimeout: 3600 });
   afterEach(async () => {
-    await f.check();
-    await expectNoTempFiles(f.root);
-    await expectAlive(srv.base);
-    expect(await readFile(join(f.root, 'file.txt'), 'utf8')).to.equal('original');
+    await expectNoTempFiles(g.f.root);
+    expect(await readFile(join(g.f.root, 'file.txt'), 'utf8')).to.equal('original');
   });
 
   it('answers 431 to oversized header blocks and URLs', async () => {
-    expect((await raw(port, rawRequest('GET', '/file.txt', { 'X-Big': 'a'.repeat(20000) }))).status).to.equal(431);
+    expect((await raw(g.port, rawRequest('GET', '/file.txt', { 'X-Big': 'a'.repeat(20000) }))).status).to.equal(431);
     const many: Record<string, string> = {};
     for (let i = 0; i < 4000; i++) many[`X-H${i}`] = 'v';
-    expect((await raw(port, rawRequest('GET', '/file.txt', many))).status).to.equal(431);
-    expect((await raw(port, rawRequest('GET', '/' + 'a'.repeat(20000)))).status).to.be.oneOf([414, 431]);
+    expect((await raw(g.port, rawRequest('GET', '/file.txt', many))).status).to.equal(431);
+    expect((await raw(g.port, rawRequest('GET', '/' + 'a'.repeat(20000)))).status).to.be.oneOf([414, 431]);
   });
 
   it('answers 400 to absurd Depth values', async () => {
     for (const d of ['2', '-1', '99999999999999999999', 'infinityinfinity', '1,1', '0x1', 'a'.repeat(5000)]) {
-      const r = await srv.req('PROPFIND', '/', { headers: { Depth: d } });
+      const r = await g.srv.req('PROPFIND', '/', { headers: { Depth: d } });
       expect(r.status, d.slice(0, 30)).to.equal(400);
     }
   });
 
   it('caps absurd lock timeouts, and refuses Timeout headers that are only noise', async () => {
     for (const t of ['Second-99999999999999999999999999', 'Infinite', 'Second-4100000000']) {
-      const r = await srv.req('LOCK', '/t.txt', { headers: { Timeout: t }, body: lockBody() });
+      const r = await g.srv.req('LOCK', '/t.txt', { headers: { Timeout: t }, body: lockBody() });
       expect(r.status, t).to.be.oneOf([200, 201]);
       const secs = Number(/Second-(\d+)/.exec(r.body)![1]);
       expect(secs, t).to.be.at.most(3600);
       const token = String(r.headers['lock-token']);
-      expect((await srv.req('UNLOCK', '/t.txt', { headers: { 'Lock-Token': token } })).status).to.equal(204);
+      expect((await g.srv.req('UNLOCK', '/t.txt', { headers: { 'Lock-Token': token } })).status).to.equal(204);
     }
-    const long = await srv.req('LOCK', '/t.txt', { headers: { Timeout: 'Second-1, '.repeat(200) }, body: lockBody() });
+    const long = await g.srv.req('LOCK', '/t.txt', { headers: { Timeout: 'Second-1, '.repeat(200) }, body: lockBody() });
     expect(long.status).to.equal(400);
-    await srv.req('DELETE', '/t.txt');
+    await g.srv.req('DELETE', '/t.txt');
   });
 
   it('answers 400 to malformed or oversized If headers', async () => {
     for (const h of ['garbage', '(<urn:x>', '<http://x/> <urn:y>', '(Not)', '([unterminated', '(' + '<urn:a> '.repeat(1200) + ')']) {
-      const r = await srv.req('PUT', '/file.txt', { headers: { If: h }, body: 'changed' });
+      const r = await g.srv.req('PUT', '/file.txt', { headers: { If: h }, body: 'changed' });
       expect(r.status, h.slice(0, 30)).to.equal(400);
     }
     // The If parser caps lists and conditions (64 each); within the caps a long header is
     // evaluated in bounded time (and fails: no such lock).
     const list = '(<urn:uuid:00000000-0000-0000-0000-000000000000>) ';
-    expect((await srv.req('PUT', '/file.txt', { headers: { If: list.repeat(150) }, body: 'changed' })).status).to.equal(400);
-    expect((await srv.req('PUT', '/file.txt', { headers: { If: list.repeat(60) }, body: 'changed' })).status).to.equal(412);
+    expect((await g.srv.req('PUT', '/file.txt', { headers: { If: list.repeat(150) }, body: 'changed' })).status).to.equal(400);
+    expect((await g.srv.req('PUT', '/file.txt', { headers: { If: list.repeat(60) }, body: 'changed' })).status).to.equal(412);
   });
 
   it('refuses malformed Content-Length', async () => {
     for (const cl of ['-1', 'abc', '1e3', '10, 20', '99999999999999999999999']) {
-      const r = await raw(port, rawRequest('PUT', '/cl.txt', { 'Content-Length': cl }, 'x'));
+      const r = await raw(g.port, rawRequest('PUT', '/cl.txt', { 'Content-Length': cl }, 'x'));
       expect(r.status, cl).to.be.oneOf([400, 413]);
     }
-    const both = await raw(port, rawRequest('PUT', '/cl.txt', { 'Content-Length': '5', 'Transfer-Encoding': 'chunked' }, '5\r\nhello\r\n0\r\n\r\n'));
+    const both = await raw(g.port, rawRequest('PUT', '/cl.txt', { 'Content-Length': '5', 'Transfer-Encoding': 'chunked' }, '5\r\nhello\r\n0\r\n\r\n'));
     expect(both.status).to.equal(400);
-    expect(await names(f.root)).to.deep.equal(['file.txt']);
+    expect(await names(g.f.root)).to.deep.equal(['file.txt']);
   });
 
   it('a Content-Length longer than the body (client gives up) leaves no file and no temp file', async () => {
-    await raw(port, rawRequest('PUT', '/short.txt', { 'Content-Length': '900' }, 'only ten b'), { destroyAfterWrite: true, timeoutMs: 1000 });
-    await raw(port, rawRequest('PUT', '/file.txt', { 'Content-Length': '900' }, 'only ten b'), { destroyAfterWrite: true, timeoutMs: 1000 });
-    await expectNoTempFiles(f.root);
-    expect(await names(f.root)).to.deep.equal(['file.txt']);
+    await raw(g.port, rawRequest('PUT', '/short.txt', { 'Content-Length': '900' }, 'only ten b'), { destroyAfterWrite: true, timeoutMs: 1000 });
+    await raw(g.port, rawRequest('PUT', '/file.txt', { 'Content-Length': '900' }, 'only ten b'), { destroyAfterWrite: true, timeoutMs: 1000 });
+    await expectNoTempFiles(g.f.root);
+    expect(await names(g.f.root)).to.deep.equal(['file.txt']);
   });
 
   it('a Content-Length shorter than the body stores at most Content-Length bytes; the rest is a bad request', async () => {
-    const r = await raw(port, rawRequest('PUT', '/lie.txt', { 'Content-Length': '5' }, 'helloGARBAGE-NOT-HTTP\r\n\r\n'));
+    const r = await raw(g.port, rawRequest('PUT', '/lie.txt', { 'Content-Length': '5' }, 'helloGARBAGE-NOT-HTTP\r\n\r\n'));
     // Node answers the unparsable remainder with 400, possibly before the PUT's own 201.
     expect(r.status).to.be.oneOf([201, 400]);
-    await expectNoTempFiles(f.root);
-    const left = await names(f.root);
-    if (left.includes('lie.txt')) expect(await readFile(join(f.root, 'lie.txt'), 'utf8')).to.equal('hello');
-    await srv.req('DELETE', '/lie.txt');
+    await expectNoTempFiles(g.f.root);
+    const left = await names(g.f.root);
+    if (left.includes('lie.txt')) expect(await readFile(join(g.f.root, 'lie.txt'), 'utf8')).to.equal('hello');
+    await g.srv.req('DELETE', '/lie.txt');
   });
 
   it('--max-upload: 413 up front for a declared length over the cap, nothing on disk', async () => {
-    const r = await srv.req('PUT', '/big.txt', { body: Buffer.alloc(2000, 97) });
+    const r = await g.srv.req('PUT', '/big.txt', { body: Buffer.alloc(2000, 97) });
     expect(r.status).to.equal(413);
-    const over = await srv.req('PUT', '/file.txt', { body: Buffer.alloc(1001, 97) });
+    const over = await g.srv.req('PUT', '/file.txt', { body: Buffer.alloc(1001, 97) });
     expect(over.status).to.equal(413);
-    const finder = await raw(port, rawRequest('PUT', '/big.txt', { 'Transfer-Encoding': 'chunked', 'X-Expected-Entity-Length': '5000' }, '1\r\na\r\n0\r\n\r\n'));
+    const finder = await raw(g.port, rawRequest('PUT', '/big.txt', { 'Transfer-Encoding': 'chunked', 'X-Expected-Entity-Length': '5000' }, '1\r\na\r\n0\r\n\r\n'));
     expect(finder.status).to.equal(413);
-    expect(await names(f.root)).to.deep.equal(['file.txt']);
+    expect(await names(g.f.root)).to.deep.equal(['file.txt']);
   });
 
   it('--max-upload: counts a chunked body while it streams and stops at the cap, nothing on disk', async () => {
@@ -116,22 +103,22 @@ describe('security: request limits', function () {
     for (let i = 0; i < 50; i++) body += `64\r\n${'b'.repeat(100)}\r\n`;
     body += '0\r\n\r\n';
     for (const p of ['/chunked.txt', '/file.txt']) {
-      const r = await raw(port, rawRequest('PUT', p, { 'Transfer-Encoding': 'chunked' }, body));
+      const r = await raw(g.port, rawRequest('PUT', p, { 'Transfer-Encoding': 'chunked' }, body));
       expect(r.status, p).to.equal(413);
     }
-    await expectNoTempFiles(f.root);
-    expect(await names(f.root)).to.deep.equal(['file.txt']);
+    await expectNoTempFiles(g.f.root);
+    expect(await names(g.f.root)).to.deep.equal(['file.txt']);
   });
 
   it('--max-upload: a body at the cap is stored', async () => {
-    const r = await srv.req('PUT', '/ok.txt', { body: Buffer.alloc(1000, 99) });
+    const r = await g.srv.req('PUT', '/ok.txt', { body: Buffer.alloc(1000, 99) });
     expect(r.status).to.equal(201);
     let body = '';
     for (let i = 0; i < 10; i++) body += `64\r\n${'c'.repeat(100)}\r\n`;
-    const c = await raw(port, rawRequest('PUT', '/ok2.txt', { 'Transfer-Encoding': 'chunked' }, body + '0\r\n\r\n'));
+    const c = await raw(g.port, rawRequest('PUT', '/ok2.txt', { 'Transfer-Encoding': 'chunked' }, body + '0\r\n\r\n'));
     expect(c.status).to.equal(201);
-    expect((await readFile(join(f.root, 'ok2.txt'))).length).to.equal(1000);
-    await srv.req('DELETE', '/ok.txt');
-    await srv.req('DELETE', '/ok2.txt');
+    expect((await readFile(join(g.f.root, 'ok2.txt'))).length).to.equal(1000);
+    await g.srv.req('DELETE', '/ok.txt');
+    await g.srv.req('DELETE', '/ok2.txt');
   });
 });

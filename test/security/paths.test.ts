@@ -6,8 +6,7 @@
 import { expect } from 'chai';
 import { mkdir, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { startTestServer, type TestServer } from '../helpers/server.js';
-import { CANARY_TEXT, expectAlive, makeFortress, raw, rawRequest, type Fortress } from './helpers.js';
+import { CANARY_TEXT, guardedServer, raw, rawRequest } from './helpers.js';
 
 const URL_ATTACKS = [
   '/../canary.txt',
@@ -41,24 +40,9 @@ const URL_ATTACKS = [
 
 describe('security: path traversal', function () {
   this.timeout(60_000);
-  let f: Fortress;
-  let srv: TestServer;
-  let port: number;
-
-  before(async () => {
-    f = await makeFortress('paths');
+  const g = guardedServer('paths', async (f) => {
     await mkdir(join(f.root, 'sub'));
     await writeFile(join(f.root, 'inside.txt'), 'inside');
-    srv = await startTestServer({ root: f.root });
-    port = srv.running.port;
-  });
-  after(async () => {
-    await srv.close();
-    await f.cleanup();
-  });
-  afterEach(async () => {
-    await f.check();
-    await expectAlive(srv.base);
   });
 
   for (const method of ['GET', 'HEAD', 'PROPFIND', 'PUT', 'DELETE', 'MKCOL', 'PROPPATCH', 'LOCK']) {
@@ -72,20 +56,20 @@ describe('security: path traversal', function () {
               : method === 'LOCK'
                 ? '<?xml version="1.0"?><D:lockinfo xmlns:D="DAV:"><D:lockscope><D:exclusive/></D:lockscope><D:locktype><D:write/></D:locktype></D:lockinfo>'
                 : '';
-        const r = await raw(port, rawRequest(method, p, { Depth: '0' }, body));
+        const r = await raw(g.port, rawRequest(method, p, { Depth: '0' }, body));
         expect(r.status, `${method} ${p}`).to.be.oneOf(p.includes('%25') || p.includes(';') ? [400, 403, 404, 409] : [400, 403, 404]);
         expect(r.text, `${method} ${p}`).to.not.include(CANARY_TEXT);
       }
-      const names = (await readdir(f.root)).filter((n) => n !== '.davmeta').sort();
+      const names = (await readdir(g.f.root)).filter((n) => n !== '.davmeta').sort();
       expect(names).to.deep.equal(['inside.txt', 'sub']);
     });
   }
 
   it('decodes exactly once: a double-encoded "../" is a literal name inside the root', async () => {
-    const r = await raw(port, rawRequest('PUT', '/%252e%252e%252fcanary.txt', {}, 'inside after all'));
+    const r = await raw(g.port, rawRequest('PUT', '/%252e%252e%252fcanary.txt', {}, 'inside after all'));
     expect(r.status).to.equal(201);
-    expect(await readdir(f.root)).to.include('%2e%2e%2fcanary.txt');
-    expect((await raw(port, rawRequest('DELETE', '/%252e%252e%252fcanary.txt'))).status).to.equal(204);
+    expect(await readdir(g.f.root)).to.include('%2e%2e%2fcanary.txt');
+    expect((await raw(g.port, rawRequest('DELETE', '/%252e%252e%252fcanary.txt'))).status).to.equal(204);
   });
 
   const DEST_ATTACKS = [
@@ -111,11 +95,11 @@ describe('security: path traversal', function () {
   for (const method of ['COPY', 'MOVE']) {
     it(`${method}: every traversal in the Destination header is refused`, async () => {
       for (const d of DEST_ATTACKS) {
-        const dest = d.replace('HOST', `127.0.0.1:${port}`).replace('CANARY', f.canary);
-        const r = await raw(port, rawRequest(method, '/inside.txt', { Destination: dest, Overwrite: 'T' }));
+        const dest = d.replace('HOST', `127.0.0.1:${g.port}`).replace('CANARY', g.f.canary);
+        const r = await raw(g.port, rawRequest(method, '/inside.txt', { Destination: dest, Overwrite: 'T' }));
         expect(r.status, `${method} -> ${dest}`).to.be.oneOf([400, 403, 404, 502]);
       }
-      expect((await readdir(f.root)).filter((n) => n !== '.davmeta').sort()).to.deep.equal(['inside.txt', 'sub']);
+      expect((await readdir(g.f.root)).filter((n) => n !== '.davmeta').sort()).to.deep.equal(['inside.txt', 'sub']);
     });
   }
 });

@@ -6,16 +6,12 @@
 import { expect } from 'chai';
 import { mkdir, readdir, readFile, readlink, rm, symlink, writeFile, lstat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { startTestServer, type TestServer } from '../helpers/server.js';
-import { CANARY_TEXT, expectAlive, makeFortress, type Fortress } from './helpers.js';
+import { startTestServer } from '../helpers/server.js';
+import { CANARY_TEXT, guardedServer } from './helpers.js';
 
 describe('security: symlinks', function () {
   this.timeout(30_000);
-  let f: Fortress;
-  let srv: TestServer;
-
-  before(async () => {
-    f = await makeFortress('links');
+  const g = guardedServer('links', async (f) => {
     await writeFile(join(f.root, 'inside.txt'), 'inside');
     await mkdir(join(f.root, 'dir'));
     await writeFile(join(f.root, 'dir', 'ok.txt'), 'ok');
@@ -26,67 +22,58 @@ describe('security: symlinks', function () {
     await symlink(join(f.root, 'inside.txt'), join(f.root, 'in-link'));
     await symlink('dir', join(f.root, 'in-dir'));
     await symlink(f.canary, join(f.root, 'dir', 'leak'));
-    srv = await startTestServer({ root: f.root });
-  });
-  after(async () => {
-    await srv.close();
-    await f.cleanup();
-  });
-  afterEach(async () => {
-    await f.check();
-    await expectAlive(srv.base);
   });
 
   it('refuses to read through links that lead outside', async () => {
     for (const p of ['/out-file', '/rel-out', '/out-dir/canary.txt', '/out-dir', '/dangling']) {
       for (const m of ['GET', 'HEAD', 'PROPFIND']) {
-        const r = await srv.req(m, p, { headers: { Depth: '0' } });
+        const r = await g.srv.req(m, p, { headers: { Depth: '0' } });
         expect(r.status, `${m} ${p}`).to.equal(403);
         expect(r.body).to.not.include(CANARY_TEXT);
       }
     }
-    const d = await srv.req('PROPFIND', '/out-dir', { headers: { Depth: '1' } });
+    const d = await g.srv.req('PROPFIND', '/out-dir', { headers: { Depth: '1' } });
     expect(d.status).to.equal(403);
   });
 
   it('serves links whose target stays inside the root', async () => {
-    expect((await srv.req('GET', '/in-link')).body).to.equal('inside');
-    expect((await srv.req('GET', '/in-dir/ok.txt')).body).to.equal('ok');
+    expect((await g.srv.req('GET', '/in-link')).body).to.equal('inside');
+    expect((await g.srv.req('GET', '/in-dir/ok.txt')).body).to.equal('ok');
   });
 
   it('leaves outside links out of listings', async () => {
-    const r = await srv.req('PROPFIND', '/', { headers: { Depth: '1' } });
+    const r = await g.srv.req('PROPFIND', '/', { headers: { Depth: '1' } });
     expect(r.status).to.equal(207);
     expect(r.body).to.include('<D:href>/in-link</D:href>');
     for (const n of ['out-file', 'out-dir', 'rel-out', 'dangling']) expect(r.body).to.not.include(`/${n}<`);
-    const inner = await srv.req('PROPFIND', '/dir', { headers: { Depth: 'infinity' } });
+    const inner = await g.srv.req('PROPFIND', '/dir', { headers: { Depth: 'infinity' } });
     expect(inner.body).to.not.include('leak');
-    const html = await srv.req('GET', '/');
+    const html = await g.srv.req('GET', '/');
     expect(html.body).to.not.include('out-file');
   });
 
   it('refuses to write, lock or change properties through them', async () => {
-    expect((await srv.req('PUT', '/out-file', { body: 'PWNED' })).status).to.equal(403);
-    expect((await srv.req('PUT', '/out-dir/new.txt', { body: 'PWNED' })).status).to.equal(403);
-    expect((await srv.req('PUT', '/out-dir/canary.txt', { body: 'PWNED' })).status).to.equal(403);
-    expect((await srv.req('MKCOL', '/out-dir/newdir')).status).to.equal(403);
+    expect((await g.srv.req('PUT', '/out-file', { body: 'PWNED' })).status).to.equal(403);
+    expect((await g.srv.req('PUT', '/out-dir/new.txt', { body: 'PWNED' })).status).to.equal(403);
+    expect((await g.srv.req('PUT', '/out-dir/canary.txt', { body: 'PWNED' })).status).to.equal(403);
+    expect((await g.srv.req('MKCOL', '/out-dir/newdir')).status).to.equal(403);
     const lock = '<?xml version="1.0"?><D:lockinfo xmlns:D="DAV:"><D:lockscope><D:exclusive/></D:lockscope><D:locktype><D:write/></D:locktype></D:lockinfo>';
-    expect((await srv.req('LOCK', '/out-dir/x.txt', { body: lock })).status).to.equal(403);
+    expect((await g.srv.req('LOCK', '/out-dir/x.txt', { body: lock })).status).to.equal(403);
     const pp = '<?xml version="1.0"?><D:propertyupdate xmlns:D="DAV:"><D:set><D:prop><x:a xmlns:x="urn:x">1</x:a></D:prop></D:set></D:propertyupdate>';
-    expect((await srv.req('PROPPATCH', '/out-file', { body: pp })).status).to.equal(403);
+    expect((await g.srv.req('PROPPATCH', '/out-file', { body: pp })).status).to.equal(403);
   });
 
   it('does not copy an outside file in, through the source or a member of a copied collection', async () => {
-    expect((await srv.req('COPY', '/out-file', { headers: { Destination: '/stolen.txt' } })).status).to.equal(403);
-    expect((await srv.req('COPY', '/dir', { headers: { Destination: '/dir2' } })).status).to.equal(201);
-    expect((await readdir(join(f.root, 'dir2'))).sort()).to.deep.equal(['ok.txt']);
-    expect((await srv.req('COPY', '/inside.txt', { headers: { Destination: '/out-dir/copied.txt' } })).status).to.equal(403);
-    expect(await readdir(f.root)).to.not.include('stolen.txt');
+    expect((await g.srv.req('COPY', '/out-file', { headers: { Destination: '/stolen.txt' } })).status).to.equal(403);
+    expect((await g.srv.req('COPY', '/dir', { headers: { Destination: '/dir2' } })).status).to.equal(201);
+    expect((await readdir(join(g.f.root, 'dir2'))).sort()).to.deep.equal(['ok.txt']);
+    expect((await g.srv.req('COPY', '/inside.txt', { headers: { Destination: '/out-dir/copied.txt' } })).status).to.equal(403);
+    expect(await readdir(g.f.root)).to.not.include('stolen.txt');
   });
 
   it('serves a root that is itself a symlink', async () => {
-    const link = join(f.outer, '..', `${f.outer.split('/').pop()}-rootlink`);
-    await symlink(f.root, link);
+    const link = join(g.f.outer, '..', `${g.f.outer.split('/').pop()}-rootlink`);
+    await symlink(g.f.root, link);
     const other = await startTestServer({ root: link });
     try {
       expect((await other.req('GET', '/inside.txt')).body).to.equal('inside');
@@ -99,13 +86,13 @@ describe('security: symlinks', function () {
   });
 
   it('does not delete or move through them', async () => {
-    expect((await srv.req('DELETE', '/out-dir/canary.txt')).status).to.equal(403);
-    expect((await srv.req('MOVE', '/out-dir/canary.txt', { headers: { Destination: '/moved.txt' } })).status).to.equal(403);
-    expect((await srv.req('MOVE', '/inside.txt', { headers: { Destination: '/out-dir/moved.txt' } })).status).to.equal(403);
-    expect((await srv.req('DELETE', '/out-file')).status).to.equal(403);
-    expect(await readFile(join(f.root, 'inside.txt'), 'utf8')).to.equal('inside');
-    expect((await lstat(join(f.root, 'out-file'))).isSymbolicLink()).to.equal(true);
-    expect(await readlink(join(f.root, 'out-file'))).to.equal(f.canary);
+    expect((await g.srv.req('DELETE', '/out-dir/canary.txt')).status).to.equal(403);
+    expect((await g.srv.req('MOVE', '/out-dir/canary.txt', { headers: { Destination: '/moved.txt' } })).status).to.equal(403);
+    expect((await g.srv.req('MOVE', '/inside.txt', { headers: { Destination: '/out-dir/moved.txt' } })).status).to.equal(403);
+    expect((await g.srv.req('DELETE', '/out-file')).status).to.equal(403);
+    expect(await readFile(join(g.f.root, 'inside.txt'), 'utf8')).to.equal('inside');
+    expect((await lstat(join(g.f.root, 'out-file'))).isSymbolicLink()).to.equal(true);
+    expect(await readlink(join(g.f.root, 'out-file'))).to.equal(g.f.canary);
   });
 });
 

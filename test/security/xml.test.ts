@@ -7,8 +7,8 @@
 import { expect } from 'chai';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { request, spawnCli, startTestServer, type CliServer, type TestServer } from '../helpers/server.js';
-import { CANARY_TEXT, expectAlive, makeFortress, raw, rawRequest, rssOf, type Fortress } from './helpers.js';
+import { request, spawnCli, type CliServer } from '../helpers/server.js';
+import { CANARY_TEXT, guardedServer, makeFortress, raw, rawRequest, rssOf, type Fortress } from './helpers.js';
 
 const lol = (levels: number): string => {
   let dtd = '<!ENTITY lol0 "lol">';
@@ -40,28 +40,15 @@ function hostileBodies(canary: string): Record<string, string> {
 
 describe('security: hostile XML', function () {
   this.timeout(120_000);
-  let f: Fortress;
-  let srv: TestServer;
-
-  before(async () => {
-    f = await makeFortress('xml');
+  const g = guardedServer('xml', async (f) => {
     await writeFile(join(f.root, 'file.txt'), 'x');
-    srv = await startTestServer({ root: f.root });
-  });
-  after(async () => {
-    await srv.close();
-    await f.cleanup();
-  });
-  afterEach(async () => {
-    await f.check();
-    await expectAlive(srv.base);
   });
 
   it('refuses DTDs, entities, deep nesting and malformed bodies with 400 in PROPFIND, PROPPATCH and LOCK', async () => {
-    for (const [name, body] of Object.entries(hostileBodies(f.canary))) {
+    for (const [name, body] of Object.entries(hostileBodies(g.f.canary))) {
       for (const method of ['PROPFIND', 'PROPPATCH', 'LOCK']) {
         const enc = name.startsWith('UTF-16') ? Buffer.from(body, 'utf16le') : body;
-        const r = await request(srv.base, method, '/file.txt', { headers: { Depth: '0', 'Content-Type': 'application/xml' }, body: enc });
+        const r = await request(g.srv.base, method, '/file.txt', { headers: { Depth: '0', 'Content-Type': 'application/xml' }, body: enc });
         expect(r.status, `${method} ${name}`).to.equal(400);
         expect(r.body).to.not.include(CANARY_TEXT);
       }
@@ -70,7 +57,7 @@ describe('security: hostile XML', function () {
 
   it('answers 413 to XML bodies over --max-xml-bytes, declared or chunked', async () => {
     const big = propfind(`<D:displayname>${'a'.repeat(1024 * 1024)}</D:displayname>`);
-    const declared = await request(srv.base, 'PROPFIND', '/', { headers: { Depth: '0' }, body: big });
+    const declared = await request(g.srv.base, 'PROPFIND', '/', { headers: { Depth: '0' }, body: big });
     expect(declared.status).to.equal(413);
     const payload = `<?xml version="1.0"?><D:propertyupdate xmlns:D="DAV:"><D:set><D:prop><x:a xmlns:x="urn:x">${'a'.repeat(1300 * 1024)}</x:a></D:prop></D:set></D:propertyupdate>`;
     let chunked = rawRequest('PROPPATCH', '/file.txt', { 'Transfer-Encoding': 'chunked' });
@@ -79,7 +66,7 @@ describe('security: hostile XML', function () {
       chunked += `${c.length.toString(16)}\r\n${c}\r\n`;
     }
     chunked += '0\r\n\r\n';
-    const r = await raw(srv.running.port, chunked);
+    const r = await raw(g.srv.running.port, chunked);
     expect(r.status).to.equal(413);
   });
 
@@ -90,10 +77,10 @@ describe('security: hostile XML', function () {
       ['element flood', pp('<x:b/>'.repeat(100000))],
       ['attribute flood', pp(`<x:b ${Array.from({ length: 5000 }, (_, i) => `a${i}="1"`).join(' ')}/>`)],
     ] as const) {
-      const r = await request(srv.base, 'PROPPATCH', '/file.txt', { body });
+      const r = await request(g.srv.base, 'PROPPATCH', '/file.txt', { body });
       expect(r.status, name).to.equal(400);
     }
-    const ok = await request(srv.base, 'PROPPATCH', '/file.txt', { body: pp('&#65;&lt;'.repeat(2000) + '<x:b c="1" d="2"/>'.repeat(1000)) });
+    const ok = await request(g.srv.base, 'PROPPATCH', '/file.txt', { body: pp('&#65;&lt;'.repeat(2000) + '<x:b c="1" d="2"/>'.repeat(1000)) });
     expect(ok.status).to.equal(207);
   });
 });
