@@ -9,7 +9,7 @@ import { expect } from 'chai';
 import { mkdir, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { launchChromium } from './chromium.js';
+import { dialogAnswer, launchChromium, names, rowFor } from './chromium.js';
 import { makeTempDir, repoRoot, startTestServer, type TestServer } from '../helpers/server.js';
 import { writeHtpasswd } from '../helpers/auth.js';
 
@@ -83,17 +83,6 @@ describe('browser page under Basic authentication (headless Chromium)', function
       await fn();
       expect(problems, 'no dialogs, script errors, failed loads or CSP violations').to.deep.equal([]);
     });
-
-  const names = (p: Page): Promise<string[]> => p.$$eval('tr.entry', (rows) => rows.map((r) => (r as HTMLElement).dataset.name!));
-  const rowFor = (p: Page, name: string) => p.locator('tr.entry').filter({ has: p.locator('.label', { hasText: name }) });
-
-  async function dialogAnswer(p: Page, value?: string): Promise<void> {
-    const dlg = p.locator('dialog#dialog');
-    await dlg.waitFor({ state: 'visible' });
-    if (value !== undefined) await p.fill('#dialog-input', value);
-    await p.click('#dialog-ok');
-    await dlg.waitFor({ state: 'hidden' });
-  }
 
   /** True when the page's stylesheet applied (our CSS hides the icon sprite). */
   const styled = (p: Page): Promise<boolean> => p.$eval('svg.sprite', (e) => getComputedStyle(e).display === 'none');

@@ -10,7 +10,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { launchChromium } from './chromium.js';
+import { dialogAnswer, launchChromium, names, rowFor } from './chromium.js';
 import { lockBody, makeTempDir, repoRoot, startTestServer, type TestServer } from '../helpers/server.js';
 
 const XSS = '<img src=x onerror=alert(1)>.txt';
@@ -79,17 +79,6 @@ describe('browser page (headless Chromium)', function () {
     await srv?.close();
     await rm(tmp, { recursive: true, force: true });
   });
-
-  const names = (p: Page): Promise<string[]> => p.$$eval('tr.entry', (rows) => rows.map((r) => (r as HTMLElement).dataset.name!));
-  const rowFor = (p: Page, name: string) => p.locator('tr.entry').filter({ has: p.locator('.label', { hasText: name }) });
-
-  async function dialogAnswer(p: Page, value?: string): Promise<void> {
-    const dlg = p.locator('dialog#dialog');
-    await dlg.waitFor({ state: 'visible' });
-    if (value !== undefined) await p.fill('#dialog-input', value);
-    await p.click('#dialog-ok');
-    await dlg.waitFor({ state: 'hidden' });
-  }
 
   test('lists a folder with breadcrumbs, sizes, dates and working download links', async () => {
     await page.goto(url('/'));
