@@ -39,6 +39,14 @@ async function copyOrMove(ctx: DavContext, isMove: boolean): Promise<void> {
     const failed = isMove ? await storage.move(src, dst) : await storage.copy(src, dst, { recursive: depth === 'infinity' });
     // 9.9.4 / 7.7: locks do not move with the resource; the source's locks are gone.
     if (isMove && failed.length === 0) await locks.dropTree(src);
+    // 9.8.4 / 9.9.3: an overwritten collection is deleted first, and DELETE destroys the locks of
+    // its members (9.6.1); left behind, they would lock URLs nobody can see. The lock on the
+    // destination itself stays, as it does when PUT replaces a locked file.
+    if (existing?.isCollection && failed.length === 0) {
+      for (const l of await locks.covering(dst, { descendants: true })) {
+        if (l.root !== dst && isSelfOrDescendant(l.root, dst)) await locks.remove(l.token);
+      }
+    }
     return { failed, existed: existing !== null };
   });
   if (result.failed.length) {

@@ -413,4 +413,25 @@ describe('LOCK', () => {
       }
     });
   });
+
+  it('COPY and MOVE over a collection destroy the locks of its members (9.9.3: the destination is deleted first); the destination keeps its own', async () => {
+    for (const method of ['COPY', 'MOVE']) {
+      await mkcolOk(s, '/src');
+      await putOk(s, '/src/x', 'new');
+      await mkcolOk(s, '/dst');
+      await putOk(s, '/dst/x', 'old');
+      await putOk(s, '/dst/gone', 'old');
+      const member = (await lockOk(s, '/dst/x')).token;
+      const gone = (await lockOk(s, '/dst/gone')).token;
+      const own = (await lockOk(s, '/dst/', { depth: '0' })).token;
+      const If = `</dst/> (<${own}>) </dst/x> (<${member}>) </dst/gone> (<${gone}>)`;
+      expect((await s.req(method, '/src/', { headers: { Destination: '/dst/', If } })).status, method).to.equal(204);
+      // Nobody holds a lock on what replaced /dst/x, and /dst/gone is free to be created again.
+      expect((await s.req('PUT', '/dst/x', { body: 'free' })).status, method).to.equal(204);
+      expect((await s.req('PUT', '/dst/gone', { body: 'free', headers: { If: `</dst/> (<${own}>)` } })).status, method).to.equal(201);
+      expect((await s.req('PUT', '/dst/new', { body: 'x' })).status, method).to.equal(423);
+      expect((await s.req('UNLOCK', '/dst/', { headers: { 'Lock-Token': `<${own}>` } })).status, method).to.equal(204);
+      for (const p of ['/src/', '/dst/']) if ((await s.req('PROPFIND', p, { headers: { Depth: '0' } })).status === 207) expect((await s.req('DELETE', p)).status).to.equal(204);
+    }
+  });
 });
