@@ -4,7 +4,7 @@ import { spawn } from 'node:child_process';
 import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { makeTempDir, repoRoot } from './helpers/server.js';
-import { writeHtpasswd } from './helpers/auth.js';
+import { makeCert, writeHtpasswd } from './helpers/auth.js';
 
 describe('litmus with Basic authentication', function () {
   this.timeout(300_000);
@@ -32,6 +32,12 @@ describe('litmus with Basic authentication', function () {
       const scoped = await run(['--user', 'litmus', '--pass', 'li7mus pass'], 'basic copymove props locks http', ['--users', users, '--prefix', '/dav']);
       expect(scoped.code, scoped.output).to.equal(0);
       expect(scoped.output).to.match(/failed 0; warnings 0; skipped 0$/m);
+      // Over TLS, with users and a prefix (litmus skips its expect100 test over TLS by itself).
+      const { cert, key } = makeCert(dir);
+      const tls = await run(['--user', 'litmus', '--pass', 'li7mus pass'], 'basic http', ['--users', users, '--prefix', '/dav', '--tls-cert', cert, '--tls-key', key]);
+      expect(tls.code, tls.output).to.equal(0);
+      expect(tls.output).to.include('skipping for SSL server'); // litmus did speak TLS
+      expect(tls.output).to.match(/litmus: suites basic, http; failed 0; warnings 0; skipped 0$/m);
       const denied = await run([]);
       expect(denied.code).to.not.equal(0);
       expect(denied.output).to.match(/401 Unauthorized/);
