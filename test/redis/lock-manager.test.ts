@@ -1,27 +1,20 @@
 /**
- * RedisLockManager against a real redis-server: the LockManager contract (also run against
- * MemoryLockManager, the reference, so both are held to the same cases), then what only a shared
- * store has to do: several managers on one Redis, atomic races, leases, expiry, outages.
+ * RedisLockManager against a real redis-server: the LockManager conformance suite the memory
+ * and file managers pass (test/unit/locks/conformance.ts), then what only a shared store has to
+ * do: several managers on one Redis, atomic races, leases, expiry, outages.
  */
 import { expect } from 'chai';
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
-import { MemoryLockManager } from '../../src/locks/memory.js';
 import { RedisLockManager, type RedisLockOptions } from '../../src/locks/redis.js';
 import { LockStoreUnavailable } from '../../src/locks/errors.js';
 import type { NewLock } from '../../src/locks/manager.js';
-import { lockManagerContract } from './lock-contract.js';
 import { describeLockManager } from '../unit/locks/conformance.js';
 import { TestRedis } from './redis-server.js';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 const req = (root: string, over: Partial<NewLock> = {}): NewLock => ({ root, scope: 'exclusive', depth: 'infinity', ownerXml: '', timeoutSec: 60, ...over });
-
-lockManagerContract('memory (reference)', async () => {
-  const manager = new MemoryLockManager({ sweepIntervalMs: 0 });
-  return { manager, cleanup: () => manager.close() };
-});
 
 describe('RedisLockManager', function () {
   this.timeout(30_000);
@@ -44,11 +37,6 @@ describe('RedisLockManager', function () {
   });
   afterEach(async () => {
     await Promise.all(open.splice(0).map((m) => m.close()));
-  });
-
-  lockManagerContract('redis', async () => {
-    const manager = await make({ namespace: `contract-${randomUUID()}` });
-    return { manager, cleanup: () => manager.close() };
   });
 
   // The same conformance suite the memory and file managers pass (test/unit/locks/).

@@ -65,6 +65,19 @@ export function describeLockManager(name: string, make: () => Promise<LockManage
         expect(new Set(ls.map((l) => l.token)).size).to.equal(4);
       });
 
+      it('keeps owner XML, principal and unicode paths byte for byte, through refresh too', async () => {
+        const owner = '<D:href>mailto:zoë@example.com</D:href><x:n xmlns:x="urn:x" a="&quot;1&quot;">é &amp; &lt;ß&gt; "q" \\ /</x:n>';
+        const root = '/dir with space/naïve ✓.txt';
+        const l = await create(root, { ownerXml: owner, principal: 'bob', depth: 'infinity' });
+        expect(await m.byToken(l.token)).to.deep.include({ ownerXml: owner, root, principal: 'bob' });
+        expect((await m.byToken((await create('/other')).token))?.principal).to.equal(undefined);
+        expect(tokens(await m.covering(root))).to.deep.equal([l.token]);
+        expect(await m.refresh(l.token, 90)).to.deep.include({ ownerXml: owner, principal: 'bob' });
+        expect(await m.byToken(l.token)).to.deep.include({ ownerXml: owner, principal: 'bob', root, timeoutSec: 90, depth: 'infinity' });
+        const zero = await create('/zero', { depth: 0, scope: 'shared', ownerXml: '' });
+        expect(await m.refresh(zero.token, 30)).to.deep.include({ depth: 0, scope: 'shared', ownerXml: '', timeoutSec: 30 });
+      });
+
       it('exclusive conflicts with exclusive and shared on the same resource', async () => {
         const l = await create('/a');
         expect((await conflictOf('/a')).token).to.equal(l.token);
