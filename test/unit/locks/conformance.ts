@@ -247,10 +247,12 @@ export function describeLockManager(name: string, make: () => Promise<LockManage
       });
 
       it('a refresh before expiry keeps the lock alive', async () => {
-        const l = await create('/e', { timeoutSec: 1 });
-        await sleep(600);
-        expect(await m.refresh(l.token, 2)).to.not.equal(null);
-        await sleep(700);
+        // Wide margins (1 s before the first expiry, 2.5 s before the second): a loaded CI
+        // machine must not turn scheduling delays into a failure.
+        const l = await create('/e', { timeoutSec: 2 });
+        await sleep(1000);
+        expect(await m.refresh(l.token, 4)).to.not.equal(null);
+        await sleep(1500);
         expect(await m.byToken(l.token)).to.not.equal(null);
         expect((await conflictOf('/e')).token).to.equal(l.token);
       });
