@@ -109,6 +109,8 @@ describe('LOCK', () => {
       const { token } = await lockOk(s, '/f', { timeout: 'Second-100' });
       const r = await s.req('LOCK', '/f', { headers: { ...ifToken(token), Timeout: 'Second-5000' } });
       expect(r.status).to.equal(200);
+      // RFC 4918 9.10.2: the Lock-Token header is not returned for a refresh.
+      expect(r.headers['lock-token']).to.equal(undefined);
       const al = activeLock(r);
       expect(text(al, 'locktoken', 'href')).to.equal(token);
       expect(text(al, 'timeout')).to.match(/^Second-(499\d|5000)$/);
