@@ -4,18 +4,26 @@
  * PropertyStore it carries, and the LockManager.
  */
 import Koa from 'koa';
-import { createServer, type Server } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { resolveOptions, type ServerOptions } from './config.js';
 import type { DavContext, DavState, Handler, Services } from './context.js';
 import { DavError } from './errors.js';
-import { errors, type ErrorLogger } from './middleware/errors.js';
+import { errors, isClientGone, type ErrorLogger } from './middleware/errors.js';
 import { resolvePath } from './middleware/resolve-path.js';
-import { FsBackend } from './storage/fs/backend.js';
+import { cors } from './middleware/cors.js';
+import { createAuth } from './middleware/auth.js';
+import { limits } from './middleware/limits.js';
+import { ContainedFsBackend } from './storage/fs/contained.js';
+import { createListener, scheme } from './tls.js';
+import type { FsBackend, SweepReport } from './storage/fs/backend.js';
+import { createLogger, requestLog, type Logger } from './middleware/log.js';
 import type { LockManager } from './locks/manager.js';
 import { MemoryLockManager } from './locks/memory.js';
 import { FileLockManager } from './locks/file.js';
+import { RedisLockManager } from './locks/redis.js';
+import { isRedisUrl } from './config.js';
 import { ALLOWED_METHODS, options as optionsHandler } from './methods/options.js';
 import { get } from './methods/get.js';
 import { put } from './methods/put.js';
@@ -49,34 +57,57 @@ export interface DavApp {
   services: Services;
   /** Flushes and closes the lock store. */
   close(): Promise<void>;
+  /** The start-up sweep of temp files left by interrupted writes (runs in the background). */
+  sweep: Promise<SweepReport | null>;
+  logger: Logger;
 }
 
-const defaultLog: ErrorLogger = (err, ctx) => {
-  console.error(`[error] ${ctx.method} ${ctx.url}:`, err);
-};
+export interface AppHooks {
+  /** Receives unexpected errors (default: the logger's error line, with the request id). */
+  log?: ErrorLogger;
+  /** Replaces the access/error logger built from the options. */
+  logger?: Logger;
+}
 
 async function createLockManager(o: ServerOptions, storage: FsBackend): Promise<LockManager> {
   if (o.lockStore === 'memory') return new MemoryLockManager();
+  if (isRedisUrl(o.lockStore)) {
+    const r = new RedisLockManager({ url: o.lockStore });
+    await r.init();
+    return r;
+  }
   const file = o.lockStore === 'file' ? join(storage.metaDir, 'locks.json') : o.lockStore.slice('file:'.length);
   const m = new FileLockManager(file);
   await m.init();
   return m;
 }
 
-export async function createApp(partial: Partial<ServerOptions>, hooks: { log?: ErrorLogger } = {}): Promise<DavApp> {
+export async function createApp(partial: Partial<ServerOptions>, hooks: AppHooks = {}): Promise<DavApp> {
   const options = resolveOptions(partial);
-  const storage = new FsBackend({ root: options.root });
+  const storage = new ContainedFsBackend({ root: options.root, fsync: options.fsync });
+  const startedAt = Date.now();
   await storage.init();
+  const logger = hooks.logger ?? createLogger({ format: options.logFormat === 'json' ? 'json' : 'text', access: !options.quiet });
   const locks = await createLockManager(options, storage);
   const services: Services = { options, storage, locks };
+  const auth = await createAuth(options, services, storage);
 
   const app = new Koa<DavState>();
   app.silent = true;
-  app.use(errors(hooks.log ?? defaultLog));
+  const logError: ErrorLogger = hooks.log ?? ((err, ctx) => logger.error(err, ctx));
+  app.use(errors(logError));
+  // Errors after the headers went out (a streamed body failing) reach Koa, not our middleware.
+  app.on('error', (err: unknown, ctx?: DavContext) => {
+    if (ctx && !isClientGone(err)) logError(err, ctx);
+  });
+  app.use(requestLog(logger));
   app.use(async (ctx: DavContext, next) => {
     ctx.state.services = services;
     await next();
   });
+  app.use(cors(options));
+  app.use(auth);
+  app.use(limits(options));
   app.use(resolvePath);
   app.use(async (ctx: DavContext) => {
     const handler = HANDLERS[ctx.method];
@@ -88,10 +119,22 @@ export async function createApp(partial: Partial<ServerOptions>, hooks: { log?: 
     await handler(ctx);
   });
 
+  // Temp files of uploads cut short by a crash: removed in the background, never listed meanwhile.
+  const sweep = storage.sweepStale(startedAt).then(
+    (r) => {
+      if (r.removed && !options.quiet) process.stdout.write(`Removed ${r.removed} stale temp file(s) of interrupted writes\n`);
+      return r;
+    },
+    () => null,
+  );
+
   return {
     app,
     services,
+    sweep,
+    logger,
     close: async () => {
+      // The sweep is not awaited: stopping it half way only leaves work for the next start.
       await locks.close();
     },
   };
@@ -102,15 +145,41 @@ export interface RunningServer {
   url: string;
   port: number;
   dav: DavApp;
+  /** Stops at once: drops open connections, flushes the lock store. */
   close(): Promise<void>;
+  /**
+   * Graceful stop: stops accepting, lets requests in flight finish for up to `graceMs`, then
+   * closes what is left and flushes the lock store. Resolves with the number of connections
+   * that were still busy and had to be cut.
+   */
+  shutdown(graceMs: number): Promise<number>;
 }
 
 /** Creates the app and listens; resolves once the port is bound. */
-export async function startServer(partial: Partial<ServerOptions>, hooks: { log?: ErrorLogger } = {}): Promise<RunningServer> {
+export async function startServer(partial: Partial<ServerOptions>, hooks: AppHooks = {}): Promise<RunningServer> {
   const dav = await createApp(partial, hooks);
-  const { host, port, prefix } = dav.services.options;
-  const server = createServer(dav.app.callback());
+  const { host, port, prefix, headersTimeout, requestTimeout, idleTimeout } = dav.services.options;
+  // Slow-loris guards: headers must arrive within headersTimeout, a whole request within
+  // requestTimeout (0: none, big uploads may take long), and no connection may sit silent
+  // mid-request for longer than idleTimeout. Timeouts are checked every second.
+  const server = createListener(dav.services.options, dav.app.callback(), {
+    headersTimeout: headersTimeout * 1000,
+    requestTimeout: requestTimeout * 1000,
+    connectionsCheckingInterval: 1000,
+  });
   server.keepAliveTimeout = 10_000;
+  server.timeout = idleTimeout * 1000;
+  // Responses not yet started when a graceful stop begins say `Connection: close`, so keep-alive
+  // clients do not send another request on a connection that is about to go.
+  const pending = new Set<ServerResponse>();
+  let draining = false;
+  server.on('request', (_req: IncomingMessage, res: ServerResponse) => {
+    if (draining) res.setHeader('Connection', 'close');
+    else {
+      pending.add(res);
+      res.once('close', () => pending.delete(res));
+    }
+  });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, () => {
@@ -118,11 +187,14 @@ export async function startServer(partial: Partial<ServerOptions>, hooks: { log?
       resolve();
     });
   });
+  // After listen, an accept() failure (EMFILE/ENFILE: out of file descriptors) is reported here;
+  // without a listener it would crash the process. Node retries accepting on its own.
+  server.on('error', (err) => dav.logger.error(err));
   const bound = (server.address() as AddressInfo).port;
   const shownHost = host.includes(':') ? `[${host}]` : host;
   return {
     server,
-    url: `http://${shownHost}:${bound}${prefix}/`,
+    url: `${scheme(dav.services.options)}://${shownHost}:${bound}${prefix}/`,
     port: bound,
     dav,
     close: async () => {
@@ -131,6 +203,31 @@ export async function startServer(partial: Partial<ServerOptions>, hooks: { log?
         server.closeAllConnections();
       });
       await dav.close();
+    },
+    shutdown: async (graceMs) => {
+      let cut = 0;
+      draining = true;
+      for (const res of pending) if (!res.headersSent) res.setHeader('Connection', 'close');
+      pending.clear();
+      await new Promise<void>((r) => {
+        server.close(() => r());
+        // Connections go idle as their requests finish; close them as they do.
+        const idle = setInterval(() => server.closeIdleConnections(), 50);
+        const force = setTimeout(() => {
+          server.getConnections((_e, n) => {
+            cut = n;
+            server.closeAllConnections();
+          });
+        }, graceMs);
+        force.unref();
+        server.once('close', () => {
+          clearInterval(idle);
+          clearTimeout(force);
+        });
+        server.closeIdleConnections();
+      });
+      await dav.close();
+      return cut;
     },
   };
 }

@@ -6,14 +6,17 @@ import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
 import { startServer } from './app.js';
 import { ConfigError, OPTION_SPECS, resolveOptions, type ServerOptions } from './config.js';
+import { isWorker, runPrimary, workerStarted } from './cluster.js';
+import { securityWarnings } from './auth/options.js';
+import { mergeSources } from './config-file.js';
 
 function helpText(): string {
   const rows = OPTION_SPECS.map((o) => [`--${o.flag}${o.arg ? ' ' + o.arg : ''}`, o.help]);
-  rows.push(['-h, --help', 'show this help'], ['-v, --version', 'show the version']);
+  rows.push(['-c, --config FILE', 'read options from a JSON or YAML file (keys: option names)'], ['-h, --help', 'show this help'], ['-v, --version', 'show the version']);
   const width = Math.max(...rows.map((r) => r[0]!.length)) + 2;
   return `Usage: koa-webdav-server [options]\n\nServes a directory over WebDAV (RFC 4918 class 1 and 2).\n\nOptions:\n${rows
     .map(([f, h]) => `  ${f!.padEnd(width)} ${h}`)
-    .join('\n')}\n`;
+    .join('\n')}\n\nEvery option can also be set in the config file (key: the flag name,\ne.g. "lock-store", or its camelCase form "lockStore") and as an environment variable WEBDAV_<FLAG>\n(e.g. WEBDAV_PORT, WEBDAV_LOCK_STORE; WEBDAV_CONFIG names a config file).\nPrecedence: command line > config file > environment > defaults.\n`;
 }
 
 function version(): string {
@@ -21,10 +24,13 @@ function version(): string {
   return (JSON.parse(readFileSync(pkg, 'utf8')) as { version: string }).version;
 }
 
-export function parseCli(argv: string[]): Partial<ServerOptions> | 'help' | 'version' {
+export type CliArgs = Partial<ServerOptions> & { config?: string };
+
+export function parseCli(argv: string[]): CliArgs | 'help' | 'version' {
   const specs: Record<string, { type: 'string' | 'boolean'; short?: string }> = {
     help: { type: 'boolean', short: 'h' },
     version: { type: 'boolean', short: 'v' },
+    config: { type: 'string', short: 'c' },
   };
   for (const o of OPTION_SPECS) specs[o.flag] = { type: o.type === 'boolean' ? 'boolean' : 'string' };
   const { values } = parseArgs({ args: argv, strict: true, allowPositionals: false, options: specs });
@@ -39,7 +45,8 @@ export function parseCli(argv: string[]): Partial<ServerOptions> | 'help' | 'ver
       out[o.key] = Number(v);
     } else out[o.key] = v;
   }
-  return out as Partial<ServerOptions>;
+  if (typeof values.config === 'string') out.config = values.config;
+  return out as CliArgs;
 }
 
 async function checkRoot(root: string): Promise<void> {
@@ -70,13 +77,16 @@ async function main(): Promise<void> {
       process.stdout.write(version() + '\n');
       return;
     }
-    options = resolveOptions(parsed);
+    const { config, ...cli } = parsed;
+    options = resolveOptions(mergeSources(cli, config, process.env));
     await checkRoot(options.root);
   } catch (e) {
     const msg = e instanceof ConfigError || (e as { code?: string }).code?.startsWith('ERR_PARSE_ARGS') ? (e as Error).message : String(e);
-    process.stderr.write(`koa-webdav-server: ${msg}\n(see --help)\n`);
+    process.stderr.write(`koa-webdav-server: ${msg} (see --help)\n`);
     process.exit(2);
   }
+  if (options.workers > 1 && !isWorker()) return runPrimary(options);
+  for (const w of securityWarnings(options)) process.stderr.write(w + '\n');
   let running;
   try {
     running = await startServer(options);
@@ -86,23 +96,33 @@ async function main(): Promise<void> {
     process.stderr.write(`koa-webdav-server: cannot start: ${why}\n`);
     process.exit(1);
   }
-  if (!options.quiet) {
+  if (!options.quiet && !isWorker()) {
     process.stdout.write(`WebDAV server listening on ${running.url}\nServing ${options.root}\n`);
   }
+  // Graceful stop: stop accepting, let in-flight requests finish (up to --shutdown-timeout),
+  // flush the lock store, exit 0. A second signal stops at once.
   let stopping = false;
   const stop = (signal: string): void => {
-    if (stopping) return;
+    if (stopping) {
+      process.stderr.write(`${signal} again: exiting now\n`);
+      process.exit(1);
+    }
     stopping = true;
-    if (!options.quiet) process.stdout.write(`${signal}: shutting down\n`);
-    const force = setTimeout(() => process.exit(1), 10_000);
-    force.unref();
-    running.close().then(
-      () => process.exit(0),
-      () => process.exit(1),
+    if (!options.quiet && !isWorker()) process.stdout.write(`${signal}: shutting down (waiting up to ${options.shutdownTimeout}s for requests in flight)\n`);
+    running.shutdown(options.shutdownTimeout * 1000).then(
+      (cut) => {
+        if (cut > 0) process.stderr.write(`koa-webdav-server: closed ${cut} connection(s) still busy after ${options.shutdownTimeout}s\n`);
+        process.exit(0);
+      },
+      (e: unknown) => {
+        process.stderr.write(`koa-webdav-server: error while shutting down: ${String(e)}\n`);
+        process.exit(1);
+      },
     );
   };
   process.on('SIGINT', () => stop('SIGINT'));
   process.on('SIGTERM', () => stop('SIGTERM'));
+  if (isWorker()) workerStarted(running.url, stop);
 }
 
 void main();

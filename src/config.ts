@@ -4,6 +4,7 @@
  * field to ServerOptions and a row to OPTION_SPECS.
  */
 import { resolve } from 'node:path';
+import { checkSecurityOptions } from './auth/options.js';
 
 export interface ServerOptions {
   /** Directory served at the URL root (or at `prefix`). */
@@ -12,7 +13,7 @@ export interface ServerOptions {
   port: number;
   /** Serve under a sub-path such as '/dav' ('' for the URL root). */
   prefix: string;
-  /** 'memory', 'file' (default: `<root>/.davmeta/locks.json`), or `file:PATH`. */
+  /** 'memory', 'file' (default: `<root>/.davmeta/locks.json`), `file:PATH`, or `redis://host:port/db`. */
   lockStore: string;
   /** Timeout given to a LOCK that asks for none, seconds. */
   defaultLockTimeout: number;
@@ -22,8 +23,37 @@ export interface ServerOptions {
   maxXmlBytes: number;
   /** Trust X-Forwarded-Proto/-Host from a reverse proxy when matching Destination URLs. */
   trustProxy: boolean;
-  /** No start-up banner. */
+  /** No start-up banner and no access log (errors are still logged). */
   quiet: boolean;
+  /** Server processes on one port (node:cluster); more than 1 needs a shared (redis) lock store. */
+  workers: number;
+  /** htpasswd file (bcrypt, {SHA} or apr1 hashes): turns on HTTP Basic authentication. */
+  htpasswd?: string;
+  /** Users file (JSON or YAML): each user's root below the served directory and access. */
+  users?: string;
+  /** Basic authentication realm. */
+  realm: string;
+  /** PEM certificate and key: serve HTTPS. */
+  tlsCert?: string;
+  tlsKey?: string;
+  /** Allow listening on a non-loopback address without authentication. */
+  allowAnonymous: boolean;
+  /** Origins allowed to use the server from a browser (comma list). */
+  corsOrigin?: string;
+  /** Largest PUT body, bytes (0: no limit). */
+  maxUpload: number;
+  /** Access and error log lines as 'text' or 'json' (one JSON object per line). */
+  logFormat: string;
+  /** fsync every upload before answering (survives a power cut; slower). */
+  fsync: boolean;
+  /** Seconds a client may take to send the request headers (slow-loris guard). */
+  headersTimeout: number;
+  /** Seconds a whole request may take, body included (0: no limit). */
+  requestTimeout: number;
+  /** Seconds a connection may stay silent mid-request (a stalled body or a reader that stopped). */
+  idleTimeout: number;
+  /** Seconds SIGTERM/SIGINT waits for in-flight requests before closing them. */
+  shutdownTimeout: number;
 }
 
 export interface OptionSpec {
@@ -40,12 +70,27 @@ export const OPTION_SPECS: OptionSpec[] = [
   { key: 'port', flag: 'port', type: 'int', arg: 'N', help: 'TCP port (default: 8080; 0 picks a free one)' },
   { key: 'host', flag: 'host', type: 'string', arg: 'H', help: 'address to listen on (default: 127.0.0.1)' },
   { key: 'prefix', flag: 'prefix', type: 'string', arg: '/PATH', help: 'serve under a sub-path, e.g. /dav (default: the URL root)' },
-  { key: 'lockStore', flag: 'lock-store', type: 'string', arg: 'STORE', help: 'memory | file | file:PATH (default: file, <root>/.davmeta/locks.json)' },
+  { key: 'lockStore', flag: 'lock-store', type: 'string', arg: 'STORE', help: 'memory | file | file:PATH | redis://host:port/db (default: file, <root>/.davmeta/locks.json)' },
   { key: 'defaultLockTimeout', flag: 'lock-timeout', type: 'int', arg: 'SEC', help: 'timeout of a LOCK that asks for none (default: 3600)' },
   { key: 'maxLockTimeout', flag: 'max-lock-timeout', type: 'int', arg: 'SEC', help: 'cap on any lock timeout, Infinite included (default: 604800)' },
   { key: 'maxXmlBytes', flag: 'max-xml-bytes', type: 'int', arg: 'N', help: 'largest XML request body in bytes (default: 1048576)' },
   { key: 'trustProxy', flag: 'trust-proxy', type: 'boolean', help: 'trust X-Forwarded-Host/-Proto when matching Destination URLs' },
-  { key: 'quiet', flag: 'quiet', type: 'boolean', help: 'no start-up banner' },
+  { key: 'quiet', flag: 'quiet', type: 'boolean', help: 'no start-up banner and no access log (errors are still logged)' },
+  { key: 'workers', flag: 'workers', type: 'int', arg: 'N', help: 'server processes sharing the port (default: 1; more needs --lock-store redis://...)' },
+  { key: 'htpasswd', flag: 'htpasswd', type: 'string', arg: 'FILE', help: 'require HTTP Basic auth against this htpasswd file (bcrypt, {SHA}, apr1)' },
+  { key: 'users', flag: 'users', type: 'string', arg: 'FILE', help: 'users file (JSON or YAML): per-user root and read-only/read-write access' },
+  { key: 'realm', flag: 'realm', type: 'string', arg: 'NAME', help: 'Basic authentication realm (default: WebDAV)' },
+  { key: 'tlsCert', flag: 'tls-cert', type: 'string', arg: 'FILE', help: 'PEM certificate (chain): serve HTTPS (needs --tls-key)' },
+  { key: 'tlsKey', flag: 'tls-key', type: 'string', arg: 'FILE', help: 'PEM private key for --tls-cert' },
+  { key: 'allowAnonymous', flag: 'allow-anonymous', type: 'boolean', help: 'allow a non-loopback --host without authentication' },
+  { key: 'corsOrigin', flag: 'cors-origin', type: 'string', arg: 'ORIGINS', help: 'comma list of browser origins allowed via CORS (* for any, without credentials)' },
+  { key: 'maxUpload', flag: 'max-upload', type: 'int', arg: 'BYTES', help: 'largest PUT body in bytes; larger is 413 (default: 0, no limit)' },
+  { key: 'logFormat', flag: 'log-format', type: 'string', arg: 'FMT', help: 'text | json: access and error log format (default: text)' },
+  { key: 'fsync', flag: 'fsync', type: 'boolean', help: 'fsync each upload before answering (survives power loss; slower)' },
+  { key: 'headersTimeout', flag: 'headers-timeout', type: 'int', arg: 'SEC', help: 'time allowed to send the request headers (default: 20)' },
+  { key: 'requestTimeout', flag: 'request-timeout', type: 'int', arg: 'SEC', help: 'time allowed for a whole request, 0 for none (default: 0)' },
+  { key: 'idleTimeout', flag: 'idle-timeout', type: 'int', arg: 'SEC', help: 'silence allowed mid-request before the connection is closed (default: 60)' },
+  { key: 'shutdownTimeout', flag: 'shutdown-timeout', type: 'int', arg: 'SEC', help: 'wait for in-flight requests on SIGTERM/SIGINT (default: 10)' },
 ];
 
 export const DEFAULTS: ServerOptions = {
@@ -59,6 +104,16 @@ export const DEFAULTS: ServerOptions = {
   maxXmlBytes: 1024 * 1024,
   trustProxy: false,
   quiet: false,
+  workers: 1,
+  realm: 'WebDAV',
+  allowAnonymous: false,
+  maxUpload: 0,
+  logFormat: 'text',
+  fsync: false,
+  headersTimeout: 20,
+  requestTimeout: 0,
+  idleTimeout: 60,
+  shutdownTimeout: 10,
 };
 
 export class ConfigError extends Error {}
@@ -76,6 +131,30 @@ export function resolveOptions(partial: Partial<ServerOptions>): ServerOptions {
   for (const k of ['defaultLockTimeout', 'maxLockTimeout', 'maxXmlBytes'] as const) {
     if (!Number.isFinite(o[k]) || o[k] <= 0) throw new ConfigError(`invalid ${k}: ${o[k]}`);
   }
-  if (!/^(memory|file|file:.+)$/.test(o.lockStore)) throw new ConfigError(`invalid lock store: ${o.lockStore} (use memory, file or file:PATH)`);
+  if (o.logFormat !== 'text' && o.logFormat !== 'json') throw new ConfigError(`invalid log format: ${o.logFormat} (use text or json)`);
+  for (const k of ['headersTimeout', 'requestTimeout', 'idleTimeout', 'shutdownTimeout'] as const) {
+    if (!Number.isInteger(o[k]) || o[k] < 0) throw new ConfigError(`invalid ${k}: ${o[k]}`);
+  }
+  if (o.headersTimeout === 0) throw new ConfigError('invalid headersTimeout: 0 (it must be at least 1 second)');
+  if (o.requestTimeout > 0 && o.headersTimeout > o.requestTimeout) throw new ConfigError(`headersTimeout (${o.headersTimeout}) cannot exceed requestTimeout (${o.requestTimeout})`);
+  if (!/^(memory|file|file:.+)$/.test(o.lockStore) && !isRedisUrl(o.lockStore)) {
+    throw new ConfigError(`invalid lock store: ${o.lockStore} (use memory, file, file:PATH or redis://host:port/db)`);
+  }
+  if (!Number.isInteger(o.workers) || o.workers < 1 || o.workers > 256) throw new ConfigError(`invalid workers: ${o.workers} (1 to 256)`);
+  if (o.workers > 1 && !isRedisUrl(o.lockStore)) {
+    throw new ConfigError(`--workers ${o.workers} needs a lock store all workers share: add --lock-store redis://host:port/db (the ${o.lockStore} lock store lives inside one process)`);
+  }
+  checkSecurityOptions(o);
   return o;
+}
+
+/** `redis://[user:pass@]host[:port][/db]` or `rediss://...` (TLS). */
+export function isRedisUrl(store: string): boolean {
+  if (!/^rediss?:\/\/./.test(store)) return false;
+  try {
+    const u = new URL(store);
+    return u.hostname !== '' && /^\/?(\d+)?$/.test(u.pathname);
+  } catch {
+    return false;
+  }
 }

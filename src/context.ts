@@ -16,6 +16,12 @@ export interface DavState {
   services: Services;
   /** Authenticated user, when authentication is on. */
   user?: string;
+  /** Id of this request in logs and in the X-Request-Id response header. */
+  requestId?: string;
+  /** True when the authenticated user may only read (the browser page hides its write controls). */
+  readOnly?: boolean;
+  /** The Request-URI ends in '/' (below the root): it can only name a collection. */
+  collectionUrl?: boolean;
 }
 
 export type DavContext = ParameterizedContext<DavState>;

@@ -60,11 +60,22 @@ export class Guard {
     }
   }
 
+  /** The parent's entity tag when the If header was first evaluated (see stateOf). */
+  private parentEtag: string | null | undefined;
+
   private async stateOf(tag: string | undefined): Promise<ResourceState> {
     const path = tag === undefined ? this.req.path : this.tagPath(tag);
     if (path === null) return { etag: null, lockTokens: new Set() };
     const [info, locks] = await Promise.all([this.storage.stat(path), this.locks.covering(path)]);
-    return { etag: info?.etag ?? null, lockTokens: new Set(locks.map((l) => l.token)) };
+    let etag = info?.etag ?? null;
+    // PUT evaluates the If header again after the body is in a temp file beside the target: that
+    // file changed the parent collection's mtime (its ETag), so the parent keeps the ETag it had
+    // when the request arrived. Lock tokens are always current.
+    if (path !== this.req.path && path === parentPath(this.req.path)) {
+      if (this.parentEtag === undefined) this.parentEtag = etag;
+      else etag = this.parentEtag;
+    }
+    return { etag, lockTokens: new Set(locks.map((l) => l.token)) };
   }
 
   /** 412 when the If header evaluates to false. */
@@ -86,7 +97,9 @@ export class Guard {
         // A depth-0 lock on a collection protects its membership too (7.5).
         for (const l of await this.locks.covering(parentPath(t.path))) if (l.root === parentPath(t.path)) found.push(l);
       }
-      const blocking = found.find((l) => !this.owns(l));
+      // Shared locks on one root are alternatives (a holder knows only its own token); locks on
+      // different roots (e.g. the parent's and the member's) each need theirs.
+      const blocking = found.find((l) => !found.some((o) => o.root === l.root && this.owns(o)));
       if (blocking) throw await this.lockedError(blocking, 'lock-token-submitted');
     }
   }

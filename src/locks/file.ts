@@ -5,20 +5,11 @@
  * serialises requests one write at a time.
  */
 import { promises as fsp } from 'node:fs';
-import { randomUUID } from 'node:crypto';
 import { MemoryLockManager, type MemoryLockOptions } from './memory.js';
 import type { LockInfo } from './manager.js';
-import { writeAtomic } from '../storage/fs/props.js';
-import { statWorker } from '../storage/fs/stat-batch.js';
-
-/**
- * Temp file + rename in one message to the fs worker (a lock cycle waits for two flushes; four
- * threadpool hand-offs each were most of its latency); the threadpool path when that fails.
- */
-async function writeAtomicFast(file: string, data: string): Promise<void> {
-  const r = await statWorker.putSmall(`${file}.${randomUUID()}.tmp`, file, Buffer.from(data), false)?.catch(() => null);
-  if (!r || r.code) await writeAtomic(file, data);
-}
+import { ATOMIC_TMP_RE, writeAtomic } from '../storage/fs/props.js';
+import { fromFsError } from '../errors.js';
+import { basename, dirname, join } from 'node:path';
 
 export class FileLockManager extends MemoryLockManager {
   private flushing: Promise<void> | null = null;
@@ -32,6 +23,7 @@ export class FileLockManager extends MemoryLockManager {
   }
 
   async init(): Promise<void> {
+    await this.removeStaleTemps();
     let text: string;
     try {
       text = await fsp.readFile(this.file, 'utf8');
@@ -49,12 +41,30 @@ export class FileLockManager extends MemoryLockManager {
     for (const l of saved) if (l.expiresAt > now) this.insert(l);
   }
 
+  /** Temp files of flushes cut short by a kill (`locks.json.<uuid>.tmp`): never read, removed. */
+  private async removeStaleTemps(): Promise<void> {
+    const dir = dirname(this.file);
+    const base = basename(this.file);
+    let names: string[];
+    try {
+      names = await fsp.readdir(dir);
+    } catch {
+      return;
+    }
+    for (const n of names) {
+      if (n.startsWith(base + '.') && ATOMIC_TMP_RE.test(n) && n.length === base.length + 41) await fsp.rm(join(dir, n), { force: true });
+    }
+  }
+
   protected override changed(): Promise<void> {
     if (this.pending) return this.pending;
     const run = async (): Promise<void> => {
       await this.flushing?.catch(() => undefined);
       this.pending = null;
-      this.flushing = writeAtomicFast(this.file, JSON.stringify([...this.locks.values()]));
+      // ENOSPC and friends reach the client as 507/403/503, not as a bare 500.
+      this.flushing = writeAtomic(this.file, JSON.stringify([...this.locks.values()])).catch((e: unknown) => {
+        throw fromFsError(e, 'lock store write failed');
+      });
       try {
         await this.flushing;
       } finally {
@@ -62,6 +72,8 @@ export class FileLockManager extends MemoryLockManager {
       }
     };
     this.pending = run();
+    // Sweeps fire and forget: a failed flush there must not become an unhandled rejection.
+    this.pending.catch(() => undefined);
     return this.pending;
   }
 

@@ -95,7 +95,12 @@ export class MemoryLockManager implements LockManager {
     if (conflict) return { conflict };
     const lock: LockInfo = { ...req, token: `urn:uuid:${randomUUID()}`, expiresAt: this.clock() + req.timeoutSec * 1000 };
     this.insert(lock);
-    await this.changed();
+    try {
+      await this.changed();
+    } catch (e) {
+      this.drop(lock.token); // not persisted (e.g. disk full): the client is told it has no lock
+      throw e;
+    }
     return { lock };
   }
 
@@ -109,8 +114,16 @@ export class MemoryLockManager implements LockManager {
   }
 
   async remove(token: string): Promise<boolean> {
-    const removed = this.live(token) !== null && this.drop(token);
-    if (removed) await this.changed();
+    const l = this.live(token);
+    const removed = l !== null && this.drop(token);
+    if (removed) {
+      try {
+        await this.changed();
+      } catch (e) {
+        this.insert(l); // still persisted: keep it, so memory and disk agree
+        throw e;
+      }
+    }
     return removed;
   }
 

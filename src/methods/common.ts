@@ -15,8 +15,16 @@ export const href = (ctx: DavContext, path: string, isCollection: boolean): stri
 export function ourHosts(ctx: DavContext): string[] {
   const hosts = [ctx.get('host')];
   if (ctx.state.services.options.trustProxy) {
-    const fwd = ctx.get('x-forwarded-host');
-    if (fwd) hosts.push(fwd.split(',')[0]!.trim());
+    // The first (client-most) value is the public one when proxies chain.
+    const fwd = ctx.get('x-forwarded-host').split(',')[0]!.trim();
+    if (fwd) {
+      hosts.push(fwd);
+      // Without a port the public URL uses the forwarded scheme's default port.
+      if (!/:\d+$/.test(fwd)) {
+        const proto = ctx.get('x-forwarded-proto').split(',')[0]!.trim().toLowerCase();
+        hosts.push(`${fwd}:${proto === 'https' ? 443 : 80}`);
+      }
+    }
   }
   return hosts.filter(Boolean);
 }
@@ -65,11 +73,12 @@ export async function readXml(ctx: DavContext): Promise<XmlElement | null> {
 }
 
 /** Destination header -> DAV path (502 for another server, 403 for a reserved name). */
-export function destinationPath(ctx: DavContext): string {
+export async function destinationPath(ctx: DavContext): Promise<string> {
   const { options, storage } = ctx.state.services;
   const dest = parseDestination(ctx.get('destination') || undefined, ourHosts(ctx));
-  const path = decodeRequestPath(dest.rawPath, options.prefix);
+  let path = decodeRequestPath(dest.rawPath, options.prefix);
   if (path === null) throw new DavError(502, 'Destination is outside this server');
+  if (storage.canonicalPath) path = await storage.canonicalPath(path);
   if (storage.isReserved(path)) throw new DavError(403, 'Reserved name');
   return path;
 }
@@ -91,6 +100,14 @@ export function checkConditionals(ctx: DavContext, info: ResourceInfo | null): v
   if (result === 304) throw new DavError(304, 'Not Modified', { headers: info ? { ETag: info.etag } : {} });
   if (result === 412) throw new DavError(412, 'Precondition failed');
 }
+
+/**
+ * True when the Request-URI ends in '/' but names a file: `/a.txt/` is not `/a.txt` (RFC 3986
+ * 6.2.4; RFC 4918 8.3 uses the trailing slash for collections), so it maps to nothing rather
+ * than letting `DELETE /a.txt/` delete the file or `PUT /new/` create one.
+ */
+export const fileAtCollectionUrl = (ctx: DavContext, info: ResourceInfo | null): boolean =>
+  ctx.state.collectionUrl === true && info !== null && !info.isCollection;
 
 /** Answers with a status and an empty body. */
 export function empty(ctx: DavContext, status: number): void {

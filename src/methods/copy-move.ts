@@ -1,7 +1,7 @@
 /** COPY and MOVE (RFC 4918 9.8, 9.9). */
 import type { DavContext } from '../context.js';
 import { DavError } from '../errors.js';
-import { checkConditionals, destinationPath, guardFor, href } from './common.js';
+import { checkConditionals, destinationPath, fileAtCollectionUrl, guardFor, href } from './common.js';
 import { parseDepth, parseOverwrite } from '../dav/headers.js';
 import { isSelfOrDescendant, parentPath } from '../dav/path.js';
 import type { WriteTarget } from '../dav/guard.js';
@@ -14,8 +14,8 @@ async function copyOrMove(ctx: DavContext, isMove: boolean): Promise<void> {
   const { path: src, services } = ctx.state;
   const { storage, locks } = services;
   const info = await storage.stat(src);
-  if (!info) throw new DavError(404, 'Not found');
-  const dst = destinationPath(ctx);
+  if (!info || fileAtCollectionUrl(ctx, info)) throw new DavError(404, 'Not found');
+  const dst = await destinationPath(ctx);
   // 9.8.3 / 9.9.2: COPY takes Depth 0 or infinity; MOVE of a collection acts as infinity only.
   const depth = isMove
     ? parseDepth(ctx.get('depth') || undefined, 'infinity', info.isCollection ? ['infinity'] : [0, 'infinity'])
@@ -39,6 +39,14 @@ async function copyOrMove(ctx: DavContext, isMove: boolean): Promise<void> {
     const failed = isMove ? await storage.move(src, dst) : await storage.copy(src, dst, { recursive: depth === 'infinity' });
     // 9.9.4 / 7.7: locks do not move with the resource; the source's locks are gone.
     if (isMove && failed.length === 0) await locks.dropTree(src);
+    // 9.8.4 / 9.9.3: an overwritten collection is deleted first, and DELETE destroys the locks of
+    // its members (9.6.1); left behind, they would lock URLs nobody can see. The lock on the
+    // destination itself stays, as it does when PUT replaces a locked file.
+    if (existing?.isCollection && failed.length === 0) {
+      for (const l of await locks.covering(dst, { descendants: true })) {
+        if (l.root !== dst && isSelfOrDescendant(l.root, dst)) await locks.remove(l.token);
+      }
+    }
     return { failed, existed: existing !== null };
   });
   if (result.failed.length) {

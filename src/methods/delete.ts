@@ -1,7 +1,7 @@
 /** DELETE (RFC 4918 9.6): whole trees; members that fail are named in a 207 (9.6.1). */
 import type { DavContext } from '../context.js';
 import { DavError } from '../errors.js';
-import { checkConditionals, empty, guardFor, href } from './common.js';
+import { checkConditionals, empty, fileAtCollectionUrl, guardFor, href } from './common.js';
 import { parseDepth } from '../dav/headers.js';
 import { multistatusOf } from './multistatus-body.js';
 
@@ -9,7 +9,7 @@ export async function del(ctx: DavContext): Promise<void> {
   const { path, services } = ctx.state;
   const { storage, locks } = services;
   const info = await storage.stat(path);
-  if (!info) throw new DavError(404, 'Not found');
+  if (!info || fileAtCollectionUrl(ctx, info)) throw new DavError(404, 'Not found');
   if (path === '/') throw new DavError(403, 'The root collection cannot be deleted');
   // 9.6.1: DELETE on a collection acts as Depth infinity; any other Depth is an error.
   if (info.isCollection) parseDepth(ctx.get('depth') || undefined, 'infinity', ['infinity']);
@@ -21,6 +21,8 @@ export async function del(ctx: DavContext): Promise<void> {
     if (failed.length === 0) await locks.dropTree(path);
     return failed;
   });
+  // 9.6.1: a 207 names failed members; a failure of the Request-URI itself is its own status.
+  if (failed.length === 1 && failed[0]!.path === path) throw new DavError(failed[0]!.status, 'Could not delete');
   if (failed.length) return multistatusOf(ctx, failed.map((f) => ({ href: href(ctx, f.path, false), status: f.status })));
   empty(ctx, 204);
 }

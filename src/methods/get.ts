@@ -1,35 +1,61 @@
 /** GET and HEAD: streamed bodies with validators, single ranges (RFC 7233) and conditionals (RFC 7232). */
 import type { DavContext } from '../context.js';
 import { DavError } from '../errors.js';
-import { checkConditionals, guardFor } from './common.js';
+import { checkConditionals, fileAtCollectionUrl, guardFor } from './common.js';
 import { contentTypeFor, httpDate } from '../dav/live-props.js';
 import { parseRange } from '../dav/range.js';
 import { ifRangeHolds } from '../dav/preconditions.js';
 import { baseName } from '../dav/path.js';
 import { renderListing } from '../browser/listing.js';
+import { isAssetRequest, serveAsset } from '../browser/assets.js';
+import type { OpenFile, ResourceInfo } from '../storage/backend.js';
 
-/** Bodies up to this size are read in one call instead of streamed. */
+/** Types a browser would run as a document on our origin: they must not script the file page. */
+const ACTIVE_TYPES = /^(text\/html|application\/xhtml\+xml|image\/svg\+xml|text\/xml|application\/xml)\b/;
+
+/** Bodies up to this size are read with their stat in one step instead of streamed. */
 const SMALL_BODY = 64 * 1024;
 
 export async function get(ctx: DavContext): Promise<void> {
   const { path, services } = ctx.state;
-  // GET of a small file: stat and content in one step (the content is only used if the
-  // request ends up answering 200/206 with a body).
-  const small = ctx.method === 'GET' && services.storage.statWithSmallBody ? await services.storage.statWithSmallBody(path, SMALL_BODY) : undefined;
-  const info = small !== undefined ? small && small.info : await services.storage.stat(path);
-  if (!info) throw new DavError(404, 'Not found');
+  if (isAssetRequest(ctx)) return serveAsset(ctx);
+  const { storage } = services;
+  // GET of a small file: stat and content in one step from one descriptor (the content is
+  // only used if the request ends up answering 200/206 with a body).
+  const small = ctx.method === 'GET' && storage.statWithSmallBody ? await storage.statWithSmallBody(path, SMALL_BODY) : undefined;
+  let info = small !== undefined ? small && small.info : await storage.stat(path);
+  if (!info || fileAtCollectionUrl(ctx, info)) throw new DavError(404, 'Not found');
+  const smallBody = small?.body && small.body.length === info.size ? small.body : null;
+  // Otherwise describe the body from the file we will send: a rename over the path between a
+  // stat and an open would pair the old length with the new bytes (a corrupt response).
+  const file = !smallBody && !info.isCollection && ctx.method === 'GET' && storage.openFile ? await storage.openFile(path) : null;
+  if (file) info = file.info;
+  try {
+    await respond(ctx, info, file, smallBody);
+  } catch (e) {
+    await file?.close().catch(() => undefined);
+    throw e;
+  }
+}
+
+async function respond(ctx: DavContext, info: ResourceInfo, file: OpenFile | null, smallBody: Buffer | null): Promise<void> {
+  const { path, services } = ctx.state;
   if (ctx.get('if')) await guardFor(ctx).checkIf();
   checkConditionals(ctx, info);
   ctx.set('ETag', info.etag);
   ctx.set('Last-Modified', httpDate(info.mtimeMs));
 
   if (info.isCollection) {
+    await file?.close();
     await renderListing(ctx, info);
     return;
   }
 
   ctx.set('Accept-Ranges', 'bytes');
   ctx.type = contentTypeFor(baseName(path));
+  // A stored HTML or SVG file opened in a browser runs sandboxed (an opaque origin), so it cannot
+  // use the visitor's credentials to call WebDAV methods on this server.
+  if (ACTIVE_TYPES.test(ctx.type)) ctx.set('Content-Security-Policy', 'sandbox');
   let range = parseRange(ctx.get('range') || undefined, info.size);
   if (range !== null && !ifRangeHolds(ctx.get('if-range') || undefined, { etag: info.etag, lastModifiedMs: info.mtimeMs })) range = null;
   if (range === 'unsatisfiable') {
@@ -42,25 +68,17 @@ export async function get(ctx: DavContext): Promise<void> {
     ctx.set('Content-Length', String(length));
     return;
   }
+  if (smallBody) {
+    ctx.body = range ? smallBody.subarray(range.start, range.end + 1) : smallBody;
+    return;
+  }
   if (length === 0) {
+    await file?.close();
     ctx.body = Buffer.alloc(0);
     return;
   }
-  if (small?.body && small.body.length === info.size) {
-    ctx.body = range ? small.body.subarray(range.start, range.end + 1) : small.body;
-    return;
-  }
-  if (length <= SMALL_BODY && services.storage.readSmall) {
-    // One open/read/close into an exact-size buffer: a stream allocates a 1 MiB chunk per file.
-    ctx.body = await services.storage.readSmall(path, range ? range.start : 0, length);
-    return;
-  }
-  if (services.storage.readInto) {
-    await sendWithReusedBuffers(ctx, path, range ? range.start : 0, length);
-    return;
-  }
-  const body = await services.storage.read(path, range ?? undefined);
-  ctx.body = body;
+  if (file?.readInto) return sendWithReusedBuffers(ctx, file, range ? range.start : 0, length);
+  ctx.body = file ? file.stream(range ?? undefined) : await services.storage.read(path, range ?? undefined);
   ctx.length = length;
 }
 
@@ -69,7 +87,7 @@ export async function get(ctx: DavContext): Promise<void> {
  * the response) from the backend's reused buffers: a stream would allocate a fresh 1 MiB
  * buffer per chunk and RSS grew by ~60 MiB during a 512 MiB GET before the GC caught up.
  */
-async function sendWithReusedBuffers(ctx: DavContext, path: string, start: number, length: number): Promise<void> {
+async function sendWithReusedBuffers(ctx: DavContext, file: OpenFile, start: number, length: number): Promise<void> {
   const res = ctx.res;
   ctx.length = length;
   ctx.respond = false;
@@ -79,9 +97,9 @@ async function sendWithReusedBuffers(ctx: DavContext, path: string, start: numbe
     Promise.race([closed, new Promise<void>((resolve, reject) => res.write(chunk, (e) => (e ? reject(e) : resolve())))]);
   let sent: number;
   try {
-    sent = await ctx.state.services.storage.readInto!(path, start, length, write);
+    sent = await file.readInto!(start, length, write);
   } catch (e) {
-    if (!res.headersSent) ctx.respond = true; // e.g. the file vanished before it was opened: let the error answer
+    if (!res.headersSent) ctx.respond = true; // nothing sent yet: let the error answer normally
     throw e;
   }
   if (sent < length) {

@@ -32,10 +32,11 @@ export function parseLockInfo(root: XmlElement): LockRequest {
   return { scope: scope.local, ownerXml: owner ? serializeChildren(owner) : '' };
 }
 
-function respond(ctx: DavContext, lock: LockInfo, status: number, rootIsCollection: boolean): void {
+function respond(ctx: DavContext, lock: LockInfo, status: number, rootIsCollection: boolean, isNew: boolean): void {
   ctx.status = status;
   ctx.type = 'application/xml; charset=utf-8';
-  ctx.set('Lock-Token', `<${lock.token}>`);
+  // 9.10.2: a refresh does not return Lock-Token; only a new lock does (9.10.1, 10.5).
+  if (isNew) ctx.set('Lock-Token', `<${lock.token}>`);
   ctx.body = `${XML_DECL}<D:prop xmlns:D="DAV:"><D:lockdiscovery>${activeLockXml(lock, href(ctx, lock.root, rootIsCollection), Date.now())}</D:lockdiscovery></D:prop>`;
 }
 
@@ -55,7 +56,7 @@ export async function lock(ctx: DavContext): Promise<void> {
     if (candidates.length === 0) throw new DavError(412, 'No lock on this resource matches the submitted token', { condition: 'lock-token-matches-request-uri' });
     const refreshed = await locks.refresh(candidates[0]!.token, timeoutSec);
     if (!refreshed) throw new DavError(412, 'The lock has expired');
-    respond(ctx, refreshed, 200, refreshed.root === path ? (info?.isCollection ?? false) : true);
+    respond(ctx, refreshed, 200, refreshed.root === path ? (info?.isCollection ?? false) : true, false);
     return;
   }
 
@@ -63,6 +64,8 @@ export async function lock(ctx: DavContext): Promise<void> {
   const depth = parseDepth(ctx.get('depth') || undefined, 'infinity', [0, 'infinity']) as 0 | 'infinity';
   const result = await locks.exclusive([path], async () => {
     const info = await storage.stat(path);
+    // An unmapped URL ending in '/' cannot become the empty file a LOCK creates.
+    if (ctx.state.collectionUrl && !info?.isCollection) throw new DavError(409, 'A URL ending in / names a collection');
     if (!info) {
       const parent = await storage.stat(parentPath(path));
       if (!parent?.isCollection) throw new DavError(409, 'Parent collection does not exist');
@@ -84,7 +87,7 @@ export async function lock(ctx: DavContext): Promise<void> {
     }
     return { lock: created.lock, made, isCollection: info?.isCollection ?? false };
   });
-  respond(ctx, result.lock, result.made ? 201 : 200, result.isCollection);
+  respond(ctx, result.lock, result.made ? 201 : 200, result.isCollection, true);
 }
 
 export async function unlock(ctx: DavContext): Promise<void> {

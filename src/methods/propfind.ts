@@ -6,16 +6,17 @@
 import { Readable } from 'node:stream';
 import type { DavContext } from '../context.js';
 import { DavError } from '../errors.js';
-import { guardFor, href, readXml } from './common.js';
+import { fileAtCollectionUrl, guardFor, href, readXml } from './common.js';
 import { parseDepth } from '../dav/headers.js';
-import { ALLPROP_LIVE, NAMED_ONLY_LIVE, isLiveProp, simpleLiveProp } from '../dav/live-props.js';
+import { ALLPROP_LIVE, NAMED_ONLY_LIVE, WRITABLE_LIVE, isLiveProp, simpleLiveProp } from '../dav/live-props.js';
 import { baseName, joinPath } from '../dav/path.js';
-import { DAV_NS, type QName } from '../xml/names.js';
+import { DAV_NS, qkey, type QName } from '../xml/names.js';
 import { childElements, isNamed, type XmlElement } from '../xml/parse.js';
 import { MULTISTATUS_CLOSE, MULTISTATUS_OPEN, propstatResponse, type Propstat } from '../xml/multistatus.js';
 import { propTag } from '../xml/write.js';
 import { activeLockXml, lockDiscoveryXml } from '../xml/lock.js';
-import type { DeadProperty, ResourceInfo } from '../storage/backend.js';
+import type { DeadProperty, Quota, ResourceInfo } from '../storage/backend.js';
+import { isLockStoreUnavailable } from '../locks/errors.js';
 
 export type PropfindRequest = { kind: 'allprop'; include: QName[] } | { kind: 'propname' } | { kind: 'prop'; names: QName[] };
 
@@ -43,28 +44,49 @@ export async function propfind(ctx: DavContext): Promise<void> {
   const depth = parseDepth(ctx.get('depth') || undefined, 'infinity');
   const request = parsePropfind(await readXml(ctx));
   const info = await storage.stat(path);
-  if (!info) throw new DavError(404, 'Not found');
+  if (!info || fileAtCollectionUrl(ctx, info)) throw new DavError(404, 'Not found');
   if (ctx.get('if')) await guardFor(ctx).checkIf();
 
-  const wantsDead = request.kind !== 'prop' || request.names.some((n) => !isLiveProp(n.ns, n.local));
+  // A writable live property (displayname) set by PROPPATCH is stored dead and wins over the live value.
+  const wantsDead = request.kind !== 'prop' || request.names.some((n) => !isLiveProp(n.ns, n.local) || WRITABLE_LIVE.has(qkey(n.ns, n.local)));
   const wantsLocks = request.kind === 'allprop' || (request.kind === 'prop' && request.names.some((n) => n.ns === DAV_NS && n.local === 'lockdiscovery'));
-  const wantsQuota = request.kind === 'prop' && request.names.some((n) => n.ns === DAV_NS && NAMED_ONLY_LIVE.includes(n.local as never));
+  const named = request.kind === 'prop' ? request.names : request.kind === 'allprop' ? request.include : [];
+  const wantsQuota = named.some((n) => n.ns === DAV_NS && NAMED_ONLY_LIVE.includes(n.local as never));
 
   // One lookup for the whole response: when no lock covers the request path or anything
-  // below it, every entry's lockdiscovery is empty and needs no per-entry lookup.
-  const anyLocks = wantsLocks && (await locks.covering(path, { descendants: depth !== 0 })).length > 0;
+  // below it, every entry's lockdiscovery is empty and needs no per-entry lookup. If the lock
+  // store is down, every entry reports lockdiscovery in a 503 propstat instead.
+  let anyLocks = wantsLocks;
+  let locksDown = false;
+  if (wantsLocks) {
+    try {
+      anyLocks = (await locks.covering(path, { descendants: depth !== 0 })).length > 0;
+    } catch (e) {
+      if (!isLockStoreUnavailable(e)) throw e;
+      locksDown = true;
+    }
+  }
 
+  // One filesystem serves the whole tree: ask for its quota once per request, not per entry.
+  let quotaOnce: Promise<Quota> | undefined;
   const entry = async (p: string, i: ResourceInfo, maybeDead: boolean): Promise<string> => {
     const name = p === '/' ? '' : baseName(p);
     const dead: DeadProperty[] = wantsDead && maybeDead ? await storage.props.get(p) : [];
-    let lockXml = '<D:lockdiscovery/>';
-    if (anyLocks) {
+    let lockXml: string | undefined = locksDown ? undefined : '<D:lockdiscovery/>';
+    if (anyLocks && !locksDown) {
       const now = Date.now();
-      const active = (await locks.covering(p)).map((l) => activeLockXml(l, href(ctx, l.root, l.root === p ? i.isCollection : true), now));
-      lockXml = lockDiscoveryXml(active);
+      try {
+        const active = (await locks.covering(p)).map((l) => activeLockXml(l, href(ctx, l.root, l.root === p ? i.isCollection : true), now));
+        lockXml = lockDiscoveryXml(active);
+      } catch (e) {
+        // Reads keep working while a shared lock store is down; the one property we cannot
+        // know is reported as such (a 503 propstat) rather than as "no locks".
+        if (!isLockStoreUnavailable(e)) throw e;
+        lockXml = undefined;
+      }
     }
-    let quota: { availableBytes: number; usedBytes: number } | undefined;
-    if (wantsQuota && storage.quota) quota = await storage.quota(p);
+    let quota: Quota | undefined;
+    if (wantsQuota && storage.quota) quota = await (quotaOnce ??= storage.quota(p));
     const live = (local: string): string | undefined => {
       if (local === 'lockdiscovery') return lockXml;
       if (local === 'quota-available-bytes') return quota && `<D:quota-available-bytes>${quota.availableBytes}</D:quota-available-bytes>`;
@@ -73,6 +95,8 @@ export async function propfind(ctx: DavContext): Promise<void> {
     };
     const found: string[] = [];
     const missing: string[] = [];
+    const unavailable: string[] = [];
+    const unknownLocks = (ns: string, local: string): boolean => lockXml === undefined && ns === DAV_NS && local === 'lockdiscovery';
     if (request.kind === 'propname') {
       for (const local of ALLPROP_LIVE) if (live(local) !== undefined && !dead.some((d) => d.ns === DAV_NS && d.local === local)) found.push(`<D:${local}/>`);
       for (const d of dead) found.push(propTag(d.ns, d.local).empty);
@@ -81,6 +105,7 @@ export async function propfind(ctx: DavContext): Promise<void> {
         if (dead.some((d) => d.ns === DAV_NS && d.local === local)) continue;
         const v = live(local);
         if (v !== undefined) found.push(v);
+        else if (unknownLocks(DAV_NS, local)) unavailable.push('<D:lockdiscovery/>');
       }
       for (const d of dead) found.push(deadXml(d));
       for (const n of request.include) {
@@ -94,22 +119,36 @@ export async function propfind(ctx: DavContext): Promise<void> {
         const d = dead.find((x) => x.ns === n.ns && x.local === n.local);
         const v = d ? deadXml(d) : n.ns === DAV_NS ? live(n.local) : undefined;
         if (v !== undefined) found.push(v);
-        else missing.push(propTag(n.ns, n.local).empty);
+        else (unknownLocks(n.ns, n.local) ? unavailable : missing).push(propTag(n.ns, n.local).empty);
       }
     }
     const propstats: Propstat[] = [
       { status: 200, props: found },
       { status: 404, props: missing },
+      { status: 503, props: unavailable },
     ];
     return propstatResponse(href(ctx, p, i.isCollection), propstats);
   };
 
   async function* members(dir: string, recurse: boolean): AsyncGenerator<string> {
     const withProps = wantsDead ? await storage.props.membersWithProps(dir) : new Set<string>();
-    for await (const m of storage.list(dir)) {
+    for await (const m of listIfPresent(dir)) {
       const p = joinPath(dir, m.name);
       yield await entry(p, m.info, withProps.has(m.name));
       if (recurse && m.info.isCollection) yield* members(p, true);
+    }
+  }
+
+  /**
+   * Members of a collection that may have been deleted or moved since it was stat'ed: the 207
+   * has started by then, so a vanished collection lists as empty rather than cutting the response.
+   */
+  async function* listIfPresent(dir: string): AsyncGenerator<{ name: string; info: ResourceInfo }> {
+    try {
+      for await (const m of storage.list(dir)) yield m;
+    } catch (e) {
+      if (e instanceof DavError && (e.status === 404 || e.status === 409)) return;
+      throw e;
     }
   }
 

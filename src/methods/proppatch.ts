@@ -4,9 +4,9 @@
  */
 import type { DavContext } from '../context.js';
 import { DavError } from '../errors.js';
-import { checkConditionals, guardFor, href, readXml } from './common.js';
+import { checkConditionals, fileAtCollectionUrl, guardFor, href, readXml } from './common.js';
 import { isProtected } from '../dav/live-props.js';
-import { DAV_NS } from '../xml/names.js';
+import { DAV_NS, MS_NS } from '../xml/names.js';
 import { childElements, isNamed, type XmlElement } from '../xml/parse.js';
 import { propTag, serializeAttrs, serializeChildren } from '../xml/write.js';
 import { MULTISTATUS_CLOSE, MULTISTATUS_OPEN, propstatResponse, type Propstat } from '../xml/multistatus.js';
@@ -38,6 +38,25 @@ export function parsePropertyUpdate(root: XmlElement | null): PropPatchOp[] {
   return ops;
 }
 
+const WIN32_EPOCH_MS = Date.UTC(1601, 0, 1);
+const YEAR_9999_MS = Date.UTC(9999, 11, 31, 23, 59, 59);
+
+/**
+ * [MS-WDV]: Windows sets a file's times with PROPPATCH of Win32* properties in
+ * urn:schemas-microsoft-com: (RFC 1123 dates). They are kept as dead properties, and
+ * Win32LastModifiedTime also becomes the file's mtime so getlastmodified follows it.
+ * The last valid set instruction wins; an unparseable date is stored but changes nothing.
+ */
+export function requestedMtime(ops: PropPatchOp[]): number | undefined {
+  let ms: number | undefined;
+  for (const op of ops) {
+    if (op.op !== 'set' || op.prop.ns !== MS_NS || op.prop.local !== 'Win32LastModifiedTime') continue;
+    const t = Date.parse(op.prop.xml.trim());
+    if (Number.isFinite(t) && t >= WIN32_EPOCH_MS && t <= YEAR_9999_MS) ms = t;
+  }
+  return ms;
+}
+
 const opName = (op: PropPatchOp): { ns: string; local: string } => (op.op === 'set' ? op.prop : op);
 
 export async function proppatch(ctx: DavContext): Promise<void> {
@@ -45,7 +64,7 @@ export async function proppatch(ctx: DavContext): Promise<void> {
   const { storage, locks } = services;
   const ops = parsePropertyUpdate(await readXml(ctx));
   const info = await storage.stat(path);
-  if (!info) throw new DavError(404, 'Not found');
+  if (!info || fileAtCollectionUrl(ctx, info)) throw new DavError(404, 'Not found');
   checkConditionals(ctx, info);
   const guard = guardFor(ctx);
 
@@ -57,7 +76,11 @@ export async function proppatch(ctx: DavContext): Promise<void> {
 
   await locks.exclusive([path], async () => {
     await guard.check([{ path }]);
-    if (failures.size === 0) await storage.props.patch(path, ops);
+    if (failures.size > 0) return;
+    await storage.props.patch(path, ops);
+    const mtime = requestedMtime(ops);
+    // The properties are stored (that is what the 200 reports); the mtime follows when it can.
+    if (mtime !== undefined && storage.setMtime) await storage.setMtime(path, mtime).catch(() => undefined);
   });
 
   // One propstat per distinct outcome; a property named twice is reported once, by its last instruction.

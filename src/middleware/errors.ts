@@ -10,9 +10,10 @@ import { errorBody } from '../xml/write.js';
 
 export type ErrorLogger = (err: unknown, ctx: DavContext) => void;
 
-const isClientGone = (e: unknown): boolean => {
+export const isClientGone = (e: unknown): boolean => {
   const code = (e as NodeJS.ErrnoException | undefined)?.code;
-  return code === 'ERR_STREAM_PREMATURE_CLOSE' || code === 'ECONNRESET' || code === 'EPIPE' || code === 'ECONNABORTED';
+  // HPE_*: Node's HTTP parser refused what the client sent (e.g. bytes after `Connection: close`).
+  return code === 'ERR_STREAM_PREMATURE_CLOSE' || code === 'ECONNRESET' || code === 'EPIPE' || code === 'ECONNABORTED' || (typeof code === 'string' && code.startsWith('HPE_'));
 };
 
 export function errors(log: ErrorLogger) {
@@ -21,11 +22,16 @@ export function errors(log: ErrorLogger) {
       await next();
     } catch (err) {
       if (ctx.headerSent || !ctx.writable) {
-        if (!isClientGone(err)) log(err, ctx);
+        // A client error (4xx) that can no longer be answered is the client's business, not the log's.
+        if (!isClientGone(err) && !(err instanceof DavError && err.status < 500)) log(err, ctx);
         return;
       }
       let e: DavError;
-      if (err instanceof DavError) e = err;
+      if (err instanceof DavError) {
+        e = err;
+        // An fs failure we could not map (e.g. EIO, ELOOP) is a server problem: log it with its cause.
+        if (e.status === 500) log((e as { cause?: unknown }).cause ?? e, ctx);
+      }
       else if (isClientGone(err)) e = new DavError(400, 'Request aborted');
       else if ((err as { status?: number }).status && (err as { expose?: boolean }).expose) e = new DavError((err as { status: number }).status, (err as Error).message);
       else {
@@ -43,7 +49,8 @@ export function errors(log: ErrorLogger) {
         ctx.body = errorBody(e.condition, e.hrefs);
       } else {
         ctx.type = 'text/plain; charset=utf-8';
-        ctx.body = e.message + '\n';
+        // A server-side failure names the request id, which the logs carry too.
+        ctx.body = e.message + (e.status >= 500 && ctx.state.requestId ? ` (request id ${ctx.state.requestId})` : '') + '\n';
       }
       // A body we never read must not be parsed as the next request.
       if (!ctx.req.complete) ctx.set('Connection', 'close');

@@ -1,4 +1,7 @@
-/** Decodes the Request-URI once into a DAV path and refuses reserved names. */
+/**
+ * Decodes the Request-URI once into a DAV path, maps it to the stored spelling of an existing
+ * resource (normalisation-insensitive), and refuses reserved names.
+ */
 import type { Next } from 'koa';
 import type { DavContext } from '../context.js';
 import { DavError } from '../errors.js';
@@ -15,9 +18,16 @@ export async function resolvePath(ctx: DavContext, next: Next): Promise<void> {
   const q = url.indexOf('?');
   const raw = q === -1 ? url : url.slice(0, q);
   const { options, storage } = ctx.state.services;
-  const path = decodeRequestPath(raw, options.prefix);
-  if (path === null) throw new DavError(404, 'Not found');
+  let path = decodeRequestPath(raw, options.prefix);
+  if (path === null) {
+    // Windows probes OPTIONS on the server root before it looks at the mapped path.
+    if (ctx.method !== 'OPTIONS') throw new DavError(404, 'Not found');
+    path = '/';
+  }
+  // macOS sends NFD names; find the member stored in another normalisation form.
+  if (storage.canonicalPath) path = await storage.canonicalPath(path);
   if (storage.isReserved(path)) throw READS.has(ctx.method) ? new DavError(404, 'Not found') : new DavError(403, 'Reserved name');
   ctx.state.path = path;
+  if (path !== '/' && raw.endsWith('/')) ctx.state.collectionUrl = true;
   return next();
 }

@@ -57,6 +57,22 @@ export interface PendingUpload {
   abort(): Promise<void>;
 }
 
+/** A file opened for reading: its info and its bytes come from the same open file. */
+export interface OpenFile {
+  info: ResourceInfo;
+  /** Streams the whole file or one inclusive byte range, and closes the file when done. */
+  stream(range?: { start: number; end: number }): Readable;
+  /**
+   * Optional: reads `length` bytes from `start` into a few reused buffers, handing each chunk
+   * to `write`, whose promise must resolve once the chunk's memory may be reused, then closes
+   * the file. Memory stays constant however large the file (no buffer per chunk for the GC).
+   * Resolves with the bytes delivered (fewer when the file shrank meanwhile).
+   */
+  readInto?(start: number, length: number, write: (chunk: Buffer) => Promise<void>): Promise<number>;
+  /** Closes the file when no stream will be taken. */
+  close(): Promise<void>;
+}
+
 export interface Quota {
   availableBytes: number;
   usedBytes: number;
@@ -70,22 +86,16 @@ export interface StorageBackend {
   /** Body of a file (whole or one inclusive byte range). */
   read(path: string, range?: { start: number; end: number }): Promise<Readable>;
   /**
-   * Optional: `length` bytes from `start` in one buffer, for small bodies where a stream costs
-   * more than the read (GET of a 4 KiB file). Fewer bytes when the file shrank meanwhile.
-   */
-  readSmall?(path: string, start: number, length: number): Promise<Buffer>;
-  /**
-   * Optional: reads `length` bytes from `start` into a few reused buffers, handing each chunk
-   * to `write`, whose promise must resolve once the chunk's memory may be reused. Memory
-   * stays constant however large the file (no buffer per chunk for the GC to collect).
-   * Resolves with the bytes delivered (fewer when the file shrank meanwhile).
-   */
-  readInto?(path: string, start: number, length: number, write: (chunk: Buffer) => Promise<void>): Promise<number>;
-  /**
-   * Optional: stat and, for a file of at most `max` bytes, its whole content in one step (null
-   * when nothing is there). Lets GET of a small file cost one hand-off instead of four.
+   * Optional: stat and, for a file of at most `max` bytes, its whole content in one step from
+   * one open handle (null when nothing is there). Lets GET of a small file cost one hand-off
+   * instead of four; stat and bytes always describe the same file.
    */
   statWithSmallBody?(path: string, max: number): Promise<{ info: ResourceInfo; body: Buffer | null } | null>;
+  /**
+   * Opens a file and describes it from the open handle, so the headers (length, ETag) and the
+   * bytes sent match even when a PUT or MOVE replaces the file meanwhile. Null if missing.
+   */
+  openFile?(path: string): Promise<OpenFile | null>;
   /** Streams `body` into a temp file beside `path`; the caller commits or aborts. */
   receive(path: string, body: Readable, opts?: { length?: number }): Promise<PendingUpload>;
   /** Creates an empty file if nothing is there (LOCK on an unmapped URL); true if created. */
@@ -99,6 +109,12 @@ export interface StorageBackend {
   move(src: string, dst: string): Promise<FailedMember[]>;
   /** Names that WebDAV must never list or address (metadata store, temp files). */
   isReserved(path: string): boolean;
+  /**
+   * The stored spelling of `path`: the path itself when it exists (or is plain ASCII), else the
+   * path whose segments name existing members that differ only in Unicode normalisation (NFC vs
+   * NFD, as macOS sends). Segments past the first one that matches nothing are kept as given.
+   */
+  canonicalPath?(path: string): Promise<string>;
   setMtime?(path: string, mtimeMs: number): Promise<void>;
   quota?(path: string): Promise<Quota>;
   close?(): Promise<void>;

@@ -1,8 +1,14 @@
 /** Pieces of a 207 Multi-Status body (RFC 4918 section 13), written as strings. */
 import { STATUS_CODES } from 'node:http';
 import { escapeText, XML_DECL } from './write.js';
+import { MS_NS } from './names.js';
 
-export const MULTISTATUS_OPEN = `${XML_DECL}<D:multistatus xmlns:D="DAV:">`;
+/**
+ * Z: is declared once here because Windows stores four Win32* properties on every file it
+ * writes; naming them `Z:` instead of redeclaring the namespace on each saves ~150 bytes per
+ * entry of a listing (Explorer refuses listings over 1,000,000 bytes by default).
+ */
+export const MULTISTATUS_OPEN = `${XML_DECL}<D:multistatus xmlns:D="DAV:" xmlns:Z="${MS_NS}">`;
 export const MULTISTATUS_CLOSE = '</D:multistatus>';
 
 export const statusLine = (code: number): string => `HTTP/1.1 ${code} ${STATUS_CODES[code] ?? ''}`;

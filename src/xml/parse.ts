@@ -34,9 +34,20 @@ export type XmlNode = XmlElement | string;
 
 export interface XmlLimits {
   maxDepth: number;
+  /** Elements in the whole document. */
+  maxElements?: number;
+  /** Attributes on one element. */
+  maxAttributes?: number;
+  /** Entity and character references (`&...;`) in the whole document. */
+  maxReferences?: number;
 }
 
-const DEFAULT_LIMITS: XmlLimits = { maxDepth: 64 };
+/**
+ * Far above what any WebDAV client sends, far below what makes the tokenizer expensive: a
+ * 1 MiB body of 150,000 empty elements or character references costs the parser ~30 MB of
+ * heap; these caps keep a hostile body to a few MB and a few ms, refused before parsing.
+ */
+const DEFAULT_LIMITS: XmlLimits = { maxDepth: 64, maxElements: 20_000, maxAttributes: 64, maxReferences: 20_000 };
 
 const parser = new XMLParser({
   preserveOrder: true,
@@ -81,9 +92,21 @@ export function decodeEntities(text: string): string {
   });
 }
 
-/** Cheap pre-scan: nesting depth, so a hostile body cannot blow the parser's stack. */
-function checkDepth(text: string, maxDepth: number): void {
+/**
+ * Cheap pre-scan: nesting depth (so a hostile body cannot blow the parser's stack), element
+ * and per-element attribute counts, and the number of references, all before the parser runs.
+ */
+function checkDepth(text: string, maxDepth: number, limits: XmlLimits = DEFAULT_LIMITS): void {
+  const maxElements = limits.maxElements ?? Infinity;
+  const maxAttributes = limits.maxAttributes ?? Infinity;
+  if (limits.maxReferences !== undefined) {
+    let refs = 0;
+    for (let a = text.indexOf('&'); a !== -1; a = text.indexOf('&', a + 1)) {
+      if (++refs > limits.maxReferences) throw bad(`more than ${limits.maxReferences} entity or character references`);
+    }
+  }
   let depth = 0;
+  let elements = 0;
   let i = text.indexOf('<');
   while (i !== -1) {
     const next = text.charCodeAt(i + 1);
@@ -91,6 +114,13 @@ function checkDepth(text: string, maxDepth: number): void {
     else if (next !== 0x21 /* ! */ && next !== 0x3f /* ? */) {
       const close = text.indexOf('>', i);
       if (close === -1) break;
+      if (++elements > maxElements) throw bad(`more than ${maxElements} elements`);
+      if (maxAttributes !== Infinity) {
+        let attrs = 0;
+        for (let e = i; e < close; e++) {
+          if (text.charCodeAt(e) === 0x3d /* = */ && ++attrs > maxAttributes) throw bad(`more than ${maxAttributes} attributes on one element`);
+        }
+      }
       if (text.charCodeAt(close - 1) !== 0x2f) {
         depth++;
         if (depth > maxDepth) throw bad(`elements nested deeper than ${maxDepth}`);
@@ -110,7 +140,9 @@ type RawNode = Record<string, unknown>;
  */
 export function parseXml(text: string, limits: XmlLimits = DEFAULT_LIMITS): XmlElement {
   if (/<!DOCTYPE|<!ENTITY/i.test(text)) throw bad('DOCTYPE and entity declarations are not allowed');
-  checkDepth(text, limits.maxDepth);
+  // The validator lets text after a self-closing root (`<a/>junk`) pass and the parser drops it.
+  if (text.slice(text.lastIndexOf('>') + 1).trim() !== '') throw bad('text outside the root element');
+  checkDepth(text, limits.maxDepth, limits);
   const valid = XMLValidator.validate(text);
   if (valid !== true) throw bad(valid.err.msg);
   let raw: RawNode[];

@@ -4,7 +4,7 @@
  * Multistatus bodies are written as strings piece by piece (see src/dav/multistatus.ts); an
  * object-to-XML builder was measured several times slower.
  */
-import { DAV_NS, XML_NS } from './names.js';
+import { DAV_NS, MS_NS, XML_NS } from './names.js';
 import type { XmlElement, XmlNode } from './parse.js';
 
 const TEXT_RE = /[&<>\r]/g;
@@ -72,6 +72,8 @@ function serializeNode(node: XmlNode, scope: Map<string, string>): string {
  */
 export function propTag(ns: string, local: string, attrs = ''): { open: string; close: string; empty: string } {
   if (ns === DAV_NS) return { open: `<D:${local}${attrs}>`, close: `</D:${local}>`, empty: `<D:${local}${attrs}/>` };
+  // Z: is declared on the multistatus element (MULTISTATUS_OPEN), where every property tag goes.
+  if (ns === MS_NS) return { open: `<Z:${local}${attrs}>`, close: `</Z:${local}>`, empty: `<Z:${local}${attrs}/>` };
   if (ns === '') return { open: `<${local} xmlns=""${attrs}>`, close: `</${local}>`, empty: `<${local} xmlns=""${attrs}/>` };
   const decl = ` xmlns:x="${escapeAttr(ns)}"`;
   return { open: `<x:${local}${decl}${attrs}>`, close: `</x:${local}>`, empty: `<x:${local}${decl}${attrs}/>` };

@@ -3,6 +3,7 @@
  * HTTP client (node:http, so any method and any header can be sent as is).
  */
 import { request as httpRequest, type IncomingHttpHeaders } from 'node:http';
+import { request as httpsRequest } from 'node:https';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -23,12 +24,16 @@ export interface ReqOptions {
   body?: string | Buffer;
 }
 
-/** One HTTP request; resolves with status, headers and the whole body. */
+/**
+ * One HTTP request (HTTPS when `base` says so; test certificates are self-signed, so not
+ * verified); resolves with status, headers and the whole body.
+ */
 export function request(base: string, method: string, path: string, opts: ReqOptions = {}): Promise<Res> {
   const url = new URL(base);
+  const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
   return new Promise((resolve, reject) => {
-    const req = httpRequest(
-      { host: url.hostname, port: url.port, method, path, headers: { ...(opts.headers ?? {}) }, agent: false },
+    const req = send(
+      { host: url.hostname, port: url.port, method, path, headers: { ...(opts.headers ?? {}) }, agent: false, rejectUnauthorized: false },
       (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));

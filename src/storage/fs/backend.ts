@@ -6,11 +6,12 @@
  */
 import { createReadStream, createWriteStream, constants as fsc, promises as fsp, stat as statCb, type Stats } from 'node:fs';
 import { join } from 'node:path';
+import type { FileHandle } from 'node:fs/promises';
 import { pipeline } from 'node:stream/promises';
 import type { Readable } from 'node:stream';
 import { randomUUID } from 'node:crypto';
-import type { FailedMember, ListEntry, PendingUpload, Quota, ResourceInfo, StorageBackend } from '../backend.js';
-import { FsPropertyStore } from './props.js';
+import type { FailedMember, ListEntry, OpenFile, PendingUpload, Quota, ResourceInfo, StorageBackend } from '../backend.js';
+import { ATOMIC_TMP_RE, FsPropertyStore } from './props.js';
 import { DavError, fromFsError, statusForFsError } from '../../errors.js';
 import { forEachBounded, mapBounded } from '../../util/concurrency.js';
 import { STAT_FIELDS, statWorker } from './stat-batch.js';
@@ -32,6 +33,13 @@ const TREE_PARALLEL = 16;
  * (10,000 stats, 32 in flight: 90-111 ms of CPU against 135-155 ms), which dominates listings.
  */
 const fastStat = (p: string): Promise<Stats> => new Promise((resolve, reject) => statCb(p, (e, st) => (e ? reject(e) : resolve(st))));
+const ASCII = /^[\x00-\x7f]*$/;
+
+const exists = (p: string): Promise<boolean> =>
+  fsp.lstat(p).then(
+    () => true,
+    () => false,
+  );
 
 const code = (e: unknown): string | undefined => (e as NodeJS.ErrnoException | undefined)?.code;
 
@@ -57,25 +65,104 @@ function infoFromParts(isCollection: boolean, size: number, mtimeMs: number, bir
   };
 }
 
+export interface SweepReport {
+  removed: number;
+  scanned: number;
+  /** False when the entry budget ran out before the whole tree was seen. */
+  complete: boolean;
+}
+
+/**
+ * Opens a file for reading without ever blocking on a special file: O_NONBLOCK makes opening a
+ * FIFO return at once (it is a no-op for regular files), and anything but a regular file is
+ * refused, so a named pipe or device placed in the root cannot tie up a worker thread.
+ */
+async function openRegular(file: string): Promise<FileHandle> {
+  const fh = await fsp.open(file, fsc.O_RDONLY | fsc.O_NONBLOCK);
+  try {
+    if ((await fh.stat()).isFile()) return fh;
+  } catch (e) {
+    await fh.close();
+    throw e;
+  }
+  await fh.close();
+  throw new DavError(403, 'Not a regular file');
+}
+
 export interface FsBackendOptions {
   root: string;
   /** Where dead properties are kept; defaults to `<root>/.davmeta`. */
   metaDir?: string;
+  /** Property store to use instead of one over `metaDir` (e.g. a view below a user's root). */
+  props?: FsPropertyStore;
+  /** fsync every upload (and its directory) before answering: survives a power cut, costs time. */
+  fsync?: boolean;
 }
 
 export class FsBackend implements StorageBackend {
   readonly root: string;
   readonly metaDir: string;
   readonly props: FsPropertyStore;
+  readonly fsync: boolean;
+  /** Temp files this process is writing right now: the start-up sweep never touches them. */
+  private readonly liveTemps = new Set<string>();
 
   constructor(opts: FsBackendOptions) {
     this.root = opts.root;
+    this.fsync = opts.fsync ?? false;
     this.metaDir = opts.metaDir ?? join(opts.root, META_DIR);
-    this.props = new FsPropertyStore(this.metaDir);
+    this.props = opts.props ?? new FsPropertyStore(this.metaDir);
   }
 
   async init(): Promise<void> {
     await this.props.init();
+  }
+
+  /**
+   * Removes what interrupted writes left behind: upload temp files (`.~davtmp-*`) anywhere in
+   * the tree and property temp files (`*.<uuid>.tmp`) in the metadata store, if last modified
+   * before `before` (so uploads running meanwhile keep theirs). Bounded: stops after
+   * `maxEntries` directory entries; symlinks are never followed. Runs in the background at start.
+   */
+  async sweepStale(before: number, maxEntries = 1_000_000): Promise<SweepReport> {
+    const report: SweepReport = { removed: 0, scanned: 0, complete: true };
+    const queue: { dir: string; inMeta: boolean }[] = [{ dir: this.root, inMeta: false }];
+    const metaOutside = !this.metaDir.startsWith(this.root + '/');
+    if (metaOutside) queue.push({ dir: this.metaDir, inMeta: true });
+    while (queue.length) {
+      const batch = queue.splice(0, TREE_PARALLEL);
+      await forEachBounded(batch, TREE_PARALLEL, async ({ dir, inMeta }) => {
+        let entries;
+        try {
+          entries = await fsp.readdir(dir, { withFileTypes: true });
+        } catch {
+          return; // vanished or unreadable: nothing we can clean there
+        }
+        for (const d of entries) {
+          if (++report.scanned > maxEntries) {
+            report.complete = false;
+            return;
+          }
+          const full = join(dir, d.name);
+          if (d.isDirectory()) {
+            queue.push({ dir: full, inMeta: inMeta || full === this.metaDir });
+            continue;
+          }
+          if (!d.isFile()) continue;
+          const stale = inMeta ? ATOMIC_TMP_RE.test(d.name) : d.name.startsWith(TEMP_PREFIX) && !this.liveTemps.has(full);
+          if (!stale) continue;
+          try {
+            if ((await fsp.lstat(full)).mtimeMs >= before) continue;
+            await fsp.unlink(full);
+            report.removed++;
+          } catch {
+            // raced with something else: leave it for the next start
+          }
+        }
+      });
+      if (!report.complete) break;
+    }
+    return report;
   }
 
   /** Absolute filesystem path of a DAV path (DAV paths are already contained and clean). */
@@ -90,6 +177,35 @@ export class FsBackend implements StorageBackend {
 
   private isHiddenMember(dir: string, name: string): boolean {
     return name.startsWith(TEMP_PREFIX) || (dir === '/' && name === META_DIR);
+  }
+
+  async canonicalPath(path: string): Promise<string> {
+    // Fast path: ASCII names have one normalisation form, and an exact hit needs no search.
+    if (ASCII.test(path)) return path;
+    if (await exists(this.fsPath(path))) return path;
+    const segments = path.slice(1).split('/');
+    let dir = '/';
+    for (let i = 0; i < segments.length; i++) {
+      const seg = segments[i]!;
+      const found = ASCII.test(seg) || (await exists(this.fsPath(joinPath(dir, seg)))) ? seg : await this.memberByNfc(dir, seg);
+      if (found === null) return joinPath(dir, segments.slice(i).join('/'));
+      dir = joinPath(dir, found);
+    }
+    return dir;
+  }
+
+  /** A member of `dir` whose NFC form equals that of `name` (only asked after an exact miss). */
+  private async memberByNfc(dir: string, name: string): Promise<string | null> {
+    const want = name.normalize('NFC');
+    try {
+      const handle = await fsp.opendir(this.fsPath(dir), { bufferSize: 256 });
+      for await (const d of handle) {
+        if (!ASCII.test(d.name) && !this.isHiddenMember(dir, d.name) && d.name.normalize('NFC') === want) return d.name;
+      }
+    } catch {
+      // dir missing or unreadable: nothing matches
+    }
+    return null;
   }
 
   async stat(path: string): Promise<ResourceInfo | null> {
@@ -158,7 +274,7 @@ export class FsBackend implements StorageBackend {
   }
 
   async read(path: string, range?: { start: number; end: number }): Promise<Readable> {
-    const fh = await fsp.open(this.fsPath(path), 'r').catch((e) => {
+    const fh = await openRegular(this.fsPath(path)).catch((e) => {
       throw fromFsError(e);
     });
     return createReadStream('', { fd: fh, start: range?.start, end: range?.end, highWaterMark: READ_CHUNK });
@@ -178,63 +294,74 @@ export class FsBackend implements StorageBackend {
     return { info: infoFromParts(f[0] === 2, f[1]!, f[2]!, f[3]!, f[4]!, f[5]!), body: r.body };
   }
 
-  async readInto(path: string, start: number, length: number, write: (chunk: Buffer) => Promise<void>): Promise<number> {
-    const fh = await fsp.open(this.fsPath(path), 'r').catch((e) => {
-      throw fromFsError(e);
-    });
-    // Two buffers: one is read into while the other is being written.
-    const bufs = [takeChunk(), takeChunk()];
-    let reusable = true;
-    let sent = 0;
+  async openFile(path: string): Promise<OpenFile | null> {
+    let fh;
     try {
-      let writing: Promise<void> | null = null;
-      for (let k = 0; sent < length; k++) {
-        const buf = bufs[k & 1]!;
-        const { bytesRead } = await fh.read(buf, 0, Math.min(buf.length, length - sent), start + sent);
-        if (writing) await writing; // the other buffer's write; `buf`'s own finished a round ago
-        writing = null;
-        if (bytesRead === 0) break;
-        sent += bytesRead;
-        writing = write(bytesRead === buf.length ? buf : buf.subarray(0, bytesRead));
-        writing.catch(() => undefined); // awaited after the next read; not unhandled meanwhile
-      }
-      if (writing) await writing;
+      fh = await openRegular(this.fsPath(path));
     } catch (e) {
-      reusable = false; // a failed write may still hold a buffer: never hand it out again
-      throw e;
-    } finally {
-      await fh.close().catch(() => undefined);
-      if (reusable) for (const b of bufs) giveChunk(b);
-    }
-    return sent;
-  }
-
-  async readSmall(path: string, start: number, length: number): Promise<Buffer> {
-    const fh = await fsp.open(this.fsPath(path), 'r').catch((e) => {
+      const c = code(e);
+      if (c === 'ENOENT' || c === 'ENOTDIR' || c === 'ENAMETOOLONG') return null;
       throw fromFsError(e);
-    });
-    try {
-      const buf = Buffer.allocUnsafe(length);
-      let got = 0;
-      while (got < length) {
-        const { bytesRead } = await fh.read(buf, got, length - got, start + got);
-        if (bytesRead === 0) break;
-        got += bytesRead;
-      }
-      return got === length ? buf : buf.subarray(0, got);
-    } finally {
-      await fh.close();
     }
+    let info: ResourceInfo;
+    try {
+      info = infoFromStats(await fh.stat());
+    } catch (e) {
+      await fh.close();
+      throw fromFsError(e);
+    }
+    const handle = fh;
+    return {
+      info,
+      stream: (range) => createReadStream('', { fd: handle, start: range?.start, end: range?.end, highWaterMark: READ_CHUNK }),
+      // Two reused 1 MiB buffers instead of a stream allocating one per chunk: a 512 MiB GET
+      // held ~60 MiB more RSS with a stream before the GC caught up, and ran about 2x slower.
+      readInto: async (start, length, write) => {
+        // Two buffers: one is read into while the other is being written.
+        const bufs = [takeChunk(), takeChunk()];
+        let reusable = true;
+        let sent = 0;
+        try {
+          let writing: Promise<void> | null = null;
+          for (let k = 0; sent < length; k++) {
+            const buf = bufs[k & 1]!;
+            const { bytesRead } = await handle.read(buf, 0, Math.min(buf.length, length - sent), start + sent);
+            if (writing) await writing; // the other buffer's write; `buf`'s own finished a round ago
+            writing = null;
+            if (bytesRead === 0) break;
+            sent += bytesRead;
+            writing = write(bytesRead === buf.length ? buf : buf.subarray(0, bytesRead));
+            writing.catch(() => undefined); // awaited after the next read; not unhandled meanwhile
+          }
+          if (writing) await writing;
+        } catch (e) {
+          reusable = false; // a failed write may still hold a buffer: never hand it out again
+          throw e;
+        } finally {
+          await handle.close().catch(() => undefined);
+          if (reusable) for (const b of bufs) giveChunk(b);
+        }
+        return sent;
+      },
+      close: () => handle.close(),
+    };
   }
 
   async receive(path: string, body: Readable, opts: { length?: number } = {}): Promise<PendingUpload> {
     const target = this.fsPath(path);
     const tmp = join(this.fsPath(parentPath(path)), TEMP_PREFIX + randomUUID());
-    if (opts.length !== undefined && opts.length <= SMALL_UPLOAD) return this.receiveSmall(path, body, opts.length, tmp);
-    try {
-      await pipeline(body, createWriteStream(tmp, { flags: 'wx', highWaterMark: READ_CHUNK }));
-    } catch (e) {
+    // Small bodies of known length take the one-message path (see receiveSmall); with --fsync
+    // every upload takes the streamed path, which flushes before the rename.
+    if (opts.length !== undefined && opts.length <= SMALL_UPLOAD && !this.fsync) return this.receiveSmall(path, body, opts.length, tmp);
+    this.liveTemps.add(tmp);
+    const discard = async (): Promise<void> => {
       await fsp.rm(tmp, { force: true });
+      this.liveTemps.delete(tmp);
+    };
+    try {
+      await pipeline(body, createWriteStream(tmp, { flags: 'wx', highWaterMark: READ_CHUNK, flush: this.fsync }));
+    } catch (e) {
+      await discard();
       const c = code(e);
       if (c === 'ENOENT' || c === 'ENOTDIR') throw new DavError(409, 'Parent collection does not exist');
       if (c === 'ERR_STREAM_PREMATURE_CLOSE' || c === 'ECONNRESET' || c === 'ECONNABORTED') throw new DavError(400, 'Upload aborted by the client');
@@ -246,22 +373,24 @@ export class FsBackend implements StorageBackend {
         settled = true;
         const now = current !== undefined ? current : await this.stat(path).catch(() => null);
         if (now?.isCollection) {
-          await fsp.rm(tmp, { force: true });
+          await discard();
           throw new DavError(405, 'Cannot PUT to a collection');
         }
         const created = !now;
         try {
           await fsp.rename(tmp, target);
         } catch (e) {
-          await fsp.rm(tmp, { force: true });
+          await discard();
           throw fromFsError(e);
         }
+        this.liveTemps.delete(tmp);
+        if (this.fsync) await syncDir(join(target, '..'));
         return { created };
       },
       abort: async () => {
         if (settled) return;
         settled = true;
-        await fsp.rm(tmp, { force: true });
+        await discard();
       },
     };
   }
@@ -408,12 +537,15 @@ export class FsBackend implements StorageBackend {
     if (!from.isCollection && existing && !existing.isCollection) {
       // File over file: copy beside the target, then rename over it, so readers never see a partial file.
       const tmp = join(this.fsPath(parentPath(dst)), TEMP_PREFIX + randomUUID());
+      this.liveTemps.add(tmp);
       try {
         await fsp.copyFile(this.fsPath(src), tmp, fsc.COPYFILE_FICLONE);
         await fsp.rename(tmp, this.fsPath(dst));
       } catch (e) {
         await fsp.rm(tmp, { force: true });
         throw fromFsError(e);
+      } finally {
+        this.liveTemps.delete(tmp);
       }
       await this.props.copyOne(src, dst);
       return [];
@@ -503,5 +635,19 @@ export class FsBackend implements StorageBackend {
   async quota(_path: string): Promise<Quota> {
     const s = await fsp.statfs(this.root);
     return { availableBytes: s.bavail * s.bsize, usedBytes: (s.blocks - s.bfree) * s.bsize };
+  }
+}
+
+/** Makes a rename in `dir` durable (best effort: some filesystems refuse fsync on directories). */
+async function syncDir(dir: string): Promise<void> {
+  try {
+    const fh = await fsp.open(dir, 'r');
+    try {
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+  } catch {
+    // EINVAL/EISDIR on filesystems without directory fsync: the data itself was synced.
   }
 }

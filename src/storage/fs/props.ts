@@ -3,14 +3,25 @@
  * that mirrors the served tree. Resource `/a/b` keeps its properties in `root.d/a.d/b.p` and
  * its members' in `root.d/a.d/b.d/`; the suffixes make the mapping injective, so a member
  * named `x.p` can never collide with the properties of `x`. Writes go to a temp file and are
- * renamed into place, so a crash never leaves a half-written file.
+ * renamed into place, so a crash never leaves a half-written file. A PROPPATCH is a
+ * read-modify-write of one file: an in-process mutex orders it within this process and a lock
+ * file (`<file>.lock`, O_EXCL) across processes sharing the directory, so two instances setting
+ * different properties of one resource never lose either update.
  */
 import { promises as fsp } from 'node:fs';
+import type { FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import type { DeadProperty, PropPatchOp, PropertyStore } from '../backend.js';
 import { KeyedMutex } from '../../util/concurrency.js';
+import { withFileLock } from '../../util/file-lock.js';
 import { qkey } from '../../xml/names.js';
+import { fromFsError } from '../../errors.js';
+
+/** fs failures leave as DavErrors (ENOSPC: 507, EACCES: 403, ...) rather than as a bare 500. */
+const asDav = (e: unknown): never => {
+  throw fromFsError(e, 'dead property store failed');
+};
 
 const isEnoent = (e: unknown): boolean => (e as NodeJS.ErrnoException).code === 'ENOENT';
 
@@ -51,7 +62,7 @@ export class FsPropertyStore implements PropertyStore {
 
   async patch(path: string, ops: PropPatchOp[]): Promise<void> {
     const file = this.fileOf(path);
-    await this.mutex.run(file, async () => {
+    await this.mutex.run(file, () => withFileLock(`${file}.lock`, async () => {
       const props = new Map((await this.get(path)).map((p) => [qkey(p.ns, p.local), p]));
       for (const op of ops) {
         if (op.op === 'set') props.set(qkey(op.prop.ns, op.prop.local), op.prop);
@@ -62,7 +73,7 @@ export class FsPropertyStore implements PropertyStore {
         return;
       }
       await writeAtomic(file, JSON.stringify([...props.values()]));
-    });
+    })).catch(asDav);
   }
 
   async membersWithProps(dir: string): Promise<Set<string>> {
@@ -77,26 +88,30 @@ export class FsPropertyStore implements PropertyStore {
 
   /** Removes the properties of `path` and of everything below it. */
   async removeTree(path: string): Promise<void> {
-    await Promise.all([fsp.rm(this.fileOf(path), { force: true }), path === '/' ? undefined : fsp.rm(this.membersDir(path), { recursive: true, force: true })]);
+    await Promise.all([fsp.rm(this.fileOf(path), { force: true }), path === '/' ? undefined : fsp.rm(this.membersDir(path), { recursive: true, force: true })]).catch(asDav);
   }
 
   /** Moves the properties of a resource (and its members') to a new path. */
   async moveTree(src: string, dst: string): Promise<void> {
     await this.removeTree(dst);
-    await renameIfPresent(this.fileOf(src), this.fileOf(dst));
-    await renameIfPresent(this.membersDir(src), this.membersDir(dst));
+    await renameIfPresent(this.fileOf(src), this.fileOf(dst)).catch(asDav);
+    await renameIfPresent(this.membersDir(src), this.membersDir(dst)).catch(asDav);
   }
 
   /** Copies the properties of one resource (not its members). */
   async copyOne(src: string, dst: string): Promise<void> {
     const to = this.fileOf(dst);
+    // Copy beside the target and rename: a kill mid-copy must not leave a truncated file.
+    const tmp = `${to}.${randomUUID()}${ATOMIC_TMP_SUFFIX}`;
     try {
-      await fsp.copyFile(this.fileOf(src), to);
+      await fsp.copyFile(this.fileOf(src), tmp);
+      await fsp.rename(tmp, to);
     } catch (e) {
-      if (!isEnoent(e)) throw e;
+      await fsp.rm(tmp, { force: true });
+      if (!isEnoent(e)) asDav(e);
       const from = await this.get(src);
-      if (from.length === 0) return await fsp.rm(to, { force: true });
-      await writeAtomic(to, JSON.stringify(from));
+      if (from.length === 0) return await fsp.rm(to, { force: true }).catch(asDav);
+      await writeAtomic(to, JSON.stringify(from)).catch(asDav);
     }
   }
 }
@@ -120,19 +135,35 @@ async function renameIfPresent(from: string, to: string): Promise<void> {
   }
 }
 
+/**
+ * Replaces `file` with `data` so that a crash at any moment leaves either the old or the new
+ * content: write a temp file beside it, fsync it (otherwise a power cut after the rename can
+ * leave an empty file), rename it into place. Temp names end in `.tmp` and are swept at start.
+ */
 export async function writeAtomic(file: string, data: string): Promise<void> {
-  const tmp = `${file}.${randomUUID()}.tmp`;
+  const tmp = `${file}.${randomUUID()}${ATOMIC_TMP_SUFFIX}`;
+  let fh: FileHandle;
   try {
-    await fsp.writeFile(tmp, data);
+    fh = await fsp.open(tmp, 'wx');
   } catch (e) {
     if (!isEnoent(e)) throw e;
     await fsp.mkdir(join(file, '..'), { recursive: true });
-    await fsp.writeFile(tmp, data);
+    fh = await fsp.open(tmp, 'wx');
   }
   try {
+    try {
+      await fh.writeFile(data);
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
     await fsp.rename(tmp, file);
   } catch (e) {
     await fsp.rm(tmp, { force: true });
     throw e;
   }
 }
+
+export const ATOMIC_TMP_SUFFIX = '.tmp';
+/** Matches the temp files writeAtomic leaves behind when killed between open and rename. */
+export const ATOMIC_TMP_RE = /\.[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\.tmp$/;

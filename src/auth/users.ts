@@ -1,0 +1,76 @@
+/**
+ * The users file (`--users FILE`, JSON or YAML): which part of the served directory each user
+ * sees and whether they may change it.
+ *
+ *   users:
+ *     alice: { root: /alice, access: read-write }
+ *     bob:   { root: /shared, access: read-only }
+ *
+ * `root` is a path below the served directory (created at start-up if missing); `access` is
+ * `read-write` (`rw`) or `read-only` (`ro`, the default). A user in the htpasswd file but not
+ * here is refused (403).
+ */
+import { promises as fsp } from 'node:fs';
+import { parse as parseYaml } from 'yaml';
+import { ConfigError } from '../config.js';
+import { checkSegment } from '../dav/path.js';
+
+export interface UserRule {
+  /** DAV path below the served root, '/' or '/a/b'. */
+  root: string;
+  readOnly: boolean;
+}
+
+function normaliseRoot(value: unknown, user: string): string {
+  if (typeof value !== 'string' || !value.startsWith('/')) throw new Error(`user ${user}: root must be an absolute path such as /${user}`);
+  const segs = value.split('/').filter((s) => s !== '');
+  for (const s of segs) {
+    try {
+      checkSegment(s);
+    } catch {
+      throw new Error(`user ${user}: root ${value} may not contain ".", ".." or backslashes`);
+    }
+  }
+  return segs.length ? '/' + segs.join('/') : '/';
+}
+
+function parseAccess(value: unknown, user: string): boolean {
+  if (value === undefined) return true;
+  const v = String(value).toLowerCase();
+  if (v === 'ro' || v === 'read-only' || v === 'readonly') return true;
+  if (v === 'rw' || v === 'read-write' || v === 'readwrite') return false;
+  throw new Error(`user ${user}: access must be read-only or read-write, not ${String(value)}`);
+}
+
+export function parseUsers(text: string, file = 'users file'): Map<string, UserRule> {
+  let doc: unknown;
+  try {
+    doc = file.endsWith('.json') ? JSON.parse(text) : parseYaml(text); // YAML is a superset of JSON
+  } catch (e) {
+    throw new ConfigError(`${file}: not valid ${file.endsWith('.json') ? 'JSON' : 'YAML/JSON'}: ${(e as Error).message.split('\n')[0]}`);
+  }
+  const users = (doc as { users?: unknown } | null)?.users;
+  if (!users || typeof users !== 'object' || Array.isArray(users)) throw new ConfigError(`${file}: expected a "users" map of name -> { root, access }`);
+  const out = new Map<string, UserRule>();
+  for (const [name, rule] of Object.entries(users as Record<string, unknown>)) {
+    try {
+      if (!rule || typeof rule !== 'object') throw new Error(`user ${name}: expected { root, access }`);
+      const r = rule as Record<string, unknown>;
+      for (const k of Object.keys(r)) if (k !== 'root' && k !== 'access') throw new Error(`user ${name}: unknown key ${k}`);
+      out.set(name, { root: normaliseRoot(r.root, name), readOnly: parseAccess(r.access, name) });
+    } catch (e) {
+      throw new ConfigError(`${file}: ${(e as Error).message}`);
+    }
+  }
+  return out;
+}
+
+export async function loadUsers(file: string): Promise<Map<string, UserRule>> {
+  let text: string;
+  try {
+    text = await fsp.readFile(file, 'utf8');
+  } catch (e) {
+    throw new ConfigError(`cannot read users file ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+  return parseUsers(text, file);
+}

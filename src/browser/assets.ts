@@ -1,0 +1,92 @@
+/**
+ * The browser page's static assets (one script, one stylesheet). They are plain files in
+ * src/browser/assets/ (no build step): read once from disk, kept in memory (a few KiB), and
+ * served at `<prefix>/?dav-asset=NAME`. A query string on the root collection cannot collide
+ * with any stored file, so no storage name has to be reserved.
+ */
+import { readFile } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import type { DavContext } from '../context.js';
+import { DavError } from '../errors.js';
+
+export const ASSET_PARAM = 'dav-asset';
+
+const TYPES: Record<string, string> = {
+  'app.js': 'text/javascript; charset=utf-8',
+  'app.css': 'text/css; charset=utf-8',
+};
+
+interface Asset {
+  body: Buffer;
+  etag: string;
+}
+
+// Compiled code runs from dist/browser/, tsx from src/browser/: both reach the repository root
+// two levels up, and the assets ship in the package as src/browser/assets/ (package.json files).
+const DIRS = [new URL('../../src/browser/assets/', import.meta.url), new URL('./assets/', import.meta.url)];
+
+const cache = new Map<string, Promise<Asset>>();
+
+async function load(name: string): Promise<Asset> {
+  let lastErr: unknown;
+  for (const dir of DIRS) {
+    try {
+      const body = await readFile(new URL(name, dir));
+      return { body, etag: `"${createHash('sha256').update(body).digest('base64url').slice(0, 22)}"` };
+    } catch (e) {
+      lastErr = e;
+    }
+  }
+  throw lastErr;
+}
+
+function asset(name: string): Promise<Asset> {
+  let p = cache.get(name);
+  if (!p) {
+    p = load(name);
+    p.catch(() => cache.delete(name));
+    cache.set(name, p);
+  }
+  return p;
+}
+
+/** URL of an asset for a page, given the encoded href of the root collection (prefix included). */
+export const assetUrl = (rootHref: string, name: string): string => `${rootHref}?${ASSET_PARAM}=${encodeURIComponent(name)}`;
+
+/**
+ * True when a raw request target (path and query, before decoding) is `<prefix>/?dav-asset=...`:
+ * the auth middleware answers these itself, without credentials, before path resolution.
+ */
+export function isAssetUrl(rawUrl: string, prefix: string): boolean {
+  const q = rawUrl.indexOf('?');
+  if (q === -1) return false;
+  const path = rawUrl.slice(0, q);
+  if (path !== prefix + '/' && !(prefix !== '' && path === prefix)) return false;
+  return new URLSearchParams(rawUrl.slice(q + 1)).has(ASSET_PARAM);
+}
+
+/** True when a GET/HEAD on the root asks for an asset. */
+export const isAssetRequest = (ctx: DavContext): boolean => ctx.state.path === '/' && typeof ctx.query[ASSET_PARAM] === 'string';
+
+/** Answers an asset request: 200 with an ETag, or 304 when If-None-Match names it. */
+export async function serveAsset(ctx: DavContext): Promise<void> {
+  const raw = ctx.query[ASSET_PARAM];
+  const name = typeof raw === 'string' ? raw : '';
+  const type = Object.hasOwn(TYPES, name) ? TYPES[name] : undefined;
+  if (!type) throw new DavError(404, 'No such asset');
+  const a = await asset(name);
+  ctx.set('ETag', a.etag);
+  ctx.set('Cache-Control', 'no-cache');
+  ctx.set('X-Content-Type-Options', 'nosniff');
+  const inm = ctx.get('if-none-match');
+  if (inm && (inm.trim() === '*' || inm.split(',').some((t) => t.trim().replace(/^W\//, '') === a.etag))) {
+    ctx.status = 304;
+    ctx.body = null;
+    return;
+  }
+  ctx.status = 200;
+  ctx.type = type;
+  ctx.set('Content-Length', String(a.body.length));
+  if (ctx.method === 'HEAD') return;
+  ctx.body = a.body;
+}

@@ -1,0 +1,169 @@
+/**
+ * FsBackend that never follows a symbolic link out of its root. A link whose target stays
+ * inside the root is served like its target; one that leads outside (or dangles) is refused
+ * with 403 when addressed and left out of listings, so COPY of a collection cannot pull an
+ * outside file in either.
+ *
+ * Cost on the hot path: `stat` uses lstat (the same one syscall as before) and only follows
+ * with realpath when the entry is a link; the directories on the way are checked with
+ * realpath once and then trusted for `dirTtlMs`. This defends against links present in the
+ * tree; it is not a defence against a local user racing renames inside the served directory.
+ */
+import { promises as fsp } from 'node:fs';
+import { sep } from 'node:path';
+import { FsBackend, infoFromStats, type FsBackendOptions } from './backend.js';
+import type { FailedMember, ListEntry, OpenFile, PendingUpload, ResourceInfo } from '../backend.js';
+import type { Readable } from 'node:stream';
+import { DavError, fromFsError } from '../../errors.js';
+import { joinPath, parentPath } from '../../dav/path.js';
+
+const code = (e: unknown): string | undefined => (e as NodeJS.ErrnoException | undefined)?.code;
+const outside = (): DavError => new DavError(403, 'Symbolic link leads outside the served directory');
+
+export class ContainedFsBackend extends FsBackend {
+  private realRoot = '';
+  private readonly okDirs = new Map<string, number>();
+  private readonly dirTtlMs: number;
+
+  constructor(opts: FsBackendOptions & { dirTtlMs?: number }) {
+    super(opts);
+    this.dirTtlMs = opts.dirTtlMs ?? 2000;
+  }
+
+  override async init(): Promise<void> {
+    await super.init();
+    this.realRoot = await fsp.realpath(this.root);
+  }
+
+  /** Real path of the served root (symlinks resolved). */
+  get realRootPath(): string {
+    return this.realRoot;
+  }
+
+  private inside(real: string): boolean {
+    return real === this.realRoot || real.startsWith(this.realRoot.endsWith(sep) ? this.realRoot : this.realRoot + sep);
+  }
+
+  /** True when collection `dir` (if it exists) really lies inside the root. */
+  private async dirOk(dir: string): Promise<boolean> {
+    if (dir === '/') return true;
+    const now = Date.now();
+    const until = this.okDirs.get(dir);
+    if (until !== undefined && until > now) return true;
+    let real: string;
+    try {
+      real = await fsp.realpath(this.fsPath(dir));
+    } catch (e) {
+      const c = code(e);
+      // Nothing there: whatever the method does fails with 404/409 on its own.
+      if (c === 'ENOENT' || c === 'ENOTDIR') return true;
+      throw fromFsError(e);
+    }
+    if (!this.inside(real)) return false;
+    if (this.okDirs.size > 10_000) this.okDirs.clear();
+    this.okDirs.set(dir, now + this.dirTtlMs);
+    return true;
+  }
+
+  /** True when the link at `path` resolves to something inside the root. */
+  private async linkOk(path: string): Promise<boolean> {
+    try {
+      return this.inside(await fsp.realpath(this.fsPath(path)));
+    } catch {
+      return false; // dangling or looping
+    }
+  }
+
+  /** 403 when `path` or a collection on the way to it is a link leading outside the root. */
+  async contain(path: string): Promise<void> {
+    if (path === '/') return;
+    if (!(await this.dirOk(parentPath(path)))) throw outside();
+    let isLink = false;
+    try {
+      isLink = (await fsp.lstat(this.fsPath(path))).isSymbolicLink();
+    } catch {
+      return;
+    }
+    if (isLink && !(await this.linkOk(path))) throw outside();
+  }
+
+  override async stat(path: string): Promise<ResourceInfo | null> {
+    if (path !== '/' && !(await this.dirOk(parentPath(path)))) throw outside();
+    let st;
+    try {
+      st = await fsp.lstat(this.fsPath(path));
+    } catch (e) {
+      const c = code(e);
+      if (c === 'ENOENT' || c === 'ENOTDIR' || c === 'ENAMETOOLONG') return null;
+      throw fromFsError(e);
+    }
+    if (!st.isSymbolicLink()) return infoFromStats(st);
+    if (!(await this.linkOk(path))) throw outside();
+    return super.stat(path);
+  }
+
+  override async *list(path: string): AsyncIterable<ListEntry> {
+    await this.contain(path);
+    const links = new Set<string>();
+    try {
+      for await (const d of await fsp.opendir(this.fsPath(path), { bufferSize: 256 })) if (d.isSymbolicLink()) links.add(d.name);
+    } catch (e) {
+      throw fromFsError(e);
+    }
+    for await (const e of super.list(path)) {
+      if (links.has(e.name) && !(await this.linkOk(joinPath(path, e.name)))) continue;
+      yield e;
+    }
+  }
+
+  override async read(path: string, range?: { start: number; end: number }): Promise<Readable> {
+    await this.contain(path);
+    return super.read(path, range);
+  }
+
+  override async openFile(path: string): Promise<OpenFile | null> {
+    await this.contain(path);
+    return super.openFile(path);
+  }
+
+  override async receive(path: string, body: Readable, opts: { length?: number } = {}): Promise<PendingUpload> {
+    await this.contain(path);
+    return super.receive(path, body, opts);
+  }
+
+  override async statWithSmallBody(path: string, max: number): Promise<{ info: ResourceInfo; body: Buffer | null } | null> {
+    // The fs worker opens by path and follows links: check containment first, as stat() does.
+    await this.contain(path);
+    return super.statWithSmallBody(path, max);
+  }
+
+  override async createEmpty(path: string): Promise<boolean> {
+    await this.contain(path);
+    return super.createEmpty(path);
+  }
+
+  override async mkdir(path: string): Promise<void> {
+    await this.contain(path);
+    return super.mkdir(path);
+  }
+
+  override async remove(path: string): Promise<FailedMember[]> {
+    await this.contain(path);
+    return super.remove(path);
+  }
+
+  override async copy(src: string, dst: string, opts: { recursive: boolean }): Promise<FailedMember[]> {
+    await Promise.all([this.contain(src), this.contain(dst)]);
+    return super.copy(src, dst, opts);
+  }
+
+  override async move(src: string, dst: string): Promise<FailedMember[]> {
+    await Promise.all([this.contain(src), this.contain(dst)]);
+    return super.move(src, dst);
+  }
+
+  override async setMtime(path: string, mtimeMs: number): Promise<void> {
+    await this.contain(path);
+    return super.setMtime(path, mtimeMs);
+  }
+}
