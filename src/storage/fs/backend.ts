@@ -248,6 +248,7 @@ export class FsBackend implements StorageBackend {
     const viaWorker = names.length >= STAT_WORKER_MIN ? statWorker.statMany(dir, names) : null;
     const p = viaWorker
       ? viaWorker.then((f) => {
+          if (!f) return this.statBatchPool(dir, names); // the worker failed: use the threadpool
           const out: ListEntry[] = [];
           for (let i = 0, o = 0; i < names.length; i++, o += STAT_FIELDS) {
             if (f[o] === 0) continue; // vanished meanwhile, or a dangling symlink: not listed

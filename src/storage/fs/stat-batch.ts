@@ -86,7 +86,7 @@ function small({ id, path, max }) {
 `;
 
 type Reply = { id: number; buf: ArrayBuffer; body?: ArrayBuffer | null; code?: string; created?: number };
-type Waiter = { resolve: (v: Reply) => void; reject: (e: unknown) => void };
+type Waiter = { resolve: (v: Reply | null) => void; reject: (e: unknown) => void };
 
 /** Stat and (when small enough) content of one file; `code` is the errno code of a failure. */
 export interface SmallRead {
@@ -94,6 +94,9 @@ export interface SmallRead {
   body: Buffer | null;
   code?: string;
 }
+
+/** After a worker failure, how long the threadpool paths are used before a new worker is tried. */
+const RETRY_MS = 5000;
 
 class StatWorker {
   private worker: Worker | null = null;
@@ -117,41 +120,45 @@ class StatWorker {
       this.waiting.delete(m.id);
       waiter?.resolve(m);
     });
-    const fail = (e: unknown): void => {
+    // A worker that fails (e.g. ERR_WORKER_INIT_FAILED under EMFILE) answers its waiting calls
+    // with null, so every caller takes its threadpool path instead of failing the request; a
+    // new worker is tried again after a pause.
+    const fail = (): void => {
       if (this.worker === w) this.worker = null;
-      for (const waiter of this.waiting.values()) waiter.reject(e);
+      for (const waiter of this.waiting.values()) waiter.resolve(null);
       this.waiting.clear();
     };
-    w.on('error', (e) => {
+    w.on('error', () => {
       this.broken = true;
-      fail(e);
+      setTimeout(() => (this.broken = false), RETRY_MS).unref();
+      fail();
     });
-    w.on('exit', (c) => fail(new Error(`stat worker exited with code ${c}`)));
+    w.on('exit', fail);
     this.worker = w;
     return w;
   }
 
   /** STAT_FIELDS numbers per name (see above), or null when no worker can run. */
-  statMany(dir: string, names: string[]): Promise<Float64Array> | null {
-    return this.call({ dir, names })?.then((r) => new Float64Array(r.buf)) ?? null;
+  statMany(dir: string, names: string[]): Promise<Float64Array | null> | null {
+    return this.call({ dir, names })?.then((r) => r && new Float64Array(r.buf)) ?? null;
   }
 
   /** One file's stat and, if it is a file of at most `max` bytes, its content; null when no worker can run. */
-  readSmall(path: string, max: number): Promise<SmallRead> | null {
-    return this.call({ op: 'small', path, max })?.then((r) => ({ stat: new Float64Array(r.buf), body: r.body ? Buffer.from(r.body) : null, code: r.code })) ?? null;
+  readSmall(path: string, max: number): Promise<SmallRead | null> | null {
+    return this.call({ op: 'small', path, max })?.then((r) => r && { stat: new Float64Array(r.buf), body: r.body ? Buffer.from(r.body) : null, code: r.code }) ?? null;
   }
 
   /**
    * Writes `body` to `tmp` and renames it over `target`; with `check`, first reports whether the
    * target existed (created 1/0; EISDIR for a collection). null when no worker can run.
    */
-  putSmall(tmp: string, target: string, body: Buffer, check: boolean): Promise<{ stat: Float64Array; created: number; code?: string }> | null {
+  putSmall(tmp: string, target: string, body: Buffer, check: boolean): Promise<{ stat: Float64Array; created: number; code?: string } | null> | null {
     const copy = new ArrayBuffer(body.length); // its own memory, so it can be transferred
     new Uint8Array(copy).set(body);
-    return this.call({ op: 'put', tmp, target, body: copy, check }, [copy])?.then((r) => ({ stat: new Float64Array(r.buf), created: r.created ?? -1, code: r.code })) ?? null;
+    return this.call({ op: 'put', tmp, target, body: copy, check }, [copy])?.then((r) => r && { stat: new Float64Array(r.buf), created: r.created ?? -1, code: r.code }) ?? null;
   }
 
-  private call(msg: object, transfer: ArrayBuffer[] = []): Promise<Reply> | null {
+  private call(msg: object, transfer: ArrayBuffer[] = []): Promise<Reply | null> | null {
     const w = this.start();
     if (!w) return null;
     const id = this.nextId++;
