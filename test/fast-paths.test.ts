@@ -300,3 +300,46 @@ describe('fast paths', () => {
     });
   });
 });
+
+describe('fs worker lifetime', () => {
+  it('a process that served through the fs worker exits once its server is closed', async function () {
+    this.timeout(30_000);
+    const { spawn } = await import('node:child_process');
+    const { repoRoot } = await import('./helpers/server.js');
+    // A child that starts the server, has the worker stat a listing and read a small file,
+    // closes the server and then has nothing left to do: it must exit by itself.
+    const script = `
+      import { startTestServer } from ${JSON.stringify(join(repoRoot, 'test', 'helpers', 'server.ts'))};
+      import { writeFile } from 'node:fs/promises';
+      import { join } from 'node:path';
+      const s = await startTestServer();
+      for (let i = 0; i < 40; i++) await writeFile(join(s.root, 'f' + i + '.txt'), 'x');
+      const a = await s.req('GET', '/f1.txt');
+      const b = await s.req('PROPFIND', '/', { headers: { Depth: '1' } });
+      await s.close();
+      console.log('served', a.status, b.status);
+    `;
+    const { mkdtemp } = await import('node:fs/promises');
+    const { tmpdir } = await import('node:os');
+    const dir = await mkdtemp(join(tmpdir(), 'worker-exit-'));
+    const file = join(dir, 'child.mts');
+    await writeFile(file, script);
+    const child = spawn(process.execPath, ['--import', 'tsx', file], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] });
+    child.once('exit', () => void rm(dir, { recursive: true, force: true }));
+    let out = '';
+    child.stdout.on('data', (d) => (out += d));
+    child.stderr.on('data', (d) => (out += d));
+    const code = await new Promise<number | string>((resolve) => {
+      const t = setTimeout(() => {
+        child.kill('SIGKILL');
+        resolve('still running 15 s after its server closed');
+      }, 15_000);
+      child.once('exit', (c) => {
+        clearTimeout(t);
+        resolve(c ?? 'killed');
+      });
+    });
+    expect(code, out).to.equal(0);
+    expect(out).to.include('served 200 207');
+  });
+});

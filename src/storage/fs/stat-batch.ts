@@ -114,7 +114,6 @@ class StatWorker {
       this.broken = true;
       return null;
     }
-    w.unref(); // never keeps the process alive; the server does while requests wait
     w.on('message', (m: Reply) => {
       const waiter = this.waiting.get(m.id);
       this.waiting.delete(m.id);
@@ -134,6 +133,9 @@ class StatWorker {
       fail();
     });
     w.on('exit', fail);
+    // Unref only after the listeners: in Node 20 adding a 'message' listener re-refs the port,
+    // and a ref'd worker keeps the process (and every test run) alive after the server closed.
+    w.unref(); // never keeps the process alive; the server does while requests wait
     this.worker = w;
     return w;
   }
