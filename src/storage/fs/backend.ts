@@ -283,7 +283,8 @@ export class FsBackend implements StorageBackend {
 
   async statWithSmallBody(path: string, max: number): Promise<{ info: ResourceInfo; body: Buffer | null } | null> {
     const r = await statWorker.readSmall(this.fsPath(path), max);
-    if (!r) {
+    // No worker, or a symbolic link (opened with O_NOFOLLOW: ELOOP): the checked stat path.
+    if (!r || r.code === 'ELOOP') {
       const info = await this.stat(path);
       return info && { info, body: null };
     }

@@ -132,8 +132,9 @@ export class ContainedFsBackend extends FsBackend {
   }
 
   override async statWithSmallBody(path: string, max: number): Promise<{ info: ResourceInfo; body: Buffer | null } | null> {
-    // The fs worker opens by path and follows links: check containment first, as stat() does.
-    await this.contain(path);
+    // The fs worker opens the last component with O_NOFOLLOW (a link falls back to stat(),
+    // which checks it), so only the directories on the way need checking (cached realpaths).
+    if (path !== '/' && !(await this.dirOk(parentPath(path)))) throw outside();
     return super.statWithSmallBody(path, max);
   }
 

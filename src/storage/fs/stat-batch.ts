@@ -16,6 +16,9 @@ const { parentPort } = require('node:worker_threads');
 const { statSync, openSync, fstatSync, readSync, closeSync, writeFileSync, renameSync, unlinkSync, constants } = require('node:fs');
 // O_NONBLOCK: opening a FIFO must not block the worker (no effect on regular files)
 const OPEN_FLAGS = constants.O_RDONLY | (constants.O_NONBLOCK || 0);
+// O_NOFOLLOW for the small-file read: a link answers ELOOP and the caller takes its checked
+// path, so the containment check needs no extra lstat per GET.
+const SMALL_FLAGS = OPEN_FLAGS | (constants.O_NOFOLLOW || 0);
 const stat = (o, out, st) => {
   out[o] = st.isDirectory() ? 2 : 1;
   out[o + 1] = st.size;
@@ -62,7 +65,7 @@ function small({ id, path, max }) {
   const out = new Float64Array(${STAT_FIELDS});
   let fd = -1;
   try {
-    fd = openSync(path, OPEN_FLAGS);
+    fd = openSync(path, SMALL_FLAGS);
     const st = fstatSync(fd);
     stat(0, out, st);
     let body = null;
