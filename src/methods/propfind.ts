@@ -40,7 +40,7 @@ const CHUNK = 64 * 1024;
 
 export async function propfind(ctx: DavContext): Promise<void> {
   const { path, services } = ctx.state;
-  const { storage, locks, options } = services;
+  const { storage, locks } = services;
   const depth = parseDepth(ctx.get('depth') || undefined, 'infinity');
   const request = parsePropfind(await readXml(ctx));
   const info = await storage.stat(path);
@@ -166,7 +166,6 @@ export async function propfind(ctx: DavContext): Promise<void> {
     yield buf + MULTISTATUS_CLOSE;
   }
 
-  void options;
   ctx.status = 207;
   ctx.type = 'application/xml; charset=utf-8';
   ctx.body = Readable.from(body(), { objectMode: false });

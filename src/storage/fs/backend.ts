@@ -418,10 +418,8 @@ export class FsBackend implements StorageBackend {
     }
     if (got !== length) throw new DavError(400, 'Upload aborted by the client');
     const target = this.fsPath(path);
-    let settled = false;
     return {
       commit: async (current?: ResourceInfo | null) => {
-        settled = true;
         if (current?.isCollection) throw new DavError(405, 'Cannot PUT to a collection');
         const r = await statWorker.putSmall(tmp, target, buf, current === undefined);
         if (!r) {
@@ -442,8 +440,7 @@ export class FsBackend implements StorageBackend {
         return { created: current !== undefined ? !current : r.created === 1, info: infoFromParts(f[0] === 2, f[1]!, f[2]!, f[3]!, f[4]!, f[5]!) };
       },
       abort: async () => {
-        settled = true; // nothing was written
-        void settled;
+        // Nothing touches the disk before commit: nothing to remove.
       },
     };
   }

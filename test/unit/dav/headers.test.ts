@@ -1,16 +1,7 @@
 import { expect } from 'chai';
 import { parseDepth, parseOverwrite, parseTimeout, parseDestination } from '../../../src/dav/headers.js';
-import { DavError } from '../../../src/errors.js';
 
-function status(fn: () => unknown): number | 'ok' {
-  try {
-    fn();
-    return 'ok';
-  } catch (e) {
-    expect(e).to.be.instanceOf(DavError);
-    return (e as DavError).status;
-  }
-}
+import { status } from '../helpers.js';
 
 describe('dav/headers', () => {
   describe('parseDepth', () => {

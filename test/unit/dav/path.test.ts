@@ -1,16 +1,7 @@
 import { expect } from 'chai';
 import { decodeRequestPath, hrefFor, encodeSegment, parentPath, baseName, joinPath, isSelfOrDescendant } from '../../../src/dav/path.js';
-import { DavError } from '../../../src/errors.js';
 
-function status(fn: () => unknown): number | 'ok' {
-  try {
-    fn();
-    return 'ok';
-  } catch (e) {
-    expect(e).to.be.instanceOf(DavError);
-    return (e as DavError).status;
-  }
-}
+import { status } from '../helpers.js';
 
 /** Node hands the request line over as latin1: this is what a raw UTF-8 path looks like. */
 const asLatin1 = (s: string): string => Buffer.from(s, 'utf8').toString('latin1');
