@@ -97,8 +97,9 @@ export class Guard {
         // A depth-0 lock on a collection protects its membership too (7.5).
         for (const l of await this.locks.covering(parentPath(t.path))) if (l.root === parentPath(t.path)) found.push(l);
       }
-      // Shared locks on one root are alternatives (a holder knows only its own token); locks on
-      // different roots (e.g. the parent's and the member's) each need theirs.
+      // Shared locks on one root are alternatives (a holder knows only its own token, and any
+      // shared-lock holder may write: RFC 4918 6.2, 7.1); locks on different roots (e.g. the
+      // parent's and the member's) each need theirs.
       const blocking = found.find((l) => !found.some((o) => o.root === l.root && this.owns(o)));
       if (blocking) throw await this.lockedError(blocking, 'lock-token-submitted');
     }
