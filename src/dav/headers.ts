@@ -42,19 +42,17 @@ export interface DestinationTarget {
 }
 
 /**
- * Destination header (10.3): an absolute URL or an absolute path (a relative reference is
- * resolved against `base`, the raw Request-URI path, as RFC 3986 5.2 does). With an absolute
+ * Destination header (10.3): an absolute URL or an absolute path. With an absolute
  * URL the origin must be ours: `ours` lists `host[:port]` values (any scheme) or
  * `scheme://host[:port]` origins (that scheme only); another server, or this one under another
  * scheme, is 502 Bad Gateway (section 9.8.5). Loopback names (localhost, 127.0.0.0/8, [::1])
  * with the same port are the same server. A fragment has no place in it: 400.
  */
-export function parseDestination(value: string | undefined, ours: string[], base?: string): DestinationTarget {
+export function parseDestination(value: string | undefined, ours: string[]): DestinationTarget {
   if (!value) throw new DavError(400, 'Destination header missing');
   const v = value.trim();
   if (v.includes('#')) throw new DavError(400, 'Destination must not contain a fragment (#); encode it as %23 in a name');
   if (v.startsWith('/') && !v.startsWith('//')) return { rawPath: stripQuery(v) };
-  if (!/^[a-z][a-z0-9+.-]*:/i.test(v)) return { rawPath: resolveRelative(v, base) };
   let url: URL;
   try {
     url = new URL(v);
@@ -70,12 +68,6 @@ export function parseDestination(value: string | undefined, ours: string[], base
   const afterAuthority = v.slice(v.indexOf('//') + 2);
   const slash = afterAuthority.search(/[/?]/);
   return { rawPath: slash === -1 || afterAuthority[slash] === '?' ? '/' : stripQuery(afterAuthority.slice(slash)) };
-}
-
-/** A relative-path reference (`new.kdbx`, `../b/c`) resolved against the request path. */
-function resolveRelative(ref: string, base: string | undefined): string {
-  if (base === undefined || !/^[A-Za-z0-9\-._~!$&'()*+,;=:@%/?]+$/.test(ref)) throw new DavError(400, 'Destination is not a valid URL');
-  return new URL(stripQuery(ref), 'http://x' + (base.startsWith('/') ? base : '/' + base)).pathname;
 }
 
 function stripQuery(p: string): string {

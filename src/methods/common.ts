@@ -83,8 +83,7 @@ export async function readXml(ctx: DavContext): Promise<XmlElement | null> {
 /** Destination header -> DAV path (502 for another server, 403 for a reserved name). */
 export async function destinationPath(ctx: DavContext): Promise<string> {
   const { options, storage } = ctx.state.services;
-  const url = ctx.req.url ?? '/';
-  const dest = parseDestination(ctx.get('destination') || undefined, ourHosts(ctx), url.split('?')[0]);
+  const dest = parseDestination(ctx.get('destination') || undefined, ourHosts(ctx));
   let path = decodeRequestPath(dest.rawPath, options.prefix);
   if (path === null) throw new DavError(502, 'Destination is outside this server');
   if (storage.canonicalPath) path = await storage.canonicalPath(path);
