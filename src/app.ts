@@ -15,6 +15,9 @@ import { resolvePath } from './middleware/resolve-path.js';
 import { cors } from './middleware/cors.js';
 import { createAuth } from './middleware/auth.js';
 import { limits } from './middleware/limits.js';
+import { absoluteTarget } from './middleware/absolute-target.js';
+import { osJunk } from './middleware/os-junk.js';
+import { handleClientError } from './middleware/client-error.js';
 import { ContainedFsBackend } from './storage/fs/contained.js';
 import { createListener, scheme } from './tls.js';
 import type { FsBackend, SweepReport } from './storage/fs/backend.js';
@@ -100,6 +103,7 @@ export async function createApp(partial: Partial<ServerOptions>, hooks: AppHooks
   app.on('error', (err: unknown, ctx?: DavContext) => {
     if (ctx && !isClientGone(err)) logError(err, ctx);
   });
+  app.use(absoluteTarget);
   app.use(requestLog(logger));
   app.use(async (ctx: DavContext, next) => {
     ctx.state.services = services;
@@ -109,6 +113,7 @@ export async function createApp(partial: Partial<ServerOptions>, hooks: AppHooks
   app.use(auth);
   app.use(limits(options));
   app.use(resolvePath);
+  app.use(osJunk);
   app.use(async (ctx: DavContext) => {
     const handler = HANDLERS[ctx.method];
     if (!handler) {
@@ -167,6 +172,7 @@ export async function startServer(partial: Partial<ServerOptions>, hooks: AppHoo
     requestTimeout: requestTimeout * 1000,
     connectionsCheckingInterval: 1000,
   });
+  server.on('clientError', handleClientError);
   server.keepAliveTimeout = 10_000;
   server.timeout = idleTimeout * 1000;
   // Responses not yet started when a graceful stop begins say `Connection: close`, so keep-alive
