@@ -54,6 +54,10 @@ export interface ServerOptions {
   idleTimeout: number;
   /** Seconds SIGTERM/SIGINT waits for in-flight requests before closing them. */
   shutdownTimeout: number;
+  /** 'on': PROPFIND Depth: infinity is served (streamed); 'off': 403 propfind-finite-depth. */
+  depthInfinity: string;
+  /** Accept and drop writes of OS metadata files (._*, .DS_Store, Thumbs.db, desktop.ini). */
+  hideOsJunk: boolean;
 }
 
 export interface OptionSpec {
@@ -91,6 +95,8 @@ export const OPTION_SPECS: OptionSpec[] = [
   { key: 'requestTimeout', flag: 'request-timeout', type: 'int', arg: 'SEC', help: 'time allowed for a whole request, 0 for none (default: 0)' },
   { key: 'idleTimeout', flag: 'idle-timeout', type: 'int', arg: 'SEC', help: 'silence allowed mid-request before the connection is closed (default: 60)' },
   { key: 'shutdownTimeout', flag: 'shutdown-timeout', type: 'int', arg: 'SEC', help: 'wait for in-flight requests on SIGTERM/SIGINT (default: 10)' },
+  { key: 'depthInfinity', flag: 'depth-infinity', type: 'string', arg: 'on|off', help: 'serve PROPFIND Depth: infinity (on, streamed) or refuse it with 403 (off) (default: on)' },
+  { key: 'hideOsJunk', flag: 'hide-os-junk', type: 'boolean', help: 'accept but never store ._*, .DS_Store, Thumbs.db, desktop.ini (they read as 404)' },
 ];
 
 export const DEFAULTS: ServerOptions = {
@@ -114,6 +120,8 @@ export const DEFAULTS: ServerOptions = {
   requestTimeout: 0,
   idleTimeout: 60,
   shutdownTimeout: 10,
+  depthInfinity: 'on',
+  hideOsJunk: false,
 };
 
 export class ConfigError extends Error {}
@@ -131,6 +139,8 @@ export function resolveOptions(partial: Partial<ServerOptions>): ServerOptions {
   for (const k of ['defaultLockTimeout', 'maxLockTimeout', 'maxXmlBytes'] as const) {
     if (!Number.isFinite(o[k]) || o[k] <= 0) throw new ConfigError(`invalid ${k}: ${o[k]}`);
   }
+  o.depthInfinity = String(o.depthInfinity).toLowerCase();
+  if (o.depthInfinity !== 'on' && o.depthInfinity !== 'off') throw new ConfigError(`invalid depth-infinity: ${partial.depthInfinity} (use on or off)`);
   if (o.logFormat !== 'text' && o.logFormat !== 'json') throw new ConfigError(`invalid log format: ${o.logFormat} (use text or json)`);
   for (const k of ['headersTimeout', 'requestTimeout', 'idleTimeout', 'shutdownTimeout'] as const) {
     if (!Number.isInteger(o[k]) || o[k] < 0) throw new ConfigError(`invalid ${k}: ${o[k]}`);
