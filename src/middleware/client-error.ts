@@ -5,6 +5,7 @@
  * malformed request but an unsupported method: 405 for methods other WebDAV and HTTP
  * extensions define, 501 for the rest (RFC 9110 9.1, 15.6.2).
  */
+import type { ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { ALLOWED_METHODS } from '../methods/options.js';
 
@@ -44,19 +45,34 @@ export function clientErrorAnswer(err: ParserError): { status: string; headers: 
 }
 
 /**
- * `server.on('clientError', handleClientError)`: like Node's own handler, answers only when no
- * response on this connection has started (else the peer would read corrupt bytes), then closes.
+ * `server.on('clientError', handleClientError)`: writes the answer and closes the connection.
+ * A response still in flight on the connection (a pipelined request before the bad one)
+ * finishes first, so the peer never reads interleaved bytes.
  */
 export function handleClientError(err: ParserError, socket: Duplex): void {
-  const busy = (socket as { _httpMessage?: { _headerSent?: boolean } | null })._httpMessage;
-  if (err.code === 'ECONNRESET' || !socket.writable || busy?._headerSent) {
-    socket.destroy();
-    return;
-  }
+  if (err.code === 'ECONNRESET') return void socket.destroy();
   const { status, headers, text } = clientErrorAnswer(err);
   const body = text + '\n';
-  socket.end(
-    [`HTTP/1.1 ${status}`, `Date: ${new Date().toUTCString()}`, 'Content-Type: text/plain; charset=utf-8', `Content-Length: ${Buffer.byteLength(body)}`, ...headers, 'Connection: close', '', body].join('\r\n'),
-    () => socket.destroy(),
-  );
+  const answer = (): void => {
+    // Already ending (Connection: close, or the peer half-closed): destroying it now could drop
+    // the previous response's unflushed bytes.
+    if (!socket.writable) return;
+    socket.end(
+      [`HTTP/1.1 ${status}`, `Date: ${new Date().toUTCString()}`, 'Content-Type: text/plain; charset=utf-8', `Content-Length: ${Buffer.byteLength(body)}`, ...headers, 'Connection: close', '', body].join('\r\n'),
+      () => socket.destroy(),
+    );
+  };
+  const busy = (socket as { _httpMessage?: ServerResponse | null })._httpMessage;
+  if (!busy || busy.writableFinished) return answer();
+  if (!busy.req?.complete || err.code === 'HPE_CLOSED_CONNECTION') {
+    // The broken bytes belong to the body of the request being answered (an aborted upload), or
+    // follow a `Connection: close` request: as Node does, answer only if that response has not
+    // started, and close.
+    if (!busy.headersSent) return answer();
+    return void socket.destroy();
+  }
+  busy.once('finish', answer);
+  busy.once('close', () => {
+    if (!busy.writableFinished) socket.destroy();
+  });
 }
