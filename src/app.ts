@@ -17,6 +17,8 @@ import { createAuth } from './middleware/auth.js';
 import { limits } from './middleware/limits.js';
 import { ContainedFsBackend } from './storage/fs/contained.js';
 import { createListener, scheme } from './tls.js';
+import { createStateStore } from './state/index.js';
+import type { Defender } from './auth/defender.js';
 import type { FsBackend, SweepReport } from './storage/fs/backend.js';
 import { createLogger, requestLog, type Logger } from './middleware/log.js';
 import type { LockManager } from './locks/manager.js';
@@ -60,6 +62,8 @@ export interface DavApp {
   /** The start-up sweep of temp files left by interrupted writes (runs in the background). */
   sweep: Promise<SweepReport | null>;
   logger: Logger;
+  /** Failed-login counters and bans (null without --htpasswd). */
+  defender: Defender | null;
 }
 
 export interface AppHooks {
@@ -89,8 +93,9 @@ export async function createApp(partial: Partial<ServerOptions>, hooks: AppHooks
   await storage.init();
   const logger = hooks.logger ?? createLogger({ format: options.logFormat === 'json' ? 'json' : 'text', access: !options.quiet });
   const locks = await createLockManager(options, storage);
-  const services: Services = { options, storage, locks };
-  const auth = await createAuth(options, services, storage);
+  const state = await createStateStore(options, storage.metaDir);
+  const services: Services = { options, storage, locks, state };
+  const auth = await createAuth(options, services, storage, state);
 
   const app = new Koa<DavState>();
   app.silent = true;
@@ -106,7 +111,7 @@ export async function createApp(partial: Partial<ServerOptions>, hooks: AppHooks
     await next();
   });
   app.use(cors(options));
-  app.use(auth);
+  app.use(auth.middleware);
   app.use(limits(options));
   app.use(resolvePath);
   app.use(async (ctx: DavContext) => {
@@ -133,9 +138,10 @@ export async function createApp(partial: Partial<ServerOptions>, hooks: AppHooks
     services,
     sweep,
     logger,
+    defender: auth.defender,
     close: async () => {
       // The sweep is not awaited: stopping it half way only leaves work for the next start.
-      await locks.close();
+      await Promise.all([locks.close(), state.close()]);
     },
   };
 }
