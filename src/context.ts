@@ -3,11 +3,14 @@ import type { ParameterizedContext } from 'koa';
 import type { ServerOptions } from './config.js';
 import type { StorageBackend } from './storage/backend.js';
 import type { LockManager } from './locks/manager.js';
+import type { TreeEventSink } from './storage/events.js';
 
 export interface Services {
   options: ServerOptions;
   storage: StorageBackend;
   locks: LockManager;
+  /** Where the write spine publishes tree changes (dead properties and locks subscribe). */
+  events: TreeEventSink;
 }
 
 export interface DavState {

@@ -15,7 +15,6 @@ import { HtpasswdFile } from '../auth/htpasswd.js';
 import { BasicAuthenticator } from '../auth/basic.js';
 import { loadUsers } from '../auth/users.js';
 import { Spaces } from '../auth/spaces.js';
-import type { FsBackend } from '../storage/fs/backend.js';
 import { ConfigError } from '../config.js';
 import { isAssetUrl, serveAsset } from '../browser/assets.js';
 
@@ -24,7 +23,7 @@ export const READ_METHODS = new Set(['OPTIONS', 'GET', 'HEAD', 'PROPFIND']);
 
 export type Middleware = (ctx: DavContext, next: Next) => Promise<void>;
 
-export async function createAuth(options: ServerOptions, services: Services, storage: FsBackend): Promise<Middleware> {
+export async function createAuth(options: ServerOptions, services: Services): Promise<Middleware> {
   if (!options.htpasswd) return (_ctx, next) => next();
   const htpasswd = new HtpasswdFile(options.htpasswd);
   try {
@@ -35,7 +34,7 @@ export async function createAuth(options: ServerOptions, services: Services, sto
   // Start-up only; names line numbers and users, never a hash or password.
   for (const p of htpasswd.problems) console.warn(`koa-webdav-server: ${options.htpasswd} ${p}`);
   const authenticator = new BasicAuthenticator(htpasswd);
-  const spaces = await Spaces.create(services, storage, options.users ? await loadUsers(options.users) : null);
+  const spaces = await Spaces.create(services, options.users ? await loadUsers(options.users) : null);
   const challenge = `Basic realm="${options.realm}", charset="UTF-8"`;
 
   return async function authMiddleware(ctx: DavContext, next: Next): Promise<void> {
