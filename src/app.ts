@@ -15,12 +15,15 @@ import { resolvePath } from './middleware/resolve-path.js';
 import { cors } from './middleware/cors.js';
 import { createAuth } from './middleware/auth.js';
 import { limits } from './middleware/limits.js';
+import { davRoutes, type FeatureRoutes } from './routes/index.js';
 import { ContainedFsBackend } from './storage/fs/contained.js';
 import { createListener, scheme } from './tls.js';
 import { META_DIR, type SweepReport } from './storage/fs/backend.js';
 import { TreeEvents } from './storage/events.js';
 import { propsFollowTree } from './storage/props-follow.js';
 import { locksFollowTree } from './locks/follow.js';
+import { createStateStore } from './state/index.js';
+import type { Defender } from './auth/defender.js';
 import { createLogger, requestLog, type Logger } from './middleware/log.js';
 import type { LockManager } from './locks/manager.js';
 import { MemoryLockManager } from './locks/memory.js';
@@ -65,6 +68,8 @@ export interface DavApp {
   logger: Logger;
   /** The tree-event bus: subscribe to follow every change of the tree (src/storage/events.ts). */
   events: TreeEvents;
+  /** Failed-login counters and bans (null without --htpasswd). */
+  defender: Defender | null;
 }
 
 export interface AppHooks {
@@ -72,6 +77,8 @@ export interface AppHooks {
   log?: ErrorLogger;
   /** Replaces the access/error logger built from the options. */
   logger?: Logger;
+  /** Route features added after the built-in ones under `<prefix>/.dav/` (tests). */
+  routes?: FeatureRoutes[];
 }
 
 /** The lock store named by the options (its location never depends on the storage backend). */
@@ -95,13 +102,14 @@ export async function createApp(partial: Partial<ServerOptions>, hooks: AppHooks
   await storage.init();
   const logger = hooks.logger ?? createLogger({ format: options.logFormat === 'json' ? 'json' : 'text', access: !options.quiet });
   const locks = await createLockManager(options);
+  const state = await createStateStore(options, join(options.root, META_DIR));
   // Side data follows the tree: every write publishes what it changed, and the dead-property
   // store and the lock manager keep themselves in step (src/storage/events.ts).
   const events = new TreeEvents((err, name) => logger.error(Object.assign(new Error(`tree event listener ${name} failed: ${(err as Error)?.message ?? String(err)}`), { cause: err })));
   events.subscribe(propsFollowTree(storage.props), 'dead properties');
   events.subscribe(locksFollowTree(locks), 'locks');
-  const services: Services = { options, storage, locks, events };
-  const auth = await createAuth(options, services);
+  const services: Services = { options, storage, locks, events, state };
+  const auth = await createAuth(options, services, state);
 
   const app = new Koa<DavState>();
   app.silent = true;
@@ -117,8 +125,11 @@ export async function createApp(partial: Partial<ServerOptions>, hooks: AppHooks
     await next();
   });
   app.use(cors(options));
-  app.use(auth);
-  app.use(limits(options));
+  const requestLimits = limits(options);
+  // The server's own endpoints (`<prefix>/.dav/`): public routes answer here, the others run auth first.
+  app.use(davRoutes({ services }, { auth: auth.middleware, limits: requestLimits }, hooks.routes));
+  app.use(auth.middleware);
+  app.use(requestLimits);
   app.use(resolvePath);
   app.use(async (ctx: DavContext) => {
     const handler = HANDLERS[ctx.method];
@@ -145,9 +156,10 @@ export async function createApp(partial: Partial<ServerOptions>, hooks: AppHooks
     sweep,
     logger,
     events,
+    defender: auth.defender,
     close: async () => {
       // The sweep is not awaited: stopping it half way only leaves work for the next start.
-      await locks.close();
+      await Promise.all([locks.close(), state.close()]);
       await storage.close();
     },
   };

@@ -4,6 +4,7 @@ import type { ServerOptions } from './config.js';
 import type { StorageBackend } from './storage/backend.js';
 import type { LockManager } from './locks/manager.js';
 import type { TreeEventSink } from './storage/events.js';
+import type { StateStore } from './state/store.js';
 
 export interface Services {
   options: ServerOptions;
@@ -11,6 +12,8 @@ export interface Services {
   locks: LockManager;
   /** Where the write spine publishes tree changes (dead properties and locks subscribe). */
   events: TreeEventSink;
+  /** Small state every process shares (defender counters; app passwords, shares, upload sessions). */
+  state: StateStore;
 }
 
 export interface DavState {

@@ -1,11 +1,11 @@
 /**
  * Authentication and authorisation (after CORS, before limits and path resolution).
  * OPTIONS needs no credentials (Windows and CORS preflights ask before they authenticate);
- * everything else needs valid Basic credentials (401 + WWW-Authenticate otherwise). The user's
- * space then replaces the services for the rest of the request, and a read-only user gets 403
- * for every method that is not a read. The browser page's script and stylesheet
- * (GET/HEAD `<prefix>/?dav-asset=NAME`) are served without credentials: they are the same
- * public bytes for everyone, and a page must never raise a login prompt for its stylesheet.
+ * everything else needs valid Basic credentials (401 + WWW-Authenticate otherwise; 429 +
+ * Retry-After while the client is banned for failed logins). The user's space then replaces
+ * the services for the rest of the request, and a read-only user gets 403 for every method
+ * that is not a read. Routes under `<prefix>/.dav/` that are public (the page's assets, ...)
+ * are answered before this middleware runs (src/routes/); the others run it first.
  */
 import type { Next } from 'koa';
 import type { DavContext, Services } from '../context.js';
@@ -13,18 +13,41 @@ import type { ServerOptions } from '../config.js';
 import { DavError } from '../errors.js';
 import { HtpasswdFile } from '../auth/htpasswd.js';
 import { BasicAuthenticator } from '../auth/basic.js';
+import { PasswordVerifier, type AuthOutcome } from '../auth/verify.js';
+import { Defender } from '../auth/defender.js';
 import { loadUsers } from '../auth/users.js';
 import { Spaces } from '../auth/spaces.js';
 import { ConfigError } from '../config.js';
-import { isAssetUrl, serveAsset } from '../browser/assets.js';
+import type { StateStore } from '../state/store.js';
 
 /** Methods a read-only user may use. */
 export const READ_METHODS = new Set(['OPTIONS', 'GET', 'HEAD', 'PROPFIND']);
 
 export type Middleware = (ctx: DavContext, next: Next) => Promise<void>;
 
-export async function createAuth(options: ServerOptions, services: Services): Promise<Middleware> {
-  if (!options.htpasswd) return (_ctx, next) => next();
+export interface Auth {
+  middleware: Middleware;
+  /** The password check a login form can call too (null without --htpasswd). */
+  verifier: PasswordVerifier | null;
+  /** Failed-login counters and bans (stats + 'failure'/'ban'/'refused' events), null without --htpasswd. */
+  defender: Defender | null;
+}
+
+/**
+ * The client's address: the TCP peer, or behind a trusted proxy the address that proxy saw
+ * (the last X-Forwarded-For entry: the one our proxy appended, which a client cannot forge).
+ */
+export function clientAddress(ctx: DavContext): string {
+  if (ctx.state.services.options.trustProxy) {
+    const fwd = ctx.get('x-forwarded-for');
+    const last = fwd.slice(fwd.lastIndexOf(',') + 1).trim();
+    if (last) return last;
+  }
+  return ctx.req.socket.remoteAddress ?? '';
+}
+
+export async function createAuth(options: ServerOptions, services: Services, state: StateStore): Promise<Auth> {
+  if (!options.htpasswd) return { middleware: (_ctx, next) => next(), verifier: null, defender: null };
   const htpasswd = new HtpasswdFile(options.htpasswd);
   try {
     await htpasswd.load();
@@ -33,25 +56,34 @@ export async function createAuth(options: ServerOptions, services: Services): Pr
   }
   // Start-up only; names line numbers and users, never a hash or password.
   for (const p of htpasswd.problems) console.warn(`koa-webdav-server: ${options.htpasswd} ${p}`);
-  const authenticator = new BasicAuthenticator(htpasswd);
+  const defender = new Defender(state, {
+    maxFailures: options.authMaxFailures,
+    maxUserFailures: options.authMaxUserFailures,
+    windowSec: options.authWindow,
+    banSec: options.authBan,
+  });
+  const verifier = new PasswordVerifier(htpasswd, defender);
+  const basic = new BasicAuthenticator(verifier);
   const spaces = await Spaces.create(services, options.users ? await loadUsers(options.users) : null);
   const challenge = `Basic realm="${options.realm}", charset="UTF-8"`;
 
-  return async function authMiddleware(ctx: DavContext, next: Next): Promise<void> {
+  const refuse = (outcome: AuthOutcome & { ok: false }): DavError =>
+    outcome.banned
+      ? new DavError(429, 'Too many failed logins; try again later', { headers: { 'Retry-After': String(outcome.retryAfterSec) } })
+      : new DavError(401, 'Authentication required', { headers: { 'WWW-Authenticate': challenge } });
+
+  async function authMiddleware(ctx: DavContext, next: Next): Promise<void> {
     if (ctx.method === 'OPTIONS') return next();
-    if ((ctx.method === 'GET' || ctx.method === 'HEAD') && isAssetUrl(ctx.req.url ?? '', options.prefix)) {
-      // Answered right here, so an anonymous request can never reach storage.
-      return serveAsset(ctx);
-    }
-    const user = await authenticator.authenticate(ctx.get('authorization') || undefined);
-    if (user === null) throw new DavError(401, 'Authentication required', { headers: { 'WWW-Authenticate': challenge } });
-    const space = spaces.of(user);
+    const outcome = await basic.authenticate(ctx.get('authorization') || undefined, clientAddress(ctx));
+    if (!outcome.ok) throw refuse(outcome);
+    const space = spaces.of(outcome.user);
     if (!space) throw new DavError(403, 'No access is configured for this user');
     // The web page's script matches this exact text to say "you have read-only access".
     if (space.readOnly && !READ_METHODS.has(ctx.method)) throw new DavError(403, 'Read-only access');
-    ctx.state.user = user;
+    ctx.state.user = outcome.user;
     ctx.state.readOnly = space.readOnly;
     ctx.state.services = space.services;
     return next();
-  };
+  }
+  return { middleware: authMiddleware, verifier, defender };
 }

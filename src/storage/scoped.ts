@@ -22,6 +22,7 @@ import type {
   TreeResult,
 } from './backend.js';
 import { scopeChanges, type TreeChange } from './events.js';
+import { isReservedName, isReservedPath } from './reserved.js';
 
 /** Path translation between a scope and the whole tree. */
 export class Scope {
@@ -88,8 +89,9 @@ export class ScopedStorage implements StorageBackend {
   stat(path: string): Promise<ResourceInfo | null> {
     return this.inner.stat(this.scope.abs(path));
   }
-  list(path: string): AsyncIterable<ListEntry> {
-    return this.inner.list(this.scope.abs(path));
+  /** The view's own top level has the reserved names too (a `.dav` folder at a user's root stays hidden). */
+  async *list(path: string): AsyncIterable<ListEntry> {
+    for await (const e of this.inner.list(this.scope.abs(path))) if (path !== '/' || !isReservedName('/', e.name)) yield e;
   }
   read(path: string, range?: { start: number; end: number }): Promise<Readable> {
     return this.inner.read(this.scope.abs(path), range);
@@ -128,7 +130,7 @@ export class ScopedStorage implements StorageBackend {
     return this.tree(await this.inner.move(this.scope.abs(src), this.scope.abs(dst)));
   }
   isReserved(path: string): boolean {
-    return this.inner.isReserved(this.scope.abs(path));
+    return isReservedPath(path) || this.inner.isReserved(this.scope.abs(path));
   }
   get canonicalPath(): StorageBackend['canonicalPath'] {
     const f = this.inner.canonicalPath;

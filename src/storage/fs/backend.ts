@@ -21,7 +21,7 @@ import { sweepStale, type SweepReport } from './sweep.js';
 import { canonicalPath, fsPathOf, isCaseInsensitive } from './paths.js';
 import { isReservedPath, META_DIR } from '../reserved.js';
 
-export { META_DIR } from '../reserved.js';
+export { META_DIR, isReservedTopName } from '../reserved.js';
 export { infoFromStats } from './reads.js';
 export type { SweepReport } from './sweep.js';
 
