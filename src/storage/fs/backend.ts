@@ -20,6 +20,7 @@ import { Staging, type StagingOptions } from './staging.js';
 import { sweepStale, type SweepReport } from './sweep.js';
 import { canonicalPath, fsPathOf, isCaseInsensitive } from './paths.js';
 import { isReservedPath, META_DIR } from '../reserved.js';
+import type { Boundary } from './worker/protocol.js';
 
 export { META_DIR, isReservedTopName } from '../reserved.js';
 export { infoFromStats } from './reads.js';
@@ -99,8 +100,18 @@ export class FsBackend implements StorageBackend, tree.TreeHost {
     return reads.stat(this.fsPath(path));
   }
 
-  list(path: string): AsyncIterable<ListEntry> {
-    return reads.list(this.fsPath(path), path);
+  async *list(path: string): AsyncIterable<ListEntry> {
+    for await (const e of this.listRaw(path)) yield { name: e.name, info: e.info };
+  }
+
+  /** Members with whether each is a symbolic link (the contained backend checks those). */
+  listRaw(path: string): AsyncIterable<reads.RawEntry> {
+    return reads.listRaw(this.fsPath(path), path);
+  }
+
+  /** Where tree walks may follow symbolic links (undefined: anywhere); the contained backend narrows it. */
+  treeBoundary(): Boundary | undefined {
+    return undefined;
   }
 
   read(path: string, range?: { start: number; end: number }): Promise<Readable> {

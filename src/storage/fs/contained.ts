@@ -16,6 +16,7 @@ import type { ListEntry, OpenFile, PendingUpload, ReceiveOptions, ResourceInfo, 
 import type { TreeChange } from '../events.js';
 import type { Readable } from 'node:stream';
 import { fromErrno, StorageError } from '../errors.js';
+import type { Boundary } from './worker/protocol.js';
 import { isSelfOrDescendant, joinPath, parentPath } from '../../dav/path.js';
 
 const code = (e: unknown): string | undefined => (e as NodeJS.ErrnoException | undefined)?.code;
@@ -147,16 +148,14 @@ export class ContainedFsBackend extends FsBackend {
 
   override async *list(path: string): AsyncIterable<ListEntry> {
     await this.contain(path);
-    const links = new Set<string>();
-    try {
-      for await (const d of await fsp.opendir(this.fsPath(path), { bufferSize: 256 })) if (d.isSymbolicLink()) links.add(d.name);
-    } catch (e) {
-      throw fromErrno(e);
+    for await (const e of this.listRaw(path)) {
+      if (e.link && !(await this.linkOk(joinPath(path, e.name)))) continue;
+      yield { name: e.name, info: e.info };
     }
-    for await (const e of super.list(path)) {
-      if (links.has(e.name) && !(await this.linkOk(joinPath(path, e.name)))) continue;
-      yield e;
-    }
+  }
+
+  override treeBoundary(): Boundary {
+    return { root: this.realRoot, meta: this.realMeta };
   }
 
   override async read(path: string, range?: { start: number; end: number }): Promise<Readable> {

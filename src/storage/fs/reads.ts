@@ -9,14 +9,15 @@ import type { Readable } from 'node:stream';
 import type { ListEntry, OpenFile, ResourceInfo } from '../backend.js';
 import { fromErrno, StorageError } from '../errors.js';
 import { mapBounded } from '../../util/concurrency.js';
-import { Kind, STAT_FIELDS, statWorker } from './stat-batch.js';
+import { Kind, LIST_FIELDS, statWorker } from './stat-batch.js';
 import { isReservedName } from '../reserved.js';
 
 export const READ_CHUNK = 1024 * 1024;
 const STAT_PARALLEL = 32;
-/** Names per stat-worker message, and the smallest batch worth a message (fewer use the threadpool). */
+/** Names per batch of the threadpool listing. */
 const STAT_BATCH = 256;
-const STAT_WORKER_MIN = 32;
+/** Members per part of a listing on the fs worker. */
+const LIST_PART = 512;
 
 /**
  * stat(2) through the callback API: measured ~30% less CPU per call than fs.promises.stat
@@ -92,61 +93,71 @@ export async function stat(file: string): Promise<ResourceInfo | null> {
   }
 }
 
-/** Members of the directory at `dir` (DAV path `path`), stat'ed in batches; special files are left out. */
-export async function* list(dir: string, path: string): AsyncIterable<ListEntry> {
+/** A member as the filesystem lists it: with whether it is a symbolic link (its info is the target's). */
+export interface RawEntry extends ListEntry {
+  link: boolean;
+}
+
+/**
+ * Members of the directory at `dir` (DAV path `path`) with their stats, links followed; reserved
+ * names, and members that vanished, dangle or are special files, are left out. Read and stat'ed
+ * on the fs worker, a part at a time.
+ */
+export async function* listRaw(dir: string, path: string): AsyncIterable<RawEntry> {
+  const parts = statWorker.list(dir, path, LIST_PART);
+  if (!parts) return yield* listPool(dir, path);
+  try {
+    for await (const part of parts) {
+      const f = new Float64Array(part.buf);
+      const names = part.names;
+      for (let i = 0, o = 0; i < names.length; i++, o += LIST_FIELDS) yield { name: names[i]!, info: infoFromFields(f, o), link: f[o + LIST_FIELDS - 1] === 1 };
+    }
+  } catch (e) {
+    throw fromErrno(e);
+  }
+}
+
+/** listRaw through the threadpool (when the worker cannot run): names in batches, stat'ed in parallel. */
+async function* listPool(dir: string, path: string): AsyncIterable<RawEntry> {
   let handle;
   try {
     handle = await fsp.opendir(dir, { bufferSize: 256 });
   } catch (e) {
     throw fromErrno(e);
   }
-  // Names in batches; each batch is stat'ed on the fs worker (one message per batch) while
-  // the next batch is read, at most two batches ahead of the consumer.
-  const pending: Promise<ListEntry[]>[] = [];
-  let batch: string[] = [];
+  // Each batch is stat'ed while the next one is read, at most two batches ahead of the consumer.
+  const pending: Promise<RawEntry[]>[] = [];
+  let batch: { name: string; link: boolean }[] = [];
   for await (const d of handle) {
     if (isReservedName(path, d.name)) continue;
-    batch.push(d.name);
+    batch.push({ name: d.name, link: d.isSymbolicLink() });
     if (batch.length === STAT_BATCH) {
-      pending.push(statBatch(dir, batch));
+      pending.push(statBatchPool(dir, batch));
       batch = [];
       if (pending.length > 2) yield* await pending.shift()!;
     }
   }
-  if (batch.length) pending.push(statBatch(dir, batch));
+  if (batch.length) pending.push(statBatchPool(dir, batch));
   while (pending.length) yield* await pending.shift()!;
 }
 
 /** Stats the names of one directory; entries that vanished, dangle or are special files are left out. */
-function statBatch(dir: string, names: string[]): Promise<ListEntry[]> {
-  const viaWorker = names.length >= STAT_WORKER_MIN ? statWorker.statMany(dir, names) : null;
-  const p = viaWorker
-    ? viaWorker.then((f) => {
-        if (!f) return statBatchPool(dir, names); // the worker failed: use the threadpool
-        const out: ListEntry[] = [];
-        for (let i = 0, o = 0; i < names.length; i++, o += STAT_FIELDS) {
-          if (f[o] !== Kind.File && f[o] !== Kind.Directory) continue;
-          out.push({ name: names[i]!, info: infoFromFields(f, o) });
-        }
-        return out;
-      })
-    : statBatchPool(dir, names);
-  p.catch(() => undefined); // awaited by list(); avoids an unhandled rejection meanwhile
+function statBatchPool(dir: string, names: { name: string; link: boolean }[]): Promise<RawEntry[]> {
+  const p = (async () => {
+    const out: RawEntry[] = [];
+    const stats = mapBounded(names, STAT_PARALLEL, async ({ name, link }) => {
+      try {
+        const st = await fastStat(join(dir, name));
+        return st.isFile() || st.isDirectory() ? { name, info: infoFromStats(st), link } : null;
+      } catch {
+        return null; // vanished meanwhile, or a dangling symlink: not listed
+      }
+    });
+    for await (const entry of stats) if (entry) out.push(entry);
+    return out;
+  })();
+  p.catch(() => undefined); // awaited by listPool(); avoids an unhandled rejection meanwhile
   return p;
-}
-
-async function statBatchPool(dir: string, names: string[]): Promise<ListEntry[]> {
-  const out: ListEntry[] = [];
-  const stats = mapBounded(names, STAT_PARALLEL, async (name) => {
-    try {
-      const st = await fastStat(join(dir, name));
-      return st.isFile() || st.isDirectory() ? { name, info: infoFromStats(st) } : null;
-    } catch {
-      return null; // vanished meanwhile, or a dangling symlink: not listed
-    }
-  });
-  for await (const entry of stats) if (entry) out.push(entry);
-  return out;
 }
 
 export async function read(file: string, range?: { start: number; end: number }): Promise<Readable> {

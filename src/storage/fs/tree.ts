@@ -17,6 +17,8 @@ import { errnoOf } from './reads.js';
 import { renameInto } from './uploads.js';
 import { isReservedName } from '../reserved.js';
 import type { Staging } from './staging.js';
+import { statWorker, type TreeReply } from './stat-batch.js';
+import type { Boundary } from './worker/protocol.js';
 
 import { MAX_TREE_DEPTH } from '../walk.js';
 
@@ -27,8 +29,16 @@ export interface TreeHost {
   fsPath(path: string): string;
   stat(path: string): Promise<ResourceInfo | null>;
   list(path: string): AsyncIterable<ListEntry>;
+  /** Where walks may follow symbolic links (undefined: anywhere). */
+  treeBoundary(): Boundary | undefined;
   readonly staging: Staging;
 }
+
+/** A walk's failure code: an errno code, or a storage kind of the worker's own making. */
+const walkError = (code: string): StorageError =>
+  /^E[A-Z]/.test(code) ? fromErrno(Object.assign(new Error(code), { code })) : new StorageError(code as StorageErrorKind, code);
+
+const fromWalk = (r: TreeReply): TreeResult => ({ changes: r.changes as TreeChange[], failed: r.failed as FailedMember[] });
 
 const kindOf = (e: unknown): StorageErrorKind => (e instanceof StorageError ? e.kind : fromErrno(e).kind);
 
@@ -56,8 +66,17 @@ export async function createEmpty(h: TreeHost, path: string): Promise<TreeChange
   return [{ type: 'created', path, isCollection: false }];
 }
 
-/** Deletes a file or a tree (symlinks themselves, never their targets). */
+/**
+ * Deletes a file or a tree (symlinks themselves, never their targets): on the fs worker, member
+ * after member without a hand-off each (a DELETE of 1,000 files spent ~25 us of main-thread time
+ * per member on lstat and unlink hand-offs); through the threadpool when the worker cannot run.
+ */
 export async function remove(h: TreeHost, path: string): Promise<TreeResult> {
+  const viaWorker = await statWorker.removeTree(h.fsPath(path), path);
+  if (viaWorker) {
+    if (viaWorker.code) throw walkError(viaWorker.code);
+    return fromWalk(viaWorker);
+  }
   const changes: TreeChange[] = [];
   const failed: FailedMember[] = [];
   let st: Stats;
@@ -138,14 +157,8 @@ export async function copy(h: TreeHost, src: string, dst: string, opts: { recurs
   if (!from) throw new StorageError('not-found', 'Not found');
   const existing = await h.stat(dst);
   const staged = h.staging.newPath();
-  const failed: FailedMember[] = [];
-  let root: CopyNode;
-  try {
-    root = await copyInto(h, src, dst, staged, from, opts.recursive, failed, new Set(), 0);
-  } catch (e) {
-    await fsp.rm(staged, { recursive: true, force: true });
-    throw e;
-  }
+  const copied = await copyToStaging(h, src, dst, staged, from, opts.recursive);
+  const failed = copied.failed;
   const changes: TreeChange[] = [];
   try {
     if (existing && (existing.isCollection || from.isCollection)) {
@@ -166,6 +179,32 @@ export async function copy(h: TreeHost, src: string, dst: string, opts: { recurs
     if (c === 'ENOENT' || c === 'ENOTDIR') throw new StorageError('parent-missing', 'Destination parent collection does not exist', { errno: c });
     throw fromErrno(e);
   }
+  changes.push(...copied.changes);
+  return { changes, failed };
+}
+
+/**
+ * Builds the copy at `staged`: on the fs worker (one message for the whole tree), else through
+ * the threadpool. Throws (leaving nothing staged) when the source itself cannot be copied.
+ */
+async function copyToStaging(h: TreeHost, src: string, dst: string, staged: string, from: ResourceInfo, recursive: boolean): Promise<TreeResult> {
+  const viaWorker = await statWorker.copyTree({ src: h.fsPath(src), target: staged, from: src, to: dst, isCollection: from.isCollection, srcId: from.id, recursive, bound: h.treeBoundary() });
+  if (viaWorker?.code) {
+    await fsp.rm(staged, { recursive: true, force: true });
+    throw walkError(viaWorker.code);
+  }
+  if (viaWorker) return fromWalk(viaWorker);
+  // No worker (or it stopped mid-copy): start again through the threadpool.
+  await fsp.rm(staged, { recursive: true, force: true });
+  const failed: FailedMember[] = [];
+  let root: CopyNode;
+  try {
+    root = await copyInto(h, src, dst, staged, from, recursive, failed, new Set(), 0);
+  } catch (e) {
+    await fsp.rm(staged, { recursive: true, force: true });
+    throw e;
+  }
+  const changes: TreeChange[] = [];
   pushCopied(root, changes);
   return { changes, failed };
 }

@@ -1,11 +1,15 @@
 /**
  * The messages between the main thread and the fs worker (src/storage/fs/worker/thread.ts).
- * Every request carries an id that its reply repeats. Stats travel as STAT_FIELDS numbers per
- * name in one transferred Float64Array (no object per file).
+ * Requests travel in batches (`{ b: WorkerRequest[] }`, every request made in one turn of the
+ * event loop) and replies too (`{ b: WorkerReply[] }`), so a busy server pays one hand-off per
+ * turn, not one per request. Every request carries an id that its replies repeat. Stats travel
+ * as numbers in one transferred Float64Array (no object per file).
  */
 
 /** Per name: kind (see Kind), size, mtimeMs, birthtimeMs, ctimeMs, ino, dev. */
 export const STAT_FIELDS = 7;
+/** Per listed member: the STAT_FIELDS, then 1 when the member is a symbolic link. */
+export const LIST_FIELDS = 8;
 
 export const Kind = {
   Missing: 0,
@@ -45,7 +49,70 @@ export interface PutSmallRequest {
   mtimeMs?: number;
 }
 
-export type WorkerRequest = StatManyRequest | ReadSmallRequest | PutSmallRequest;
+/**
+ * Opens a listing of directory `dir` (DAV path `path`): members (reserved names left out) with
+ * their stats (links followed; missing, dangling and special members left out), at most `max`
+ * per reply. While the reply says `more`, the listing stays open under this request's id:
+ * `next` asks for the following members, `close` ends it early.
+ */
+export interface ListRequest {
+  op: 'list';
+  id: number;
+  dir: string;
+  path: string;
+  max: number;
+}
+
+export interface ListNextRequest {
+  op: 'next';
+  id: number;
+  /** The id of the `list` request that opened the listing. */
+  list: number;
+}
+
+export interface ListCloseRequest {
+  op: 'close';
+  id: number;
+  list: number;
+}
+
+/** Where a tree walk may follow symbolic links: real paths inside `root` and outside `meta`. */
+export interface Boundary {
+  root: string;
+  meta: string;
+}
+
+/**
+ * Deletes `file` (DAV path `path`) and everything below it, member by member, symbolic links
+ * themselves and never their targets. Members that fail keep their ancestors (RFC 4918 9.6.1).
+ */
+export interface RemoveTreeRequest {
+  op: 'rm';
+  id: number;
+  file: string;
+  path: string;
+}
+
+/**
+ * Copies `src` (DAV path `from`, stat'ed as a collection or not by the caller) to `target` (a
+ * fresh name in the staging area) that will become DAV path `to`; with `recursive`, every member
+ * below, following links that stay inside `bound` (all links when absent).
+ */
+export interface CopyTreeRequest {
+  op: 'copy';
+  id: number;
+  src: string;
+  target: string;
+  from: string;
+  to: string;
+  isCollection: boolean;
+  /** Identity (`dev:ino`) of the source collection, for loop detection. */
+  srcId?: string;
+  recursive: boolean;
+  bound?: Boundary;
+}
+
+export type WorkerRequest = StatManyRequest | ReadSmallRequest | PutSmallRequest | ListRequest | ListNextRequest | ListCloseRequest | RemoveTreeRequest | CopyTreeRequest;
 
 export interface StatManyReply {
   id: number;
@@ -68,7 +135,52 @@ export interface PutSmallReply {
   code?: string;
 }
 
-export type WorkerReply = StatManyReply | ReadSmallReply | PutSmallReply;
+export interface ListReply {
+  id: number;
+  names: string[];
+  /** LIST_FIELDS numbers per name. */
+  buf: ArrayBuffer;
+  /** True while the listing has more members (ask with `next`). */
+  more: boolean;
+  /** errno code when the directory could not be opened or read. */
+  code?: string;
+}
+
+/** A member of a tree walk that failed: its DAV path and the kind of storage error. */
+export interface WalkFailure {
+  path: string;
+  kind: string;
+}
+
+/** Changes of a tree walk as plain records (src/storage/events.ts TreeChange). */
+export type WalkChange =
+  | { type: 'removed'; path: string; isCollection: boolean }
+  | { type: 'copied'; from: string; to: string; isCollection: boolean; deep: boolean };
+
+export interface TreeReply {
+  id: number;
+  changes: WalkChange[];
+  failed: WalkFailure[];
+  /** errno code (or storage kind) when the walk could not start or the copy root failed. */
+  code?: string;
+}
+
+export type WorkerReply = StatManyReply | ReadSmallReply | PutSmallReply | ListReply | TreeReply;
 
 /** The reply type of each request type. */
-export type ReplyOf<R extends WorkerRequest> = R extends StatManyRequest ? StatManyReply : R extends ReadSmallRequest ? ReadSmallReply : PutSmallReply;
+export type ReplyOf<R extends WorkerRequest> = R extends StatManyRequest
+  ? StatManyReply
+  : R extends ReadSmallRequest
+    ? ReadSmallReply
+    : R extends PutSmallRequest
+      ? PutSmallReply
+      : R extends ListRequest | ListNextRequest
+        ? ListReply
+        : R extends RemoveTreeRequest | CopyTreeRequest
+          ? TreeReply
+          : never;
+
+/** A batch of requests or replies: one message per turn of the sending thread's event loop. */
+export interface Batch<T> {
+  b: T[];
+}

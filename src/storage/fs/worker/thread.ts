@@ -1,104 +1,93 @@
 /**
- * The fs worker thread: does syscalls back to back off the event loop (stat batches of a
- * listing, the open/fstat/read of a small GET, the write/rename/stat of a small PUT) and answers
- * each request with one message. Never blocks on a special file: opens use O_NONBLOCK (a FIFO
- * opens at once) and only regular files are read.
+ * The fs worker thread: does syscalls back to back off the event loop and answers each batch of
+ * requests with one message (protocol.ts). One-shot operations (stat batches, small GET and PUT,
+ * a part of a listing) run at once; tree walks (DELETE and COPY of a collection) run as slices
+ * of a few milliseconds, round robin, with the requests that arrive meanwhile served between
+ * slices, so a DELETE of a large tree never holds up a small GET for long.
  */
 import { parentPort } from 'node:worker_threads';
-import { closeSync, constants, fstatSync, openSync, readSync, renameSync, statSync, unlinkSync, utimesSync, writeFileSync, type Stats } from 'node:fs';
-import { Kind, STAT_FIELDS, type PutSmallRequest, type ReadSmallRequest, type StatManyRequest, type WorkerReply, type WorkerRequest } from './protocol.js';
-
-const OPEN_FLAGS = constants.O_RDONLY | (constants.O_NONBLOCK ?? 0);
-// O_NOFOLLOW for the small-file read: a link answers ELOOP and the caller takes its checked
-// path, so the containment check needs no extra lstat per GET.
-const SMALL_FLAGS = OPEN_FLAGS | (constants.O_NOFOLLOW ?? 0);
+import type { Batch, WorkerReply, WorkerRequest } from './protocol.js';
+import { putSmall, readSmall, statMany, type Out } from './small.js';
+import * as listing from './list.js';
+import { copyTree, removeTree, type Walk } from './tree.js';
+import type { TreeReply } from './protocol.js';
 
 const port = parentPort!;
-const reply = (m: WorkerReply, transfer: ArrayBuffer[]): void => port.postMessage(m, transfer);
-const errno = (e: unknown): string => (e as NodeJS.ErrnoException).code ?? 'EIO';
 
-function put(out: Float64Array, o: number, st: Stats): void {
-  out[o] = st.isDirectory() ? Kind.Directory : st.isFile() ? Kind.File : Kind.Special;
-  out[o + 1] = st.size;
-  out[o + 2] = st.mtimeMs;
-  out[o + 3] = st.birthtimeMs;
-  out[o + 4] = st.ctimeMs;
-  out[o + 5] = st.ino;
-  out[o + 6] = st.dev;
+/** How long one slice of tree walks may run before pending messages are looked at. */
+const SLICE_MS = 4;
+
+let replies: WorkerReply[] = [];
+let transfers: ArrayBuffer[] = [];
+
+function send([reply, transfer]: Out<WorkerReply>): void {
+  replies.push(reply);
+  for (const t of transfer) transfers.push(t);
 }
 
-function statMany({ id, dir, names }: StatManyRequest): void {
-  const out = new Float64Array(names.length * STAT_FIELDS);
-  for (let i = 0; i < names.length; i++) {
-    let st: Stats | undefined;
+function flush(): void {
+  if (replies.length === 0) return;
+  const msg: Batch<WorkerReply> = { b: replies };
+  const t = transfers;
+  replies = [];
+  transfers = [];
+  port.postMessage(msg, t);
+}
+
+const walks: Walk<TreeReply>[] = [];
+let walking = false;
+
+function runWalks(): void {
+  const until = performance.now() + SLICE_MS;
+  let steps = 0;
+  while (walks.length && (++steps & 63 || performance.now() < until)) {
+    const w = walks[0]!;
+    let r: IteratorResult<void, TreeReply>;
     try {
-      st = statSync(dir + '/' + names[i], { throwIfNoEntry: false });
-    } catch {
-      st = undefined;
+      r = w.next();
+    } catch (e) {
+      // a bug, not an fs error (those are reported in the reply): let the main thread fall back
+      walks.shift();
+      throw e;
     }
-    if (st) put(out, i * STAT_FIELDS, st);
+    if (r.done) {
+      walks.shift();
+      send([r.value, []]);
+    } else if (steps % 64 === 0) walks.push(walks.shift()!); // round robin between walks
   }
-  reply({ id, buf: out.buffer }, [out.buffer]);
+  flush();
+  if (walks.length) setImmediate(runWalks);
+  else walking = false;
 }
 
-function putSmall({ id, tmp, target, body, check, mtimeMs }: PutSmallRequest): void {
-  const out = new Float64Array(STAT_FIELDS);
-  let created = -1;
-  try {
-    if (check) {
-      const st = statSync(target, { throwIfNoEntry: false });
-      if (st?.isDirectory()) throw Object.assign(new Error('is a directory'), { code: 'EISDIR' });
-      created = st ? 0 : 1;
-    }
-    writeFileSync(tmp, new Uint8Array(body), { flag: 'wx' });
-    if (mtimeMs !== undefined) utimesSync(tmp, new Date(), new Date(mtimeMs));
-    renameSync(tmp, target);
-    put(out, 0, statSync(target));
-    reply({ id, buf: out.buffer, created }, [out.buffer]);
-  } catch (e) {
-    try {
-      unlinkSync(tmp);
-    } catch {
-      // never written, or already renamed
-    }
-    reply({ id, buf: out.buffer, created, code: errno(e) }, [out.buffer]);
+function handle(m: WorkerRequest): void {
+  switch (m.op) {
+    case 'small':
+      return send(readSmall(m));
+    case 'put':
+      return send(putSmall(m));
+    case 'stat':
+      return send(statMany(m));
+    case 'list':
+      return send(listing.start(m.id, m.dir, m.path, m.max));
+    case 'next':
+      return send(listing.part(m.list, m.id));
+    case 'close':
+      return listing.close(m.list);
+    case 'rm':
+      walks.push(removeTree(m));
+      break;
+    case 'copy':
+      walks.push(copyTree(m));
+      break;
   }
-}
-
-function readSmall({ id, path, max }: ReadSmallRequest): void {
-  const out = new Float64Array(STAT_FIELDS);
-  let fd = -1;
-  try {
-    fd = openSync(path, SMALL_FLAGS);
-    const st = fstatSync(fd);
-    put(out, 0, st);
-    let body: ArrayBuffer | null = null;
-    if (st.isFile() && st.size <= max) {
-      const buf = new Uint8Array(new ArrayBuffer(st.size));
-      let got = 0;
-      while (got < buf.length) {
-        const n = readSync(fd, buf, got, buf.length - got, got);
-        if (n === 0) break;
-        got += n;
-      }
-      body = got === buf.length ? buf.buffer : buf.buffer.slice(0, got);
-    }
-    reply({ id, buf: out.buffer, body }, body ? [out.buffer, body] : [out.buffer]);
-  } catch (e) {
-    reply({ id, buf: out.buffer, code: errno(e) }, [out.buffer]);
-  } finally {
-    if (fd !== -1) {
-      try {
-        closeSync(fd);
-      } catch {
-        // nothing to do
-      }
-    }
+  if (!walking) {
+    walking = true;
+    setImmediate(runWalks);
   }
 }
 
-port.on('message', (m: WorkerRequest) => {
-  if (m.op === 'small') readSmall(m);
-  else if (m.op === 'put') putSmall(m);
-  else statMany(m);
+port.on('message', (m: Batch<WorkerRequest>) => {
+  for (const r of m.b) handle(r);
+  flush();
 });

@@ -1,0 +1,96 @@
+/**
+ * Listings on the fs worker: one open directory per listing, read and stat'ed back to back, a
+ * bounded number of members per reply. The main thread asks for the next part only when it
+ * wants more (a PROPFIND streams its answer as fast as the client reads), so memory stays flat
+ * however large the directory. A listing nobody asks about for LIST_IDLE_MS is closed.
+ */
+import { opendirSync, statSync, type Dir, type Stats } from 'node:fs';
+import { isReservedName } from '../../reserved.js';
+import { Kind, LIST_FIELDS, type ListReply } from './protocol.js';
+import { errnoOf, kindOf, putStat } from './stats.js';
+import type { Out } from './small.js';
+
+const LIST_IDLE_MS = 60_000;
+
+interface Listing {
+  dir: Dir;
+  file: string;
+  path: string;
+  max: number;
+  used: number;
+}
+
+const open = new Map<number, Listing>();
+
+const sweeper = setInterval(() => {
+  const now = Date.now();
+  for (const [id, l] of open) if (now - l.used > LIST_IDLE_MS) close(id);
+}, LIST_IDLE_MS);
+sweeper.unref();
+
+export function close(id: number): void {
+  const l = open.get(id);
+  if (!l) return;
+  open.delete(id);
+  try {
+    l.dir.closeSync();
+  } catch {
+    // already closed
+  }
+}
+
+/** Opens directory `file` (DAV path `path`) and answers its first part. */
+export function start(id: number, file: string, path: string, max: number): Out<ListReply> {
+  let dir: Dir;
+  try {
+    dir = opendirSync(file, { bufferSize: 256 });
+  } catch (e) {
+    return fail(id, e);
+  }
+  open.set(id, { dir, file, path, max: Math.max(1, max), used: Date.now() });
+  return part(id, id);
+}
+
+/** The next part of the listing opened by request `list`, as the reply to request `id`. */
+export function part(list: number, id: number): Out<ListReply> {
+  const l = open.get(list);
+  if (!l) return fail(id, Object.assign(new Error('listing closed'), { code: 'EBADF' }));
+  l.used = Date.now();
+  const names: string[] = [];
+  const out = new Float64Array(l.max * LIST_FIELDS);
+  let n = 0;
+  let more = true;
+  try {
+    for (let read = 0; read < l.max; read++) {
+      const d = l.dir.readSync();
+      if (d === null) {
+        more = false;
+        break;
+      }
+      if (isReservedName(l.path, d.name)) continue;
+      let st: Stats | undefined;
+      try {
+        st = statSync(l.file + '/' + d.name, { throwIfNoEntry: false });
+      } catch {
+        st = undefined; // a dangling or looping link, or unreadable: not listed
+      }
+      if (!st || kindOf(st) === Kind.Special) continue;
+      const o = n * LIST_FIELDS;
+      putStat(out, o, st);
+      out[o + LIST_FIELDS - 1] = d.isSymbolicLink() ? 1 : 0;
+      names.push(d.name);
+      n++;
+    }
+  } catch (e) {
+    close(list);
+    return fail(id, e);
+  }
+  if (!more) close(list);
+  const buf = out.buffer.slice(0, n * LIST_FIELDS * 8);
+  return [{ id, names, buf, more }, [buf]];
+}
+
+function fail(id: number, e: unknown): Out<ListReply> {
+  const buf = new ArrayBuffer(0);
+  return [{ id, names: [], buf, more: false, code: errnoOf(e) }, [buf]];
+}

@@ -1,0 +1,86 @@
+/**
+ * The fs worker's one-shot operations: stat batches of a listing, the open/fstat/read of a small
+ * GET, the write/rename/stat of a small PUT. Never blocks on a special file: opens use
+ * O_NONBLOCK (a FIFO opens at once) and only regular files are read.
+ */
+import { closeSync, constants, fstatSync, openSync, readSync, renameSync, statSync, unlinkSync, utimesSync, writeFileSync, type Stats } from 'node:fs';
+import { STAT_FIELDS, type PutSmallReply, type PutSmallRequest, type ReadSmallReply, type ReadSmallRequest, type StatManyReply, type StatManyRequest } from './protocol.js';
+import { errnoOf, putStat } from './stats.js';
+
+const OPEN_FLAGS = constants.O_RDONLY | (constants.O_NONBLOCK ?? 0);
+// O_NOFOLLOW for the small-file read: a link answers ELOOP and the caller takes its checked
+// path, so the containment check needs no extra lstat per GET.
+const SMALL_FLAGS = OPEN_FLAGS | (constants.O_NOFOLLOW ?? 0);
+
+/** A reply and the buffers it transfers. */
+export type Out<R> = [R, ArrayBuffer[]];
+
+export function statMany({ id, dir, names }: StatManyRequest): Out<StatManyReply> {
+  const out = new Float64Array(names.length * STAT_FIELDS);
+  for (let i = 0; i < names.length; i++) {
+    let st: Stats | undefined;
+    try {
+      st = statSync(dir + '/' + names[i], { throwIfNoEntry: false });
+    } catch {
+      st = undefined;
+    }
+    if (st) putStat(out, i * STAT_FIELDS, st);
+  }
+  return [{ id, buf: out.buffer }, [out.buffer]];
+}
+
+export function putSmall({ id, tmp, target, body, check, mtimeMs }: PutSmallRequest): Out<PutSmallReply> {
+  const out = new Float64Array(STAT_FIELDS);
+  let created = -1;
+  try {
+    if (check) {
+      const st = statSync(target, { throwIfNoEntry: false });
+      if (st?.isDirectory()) throw Object.assign(new Error('is a directory'), { code: 'EISDIR' });
+      created = st ? 0 : 1;
+    }
+    writeFileSync(tmp, new Uint8Array(body), { flag: 'wx' });
+    if (mtimeMs !== undefined) utimesSync(tmp, new Date(), new Date(mtimeMs));
+    renameSync(tmp, target);
+    putStat(out, 0, statSync(target));
+    return [{ id, buf: out.buffer, created }, [out.buffer]];
+  } catch (e) {
+    try {
+      unlinkSync(tmp);
+    } catch {
+      // never written, or already renamed
+    }
+    return [{ id, buf: out.buffer, created, code: errnoOf(e) }, [out.buffer]];
+  }
+}
+
+export function readSmall({ id, path, max }: ReadSmallRequest): Out<ReadSmallReply> {
+  const out = new Float64Array(STAT_FIELDS);
+  let fd = -1;
+  try {
+    fd = openSync(path, SMALL_FLAGS);
+    const st = fstatSync(fd);
+    putStat(out, 0, st);
+    let body: ArrayBuffer | null = null;
+    if (st.isFile() && st.size <= max) {
+      const buf = new Uint8Array(new ArrayBuffer(st.size));
+      let got = 0;
+      while (got < buf.length) {
+        const n = readSync(fd, buf, got, buf.length - got, got);
+        if (n === 0) break;
+        got += n;
+      }
+      body = got === buf.length ? buf.buffer : buf.buffer.slice(0, got);
+    }
+    return [{ id, buf: out.buffer, body }, body ? [out.buffer, body] : [out.buffer]];
+  } catch (e) {
+    return [{ id, buf: out.buffer, code: errnoOf(e) }, [out.buffer]];
+  } finally {
+    if (fd !== -1) {
+      try {
+        closeSync(fd);
+      } catch {
+        // nothing to do
+      }
+    }
+  }
+}

@@ -1,0 +1,282 @@
+/**
+ * Tree walks on the fs worker: DELETE and COPY of a collection run their syscalls back to back
+ * here instead of paying a threadpool hand-off (and a promise) per member on the event loop.
+ * Each walk is a generator that yields after every syscall, so the worker's scheduler
+ * (thread.ts) can interleave several walks and the small requests arriving meanwhile. They report
+ * exactly what src/storage/fs/tree.ts's threadpool versions report: every change, in order, and
+ * every member that failed (RFC 4918 9.6.1: a member that fails keeps its ancestors).
+ */
+import { closeSync, constants, fchmodSync, fstatSync, lstatSync, mkdirSync, opendirSync, openSync, readSync, realpathSync, rmdirSync, statSync, unlinkSync, writeSync, copyFileSync, type Dir, type Dirent, type Stats } from 'node:fs';
+import { isReservedName } from '../../reserved.js';
+import { kindOfErrno } from '../../errors.js';
+import { MAX_TREE_DEPTH } from '../../walk.js';
+import type { Boundary, CopyTreeRequest, RemoveTreeRequest, TreeReply, WalkChange, WalkFailure } from './protocol.js';
+import { errnoOf, idOf } from './stats.js';
+
+/** A walk step: yields after each syscall, returns its result. */
+export type Walk<T> = Generator<void, T, void>;
+
+const joinDav = (dir: string, name: string): string => (dir === '/' ? '/' + name : `${dir}/${name}`);
+
+/** A failure of our own making (not an errno): carries its storage kind. */
+class KindError extends Error {
+  constructor(readonly kind: string) {
+    super(kind);
+  }
+}
+const kindOfError = (e: unknown): string => (e instanceof KindError ? e.kind : kindOfErrno(errnoOf(e)));
+
+/** Reads the members of an open directory in parts, so a huge directory is never held whole. */
+function* members(dir: Dir): Generator<Dirent, void, void> {
+  try {
+    for (let d = dir.readSync(); d !== null; d = dir.readSync()) yield d;
+  } finally {
+    try {
+      dir.closeSync();
+    } catch {
+      // already closed
+    }
+  }
+}
+
+// ---- DELETE ----------------------------------------------------------------------------------
+
+export function* removeTree({ id, file, path }: RemoveTreeRequest): Walk<TreeReply> {
+  const changes: WalkChange[] = [];
+  const failed: WalkFailure[] = [];
+  let st: Stats;
+  try {
+    st = lstatSync(file);
+  } catch (e) {
+    return { id, changes, failed, code: errnoOf(e) };
+  }
+  if (yield* removeInto(file, path, st.isDirectory(), failed, changes)) changes.push({ type: 'removed', path, isCollection: st.isDirectory() });
+  return { id, changes, failed };
+}
+
+/**
+ * Depth-first delete; true when `path` is gone. The type of each member comes from its directory
+ * entry (no lstat per file); a member whose type changed meanwhile is looked at again.
+ */
+function* removeInto(file: string, path: string, isDir: boolean, failed: WalkFailure[], changes: WalkChange[]): Walk<boolean> {
+  if (!isDir) {
+    try {
+      unlinkSync(file);
+      yield;
+      return true;
+    } catch (e) {
+      const c = errnoOf(e);
+      if (c === 'ENOENT') return true;
+      // A directory now (EISDIR on Linux, EPERM elsewhere): delete it as one.
+      if ((c === 'EISDIR' || c === 'EPERM') && isDirectoryNow(file)) return yield* removeInto(file, path, true, failed, changes);
+      failed.push({ path, kind: kindOfErrno(c) });
+      return false;
+    }
+  }
+  let dir: Dir;
+  try {
+    dir = opendirSync(file, { bufferSize: 1024 });
+  } catch (e) {
+    const c = errnoOf(e);
+    if (c === 'ENOENT') return true;
+    if (c === 'ENOTDIR') return yield* removeInto(file, path, false, failed, changes);
+    failed.push({ path, kind: kindOfErrno(c) });
+    return false;
+  }
+  let ok = true;
+  const gone: WalkChange[] = [];
+  try {
+    for (const d of members(dir)) {
+      if (isReservedName(path, d.name)) continue;
+      const child = joinDav(path, d.name);
+      const childDir = d.isDirectory();
+      if (yield* removeInto(`${file}/${d.name}`, child, childDir, failed, changes)) gone.push({ type: 'removed', path: child, isCollection: childDir });
+      else ok = false;
+    }
+  } catch (e) {
+    // reading the directory failed part way: what is left stays
+    failed.push({ path, kind: kindOfError(e) });
+    ok = false;
+  }
+  if (ok && path !== '/') {
+    try {
+      rmdirSync(file);
+      yield;
+      return true;
+    } catch (e) {
+      failed.push({ path, kind: kindOfErrno(errnoOf(e)) });
+    }
+  }
+  changes.push(...gone);
+  return false;
+}
+
+function isDirectoryNow(file: string): boolean {
+  try {
+    return lstatSync(file).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+// ---- COPY ------------------------------------------------------------------------------------
+
+/** A copied resource: whether all of it (members included) arrived, and what of it did when not. */
+interface CopyNode {
+  from: string;
+  to: string;
+  isCollection: boolean;
+  complete: boolean;
+  /** Members that arrived, when not complete. */
+  kids: CopyNode[];
+}
+
+/** Files up to this size are copied through one reused buffer; larger ones by copyFile (reflinks, copy_file_range). */
+const COPY_BUFFER = 1024 * 1024;
+let copyBuffer: Buffer | undefined;
+const UMASK = process.umask();
+
+export function* copyTree(r: CopyTreeRequest): Walk<TreeReply> {
+  const failed: WalkFailure[] = [];
+  const ancestors = new Set<string>(r.srcId ? [r.srcId] : []);
+  let root: CopyNode;
+  try {
+    root = yield* copyInto(r, r.src, r.from, r.to, r.target, r.isCollection, r.recursive, failed, ancestors, 0);
+  } catch (e) {
+    return { id: r.id, changes: [], failed, code: e instanceof KindError ? e.kind : errnoOf(e) };
+  }
+  const changes: WalkChange[] = [];
+  pushCopied(root, changes);
+  return { id: r.id, changes, failed };
+}
+
+function pushCopied(n: CopyNode, out: WalkChange[]): void {
+  out.push({ type: 'copied', from: n.from, to: n.to, isCollection: n.isCollection, deep: n.complete && n.isCollection });
+  if (!n.complete) for (const k of n.kids) pushCopied(k, out);
+}
+
+/**
+ * Copies `src` (DAV path `from`) to the filesystem path `target` (inside the staging area); `to`
+ * is the DAV path it will have. Failed members are reported under their destination path and
+ * left out; a failure of `src` itself is thrown.
+ */
+function* copyInto(
+  r: CopyTreeRequest,
+  src: string,
+  from: string,
+  to: string,
+  target: string,
+  isCollection: boolean,
+  recursive: boolean,
+  failed: WalkFailure[],
+  ancestors: ReadonlySet<string>,
+  depth: number,
+): Walk<CopyNode> {
+  const node: CopyNode = { from, to, isCollection, complete: true, kids: [] };
+  if (!isCollection) {
+    copyRegular(src, target);
+    yield;
+    return node;
+  }
+  mkdirSync(target);
+  yield;
+  if (!recursive) return node;
+  const dir = opendirSync(src, { bufferSize: 1024 });
+  for (const d of members(dir)) {
+    if (isReservedName(from, d.name)) continue;
+    const s = `${src}/${d.name}`;
+    const f = joinDav(from, d.name);
+    const t = joinDav(to, d.name);
+    // What a listing shows: links followed (inside the boundary), dangling and special members left out.
+    let st: Stats | undefined;
+    try {
+      st = statSync(s, { throwIfNoEntry: false });
+    } catch {
+      st = undefined;
+    }
+    yield;
+    if (!st || !(st.isFile() || st.isDirectory())) continue;
+    if (r.bound && d.isSymbolicLink() && !linkOk(s, src, r.bound)) continue;
+    const id = idOf(st);
+    if (st.isDirectory() && (ancestors.has(id) || depth + 1 > MAX_TREE_DEPTH)) {
+      failed.push({ path: t, kind: 'loop' });
+      node.complete = false;
+      continue;
+    }
+    try {
+      const below = st.isDirectory() ? new Set(ancestors).add(id) : ancestors;
+      const kid = yield* copyInto(r, s, f, t, `${target}/${d.name}`, st.isDirectory(), true, failed, below, depth + 1);
+      node.kids.push(kid);
+      if (!kid.complete) node.complete = false;
+    } catch (e) {
+      // A member that vanished meanwhile (deleted outside WebDAV) was not there to copy.
+      if (errnoOf(e) === 'ENOENT' && !existsNow(s)) continue;
+      failed.push({ path: t, kind: kindOfError(e) });
+      node.complete = false;
+    }
+  }
+  if (node.complete) node.kids = []; // all of it arrived: one event says so
+  return node;
+}
+
+function existsNow(file: string): boolean {
+  try {
+    statSync(file);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Copies one regular file to a new name (never over an existing one), keeping its mode. The
+ * source is opened without blocking and checked to be a regular file first, so a FIFO swapped
+ * in meanwhile never ties up the worker.
+ */
+function copyRegular(from: string, to: string): void {
+  const fd = openSync(from, constants.O_RDONLY | constants.O_NONBLOCK);
+  let out = -1;
+  try {
+    const st = fstatSync(fd);
+    if (!st.isFile()) throw new KindError('special-file');
+    if (st.size > COPY_BUFFER) {
+      copyFileSync(from, to, constants.COPYFILE_EXCL | constants.COPYFILE_FICLONE);
+      return;
+    }
+    const mode = st.mode & 0o7777;
+    out = openSync(to, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, mode);
+    if ((mode & ~UMASK) !== mode) fchmodSync(out, mode);
+    const buf = (copyBuffer ??= Buffer.allocUnsafeSlow(COPY_BUFFER));
+    for (;;) {
+      const n = readSync(fd, buf, 0, buf.length, null);
+      if (n === 0) break;
+      for (let o = 0; o < n; ) o += writeSync(out, buf, o, n - o);
+      // A short read of a regular file is its end: no need to ask again.
+      if (n < buf.length) break;
+    }
+  } finally {
+    if (out !== -1) closeSync(out);
+    closeSync(fd);
+  }
+}
+
+/**
+ * True when the link at `file` (a member of directory `dir`) resolves inside the boundary, never
+ * into the metadata folder, and not to an ancestor of itself (a loop by construction): the same
+ * rule as the contained backend's listings (src/storage/fs/contained.ts).
+ */
+function linkOk(file: string, dir: string, b: Boundary): boolean {
+  try {
+    const real = realpathSync.native(file);
+    if (!inside(real, b)) return false;
+    const parent = realpathSync.native(dir);
+    return !(parent === real || parent.startsWith(real.endsWith('/') ? real : real + '/'));
+  } catch {
+    return false; // dangling or looping
+  }
+}
+
+function inside(real: string, b: Boundary): boolean {
+  if (b.meta && (real === b.meta || real.startsWith(b.meta + '/'))) return false;
+  return real === b.root || real.startsWith(b.root.endsWith('/') ? b.root : b.root + '/');
+}

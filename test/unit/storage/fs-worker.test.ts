@@ -1,0 +1,153 @@
+/**
+ * The fs worker (src/storage/fs/worker/) driven through its main-thread client over a real
+ * directory: listings in parts (and released when abandoned), tree deletes and copies walked
+ * there, reporting what the threadpool versions report. Every call here must be answered by the
+ * worker itself (a null answer means it could not run, e.g. could not load its code under tsx).
+ */
+import { expect } from 'chai';
+import { promises as fsp } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+import { statWorker, LIST_FIELDS, Kind } from '../../../src/storage/fs/stat-batch.js';
+import { infoFromStats } from '../../../src/storage/fs/reads.js';
+import { makeTempDir } from '../../helpers/server.js';
+
+const openFds = async (): Promise<number> => (await fsp.readdir('/proc/self/fd')).length;
+
+async function listAll(dir: string, path: string, max: number): Promise<{ names: string[]; links: string[]; parts: number }> {
+  const parts = statWorker.list(dir, path, max);
+  expect(parts, 'the worker runs').to.not.equal(null);
+  const names: string[] = [];
+  const links: string[] = [];
+  let n = 0;
+  for await (const part of parts!) {
+    n++;
+    const f = new Float64Array(part.buf);
+    part.names.forEach((name, i) => {
+      names.push(name);
+      expect([Kind.File, Kind.Directory]).to.include(f[i * LIST_FIELDS]);
+      if (f[i * LIST_FIELDS + LIST_FIELDS - 1] === 1) links.push(name);
+    });
+  }
+  return { names: names.sort(), links: links.sort(), parts: n };
+}
+
+describe('fs worker', function () {
+  this.timeout(30_000);
+  let root: string;
+  beforeEach(async () => {
+    root = await makeTempDir('fs-worker');
+  });
+  afterEach(async () => {
+    await fsp.rm(root, { recursive: true, force: true });
+  });
+
+  it('lists a directory in parts: reserved names, special files and dangling links left out, links marked', async () => {
+    for (let i = 0; i < 1100; i++) await fsp.writeFile(join(root, `f${i}`), '');
+    await fsp.mkdir(join(root, '.davmeta'));
+    await fsp.mkdir(join(root, 'sub'));
+    await fsp.writeFile(join(root, '.~davtmp-x'), '');
+    await fsp.symlink('f1', join(root, 'link'));
+    await fsp.symlink('nowhere', join(root, 'dangling'));
+    expect(spawnSync('mkfifo', [join(root, 'pipe')]).status).to.equal(0);
+    const { names, links, parts } = await listAll(root, '/', 512);
+    expect(parts).to.equal(3);
+    expect(names).to.have.length(1102);
+    expect(names).to.include.members(['f0', 'f1099', 'sub', 'link']);
+    expect(names).to.not.include.members(['.davmeta', '.~davtmp-x', 'dangling', 'pipe']);
+    expect(links).to.deep.equal(['link']);
+    // below the top, .davmeta is an ordinary name
+    await fsp.mkdir(join(root, 'sub', '.davmeta'));
+    expect((await listAll(join(root, 'sub'), '/sub', 512)).names).to.deep.equal(['.davmeta']);
+  });
+
+  it('closes a listing its reader abandons', async () => {
+    for (let i = 0; i < 300; i++) await fsp.writeFile(join(root, `f${i}`), '');
+    const before = await openFds();
+    for (let k = 0; k < 5; k++) {
+      for await (const part of statWorker.list(root, '/', 10)!) {
+        expect(part.names).to.have.length(10);
+        break;
+      }
+    }
+    await listAll(root, '/', 1000); // a round trip after the closes
+    expect(await openFds()).to.equal(before);
+  });
+
+  it('reports a listing of something that is not a directory as its errno', async () => {
+    await fsp.writeFile(join(root, 'file'), '');
+    const fail = async (p: string): Promise<string | undefined> => {
+      try {
+        await listAll(p, '/x', 10);
+      } catch (e) {
+        return (e as NodeJS.ErrnoException).code;
+      }
+      return undefined;
+    };
+    expect(await fail(join(root, 'file'))).to.equal('ENOTDIR');
+    expect(await fail(join(root, 'missing'))).to.equal('ENOENT');
+  });
+
+  it('deletes a tree member by member: symbolic links themselves, never their targets', async () => {
+    const outside = await makeTempDir('fs-worker-outside');
+    try {
+      await fsp.writeFile(join(outside, 'keep.txt'), 'keep');
+      await fsp.mkdir(join(root, 't', 'a', 'b'), { recursive: true });
+      for (let i = 0; i < 50; i++) await fsp.writeFile(join(root, 't', 'a', `f${i}`), 'x');
+      await fsp.symlink(outside, join(root, 't', 'out'));
+      await fsp.symlink(join(outside, 'keep.txt'), join(root, 't', 'a', 'b', 'file-link'));
+      const r = await statWorker.removeTree(join(root, 't'), '/t');
+      expect(r).to.not.equal(null);
+      expect(r!.failed).to.deep.equal([]);
+      expect(r!.changes).to.deep.equal([{ type: 'removed', path: '/t', isCollection: true }]);
+      expect(await fsp.readdir(root)).to.deep.equal([]);
+      expect(await fsp.readFile(join(outside, 'keep.txt'), 'utf8')).to.equal('keep');
+      const missing = await statWorker.removeTree(join(root, 't'), '/t');
+      expect(missing!.code).to.equal('ENOENT');
+    } finally {
+      await fsp.rm(outside, { recursive: true, force: true });
+    }
+  });
+
+  it('copies a tree into a staging name, following links only inside the boundary, reporting loops', async () => {
+    const outside = await makeTempDir('fs-worker-outside');
+    try {
+      await fsp.writeFile(join(outside, 'secret.txt'), 'secret');
+      const src = join(root, 'src');
+      await fsp.mkdir(join(src, 'd'), { recursive: true });
+      await fsp.writeFile(join(src, 'a.txt'), 'a');
+      await fsp.writeFile(join(src, 'big.bin'), Buffer.alloc(3 * 1024 * 1024 + 1, 7));
+      await fsp.writeFile(join(src, 'd', 'b.txt'), 'b');
+      await fsp.chmod(join(src, 'a.txt'), 0o664);
+      await fsp.symlink(join(src, 'a.txt'), join(src, 'inside-link'));
+      await fsp.symlink(join(outside, 'secret.txt'), join(src, 'outside-link'));
+      await fsp.symlink(src, join(src, 'd', 'loop'));
+      const real = await fsp.realpath(root);
+      const target = join(root, 'staged');
+      const r = await statWorker.copyTree({ src, target, from: '/src', to: '/dst', isCollection: true, recursive: true, bound: { root: real, meta: join(real, '.davmeta') } });
+      expect(r).to.not.equal(null);
+      expect(r!.code).to.equal(undefined);
+      // a link to an ancestor is left out, as listings leave it out
+      expect(r!.failed).to.deep.equal([]);
+      expect((await fsp.readdir(target)).sort()).to.deep.equal(['a.txt', 'big.bin', 'd', 'inside-link']);
+      expect(await fsp.readFile(join(target, 'inside-link'), 'utf8')).to.equal('a');
+      expect((await fsp.lstat(join(target, 'inside-link'))).isSymbolicLink()).to.equal(false);
+      expect((await fsp.stat(join(target, 'a.txt'))).mode & 0o777).to.equal(0o664);
+      expect((await fsp.readFile(join(target, 'big.bin'))).equals(Buffer.alloc(3 * 1024 * 1024 + 1, 7))).to.equal(true);
+      expect(await fsp.readdir(join(target, 'd'))).to.deep.equal(['b.txt']);
+      expect(r!.changes).to.deep.equal([{ type: 'copied', from: '/src', to: '/dst', isCollection: true, deep: true }]);
+
+      // Without a boundary every link is followed, and the one back to an ancestor is a loop:
+      // the copy names each part that arrived.
+      const open = join(root, 'staged2');
+      const srcId = infoFromStats(await fsp.stat(src)).id;
+      const r2 = await statWorker.copyTree({ src, target: open, from: '/src', to: '/dst', isCollection: true, srcId, recursive: true });
+      expect(r2!.failed).to.deep.equal([{ path: '/dst/d/loop', kind: 'loop' }]);
+      expect(await fsp.readFile(join(open, 'outside-link'), 'utf8')).to.equal('secret');
+      const copied = r2!.changes.map((c) => (c.type === 'copied' ? `${c.to} ${c.deep}` : c.type)).sort();
+      expect(copied).to.deep.equal(['/dst false', '/dst/a.txt false', '/dst/big.bin false', '/dst/d false', '/dst/d/b.txt false', '/dst/inside-link false', '/dst/outside-link false']);
+    } finally {
+      await fsp.rm(outside, { recursive: true, force: true });
+    }
+  });
+});
