@@ -18,7 +18,7 @@ import * as tree from './tree.js';
 import { receive } from './uploads.js';
 import { Staging, type StagingOptions } from './staging.js';
 import { sweepStale, type SweepReport } from './sweep.js';
-import { canonicalPath, fsPathOf, isCaseInsensitive } from './paths.js';
+import { canonicalPath, fsPathOf, isCaseInsensitive, NfcIndex } from './paths.js';
 import { isReservedPath, META_DIR } from '../reserved.js';
 import type { Boundary } from './worker/protocol.js';
 
@@ -47,6 +47,8 @@ export class FsBackend implements StorageBackend, tree.TreeHost {
   readonly props: FsPropertyStore;
   readonly fsync: boolean;
   readonly staging: Staging;
+  /** Non-ASCII member names by NFC form, per directory (canonicalPath). */
+  readonly names: NfcIndex;
   private readonly caseProbe: (dir: string) => Promise<boolean>;
 
   constructor(opts: FsBackendOptions) {
@@ -55,6 +57,7 @@ export class FsBackend implements StorageBackend, tree.TreeHost {
     this.metaDir = opts.metaDir ?? join(opts.root, META_DIR);
     this.props = opts.shareWith?.props ?? new FsPropertyStore(this.metaDir);
     this.staging = opts.shareWith?.staging ?? new Staging(this.metaDir, opts.staging);
+    this.names = opts.shareWith?.names ?? new NfcIndex();
     this.caseProbe = opts.caseProbe ?? isCaseInsensitive;
   }
 
@@ -93,7 +96,7 @@ export class FsBackend implements StorageBackend, tree.TreeHost {
   }
 
   canonicalPath(path: string): Promise<string> {
-    return canonicalPath(this.root, path);
+    return canonicalPath(this.root, path, this.names);
   }
 
   stat(path: string): Promise<ResourceInfo | null> {
