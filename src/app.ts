@@ -31,7 +31,6 @@ import { createLogger, requestLog, type Logger } from './middleware/log.js';
 import type { LockManager } from './locks/manager.js';
 import { MemoryLockManager } from './locks/memory.js';
 import { FileLockManager } from './locks/file.js';
-import { RedisLockManager } from './locks/redis.js';
 import { isRedisUrl } from './config.js';
 import { ALLOWED_METHODS, options as optionsHandler } from './methods/options.js';
 import { get } from './methods/get.js';
@@ -88,6 +87,8 @@ export interface AppHooks {
 async function createLockManager(o: ServerOptions): Promise<LockManager> {
   if (o.lockStore === 'memory') return new MemoryLockManager();
   if (isRedisUrl(o.lockStore)) {
+    // Loaded only when used: ioredis alone adds ~15 MiB to the resident memory.
+    const { RedisLockManager } = await import('./locks/redis.js');
     const r = new RedisLockManager({ url: o.lockStore });
     await r.init();
     return r;

@@ -8,10 +8,13 @@
  */
 import { readFileSync } from 'node:fs';
 import { extname } from 'node:path';
-import { parse as parseYaml } from 'yaml';
+import { createRequire } from 'node:module';
 import { ConfigError, OPTION_SPECS, type OptionSpec, type ServerOptions } from './config.js';
 
 type Partial_ = Partial<ServerOptions>;
+
+/** The YAML parser, loaded when a YAML file is read (most servers never read one). */
+const parseYaml = (text: string): unknown => (createRequire(import.meta.url)('yaml') as typeof import('yaml')).parse(text);
 
 export const envName = (spec: OptionSpec): string => 'WEBDAV_' + spec.flag.toUpperCase().replace(/-/g, '_');
 

@@ -11,9 +11,12 @@
  * here is refused (403).
  */
 import { promises as fsp } from 'node:fs';
-import { parse as parseYaml } from 'yaml';
+import { createRequire } from 'node:module';
 import { ConfigError } from '../config.js';
 import { checkSegment } from '../dav/path.js';
+
+/** The YAML parser, loaded when a users file is read. */
+const parseYaml = (text: string): unknown => (createRequire(import.meta.url)('yaml') as typeof import('yaml')).parse(text);
 
 export interface UserRule {
   /** DAV path below the served root, '/' or '/a/b'. */

@@ -8,7 +8,6 @@ import { contentTypeFor, httpDate } from '../dav/live-props.js';
 import { multipartPlan, parseRanges, type ByteRange } from '../dav/range.js';
 import { ifRangeHolds } from '../dav/preconditions.js';
 import { baseName } from '../dav/path.js';
-import { renderListing } from '../browser/listing.js';
 import type { OpenFile, ResourceInfo } from '../storage/backend.js';
 
 /** Types a browser would run as a document on our origin: they must not script the file page. */
@@ -48,6 +47,8 @@ async function respond(ctx: DavContext, info: ResourceInfo, file: OpenFile | nul
   if (info.isCollection) {
     await file?.close();
     setCollectionLocation(ctx);
+    // The page is loaded when a browser first asks for it: clients that only mount never do.
+    const { renderListing } = await import('../browser/listing.js');
     await renderListing(ctx, info);
     return;
   }

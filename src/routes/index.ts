@@ -10,7 +10,6 @@
  * `.dav` out of listings and refuses it as a stored name (isReservedTopName in
  * src/storage/fs/backend.ts), so Destination headers cannot reach it either.
  */
-import Router from '@koa/router';
 import type { Next } from 'koa';
 import type { DavContext } from '../context.js';
 import { DavError } from '../errors.js';
@@ -61,7 +60,9 @@ export function inReservedSegment(rawPath: string, prefix: string): boolean {
 /** path-to-regexp syntax characters in a prefix are literal. */
 const literal = (s: string): string => s.replace(/[:*?+!(){}[\]\\]/g, (c) => '\\' + c);
 
-function buildRouter(prefix: string, routes: DavRoute[], guards: RouteGuards): (ctx: DavContext) => Promise<void> {
+async function buildRouter(prefix: string, routes: DavRoute[], guards: RouteGuards): Promise<(ctx: DavContext) => Promise<void>> {
+  // Loaded when the first request reaches the segment: a server only used by WebDAV clients never needs it.
+  const { default: Router } = await import('@koa/router');
   const router = new Router<DavContext['state']>({ prefix: literal(prefix + '/' + RESERVED_SEGMENT), methods: KNOWN_METHODS, sensitive: true, strict: true });
   for (const r of routes) {
     const run = async (ctx: RouteContext): Promise<void> => {
@@ -78,13 +79,13 @@ function buildRouter(prefix: string, routes: DavRoute[], guards: RouteGuards): (
 /** Middleware answering every request inside `<prefix>/.dav/`; others go on to `next`. */
 export function davRoutes(deps: RouteDeps, guards: RouteGuards, extra: FeatureRoutes[] = []): Middleware {
   const routes = [...FEATURES, ...extra].flatMap((f) => f(deps));
-  const routers = new Map<string, (ctx: DavContext) => Promise<void>>();
+  const routers = new Map<string, Promise<(ctx: DavContext) => Promise<void>>>();
   return async function davRoutesMiddleware(ctx: DavContext, next: Next): Promise<void> {
     const { prefix } = ctx.state.services.options;
     if (!inReservedSegment(ctx.path, prefix)) return next();
     let dispatch = routers.get(prefix);
     if (!dispatch) routers.set(prefix, (dispatch = buildRouter(prefix, routes, guards)));
-    await dispatch(ctx);
+    await (await dispatch)(ctx);
     if (ctx.body != null) return;
     if (ctx.status === 405 || ctx.status === 501) {
       throw new DavError(ctx.status, `Method ${ctx.method} is not allowed here`, { headers: { Allow: String(ctx.response.get('Allow')) } });
