@@ -49,6 +49,7 @@ async function respond(ctx: DavContext, info: ResourceInfo, file: OpenFile | nul
     setCollectionLocation(ctx);
     // The page is loaded when a browser first asks for it: clients that only mount never do.
     const { renderListing } = await import('../browser/listing.js');
+    ctx.state.compressible = true;
     await renderListing(ctx, info);
     return;
   }

@@ -186,6 +186,7 @@ export async function propfind(ctx: DavContext): Promise<void> {
 
   ctx.status = 207;
   ctx.type = 'application/xml; charset=utf-8';
+  ctx.state.compressible = depth !== 0;
   ctx.body = Readable.from(body(), { objectMode: false });
 }
 
