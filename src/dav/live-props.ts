@@ -106,3 +106,23 @@ export function simpleLiveProp(local: string, info: ResourceInfo, name: string):
       return undefined;
   }
 }
+
+/**
+ * The whole `<D:response>` of an allprop request for a resource without dead properties and
+ * without locks: what the general path builds from simpleLiveProp, property by property, in
+ * one template (a Depth-1 listing of 10,000 files builds 10,000 of them).
+ */
+export function allpropResponse(href: string, info: ResourceInfo, name: string): string {
+  const file = info.isCollection
+    ? '<D:resourcetype><D:collection/></D:resourcetype>'
+    : `<D:getcontentlength>${info.size}</D:getcontentlength><D:getcontenttype>${escapeText(contentTypeFor(name))}</D:getcontenttype>`;
+  const etag = info.etag.includes('&') || info.etag.includes('<') ? escapeText(info.etag) : info.etag;
+  return (
+    `<D:response><D:href>${escapeText(href)}</D:href><D:propstat><D:prop>` +
+    `<D:creationdate>${isoDate(info.birthtimeMs)}</D:creationdate><D:displayname>${escapeText(name)}</D:displayname>` +
+    (info.isCollection
+      ? `<D:getetag>${etag}</D:getetag><D:getlastmodified>${httpDate(info.mtimeMs)}</D:getlastmodified>${file}`
+      : `${file}<D:getetag>${etag}</D:getetag><D:getlastmodified>${httpDate(info.mtimeMs)}</D:getlastmodified><D:resourcetype/>`) +
+    `${SUPPORTED_LOCK}<D:lockdiscovery/></D:prop><D:status>HTTP/1.1 200 OK</D:status></D:propstat></D:response>`
+  );
+}

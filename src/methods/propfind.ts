@@ -8,14 +8,14 @@ import type { DavContext } from '../context.js';
 import { DavError } from '../errors.js';
 import { fileAtCollectionUrl, guardFor, href, readXml } from './common.js';
 import { parseDepth } from '../dav/headers.js';
-import { ALLPROP_LIVE, NAMED_ONLY_LIVE, WRITABLE_LIVE, isLiveProp, simpleLiveProp } from '../dav/live-props.js';
+import { ALLPROP_LIVE, NAMED_ONLY_LIVE, WRITABLE_LIVE, allpropResponse, isLiveProp, simpleLiveProp } from '../dav/live-props.js';
 import { baseName, joinPath } from '../dav/path.js';
 import { DAV_NS, qkey, type QName } from '../xml/names.js';
 import { childElements, isNamed, type XmlElement } from '../xml/parse.js';
 import { MULTISTATUS_CLOSE, MULTISTATUS_OPEN, propstatResponse, type Propstat } from '../xml/multistatus.js';
 import { propTag } from '../xml/write.js';
 import { activeLockXml, lockDiscoveryXml } from '../xml/lock.js';
-import type { DeadProperty, Quota, ResourceInfo } from '../storage/backend.js';
+import type { DeadProperty, ListEntry, Quota, ResourceInfo } from '../storage/backend.js';
 import { isLockStoreUnavailable } from '../locks/errors.js';
 import { setCollectionLocation } from './get.js';
 import { isOsJunk } from '../middleware/os-junk.js';
@@ -76,6 +76,9 @@ export async function propfind(ctx: DavContext): Promise<void> {
       locksDown = true;
     }
   }
+
+  // allprop of a resource with no dead properties and no locks (the usual listing) takes one template.
+  const plainAllprop = request.kind === 'allprop' && request.include.length === 0 && !anyLocks && !locksDown;
 
   // One filesystem serves the whole tree: ask for its quota once per request, not per entry.
   let quotaOnce: Promise<Quota> | undefined;
@@ -147,26 +150,35 @@ export async function propfind(ctx: DavContext): Promise<void> {
    */
   async function* members(dir: string, recurse: boolean, seen: ReadonlySet<string>, level: number): AsyncGenerator<string> {
     const withProps = wantsDead ? await storage.props.membersWithProps(dir) : new Set<string>();
-    for await (const m of listIfPresent(dir)) {
-      if (hideJunk && isOsJunk(m.name)) continue;
-      const p = joinPath(dir, m.name);
-      yield await entry(p, m.info, withProps.has(m.name));
-      if (recurse && m.info.isCollection && level < MAX_TREE_DEPTH && !(m.info.id && seen.has(m.info.id))) {
-        yield* members(p, true, m.info.id ? new Set([...seen, m.info.id]) : seen, level + 1);
-      }
-    }
-  }
-
-  /**
-   * Members of a collection that may have been deleted or moved since it was stat'ed: the 207
-   * has started by then, so a vanished collection lists as empty rather than cutting the response.
-   */
-  async function* listIfPresent(dir: string): AsyncGenerator<{ name: string; info: ResourceInfo }> {
+    const listing = storage.list(dir)[Symbol.asyncIterator]();
+    let done = false;
     try {
-      for await (const m of storage.list(dir)) yield m;
-    } catch (e) {
-      if ((e instanceof DavError && (e.status === 404 || e.status === 409)) || isStorageError(e, 'not-found', 'parent-missing', 'not-collection')) return;
-      throw e;
+      for (;;) {
+        let next: IteratorResult<ListEntry>;
+        try {
+          next = await listing.next();
+        } catch (e) {
+          done = true;
+          // A collection deleted or moved since it was stat'ed: the 207 has started by then, so
+          // it lists as empty rather than cutting the response.
+          if ((e instanceof DavError && (e.status === 404 || e.status === 409)) || isStorageError(e, 'not-found', 'parent-missing', 'not-collection')) return;
+          throw e;
+        }
+        if (next.done) {
+          done = true;
+          return;
+        }
+        const m = next.value;
+        if (hideJunk && isOsJunk(m.name)) continue;
+        const p = joinPath(dir, m.name);
+        yield plainAllprop && !withProps.has(m.name) ? allpropResponse(href(ctx, p, m.info.isCollection), m.info, m.name) : await entry(p, m.info, withProps.has(m.name));
+        if (recurse && m.info.isCollection && level < MAX_TREE_DEPTH && !(m.info.id && seen.has(m.info.id))) {
+          yield* members(p, true, m.info.id ? new Set([...seen, m.info.id]) : seen, level + 1);
+        }
+      }
+    } finally {
+      // Left early (the client went away): the listing is closed.
+      if (!done) await listing.return?.();
     }
   }
 

@@ -16,8 +16,13 @@ export const READ_CHUNK = 1024 * 1024;
 const STAT_PARALLEL = 32;
 /** Names per batch of the threadpool listing. */
 const STAT_BATCH = 256;
-/** Members per part of a listing on the fs worker. */
-const LIST_PART = 512;
+/**
+ * Members per part of a listing on the fs worker: a small first part so the answer starts at
+ * once, then larger ones (each part is a hand-off between threads; on a loaded machine each
+ * hand-off can wait for a scheduler slot).
+ */
+const LIST_FIRST = 512;
+const LIST_PART = 4096;
 
 /**
  * stat(2) through the callback API: measured ~30% less CPU per call than fs.promises.stat
@@ -104,7 +109,7 @@ export interface RawEntry extends ListEntry {
  * on the fs worker, a part at a time.
  */
 export async function* listRaw(dir: string, path: string): AsyncIterable<RawEntry> {
-  const parts = statWorker.list(dir, path, LIST_PART);
+  const parts = statWorker.list(dir, path, LIST_FIRST, LIST_PART);
   if (!parts) return yield* listPool(dir, path);
   try {
     for await (const part of parts) {

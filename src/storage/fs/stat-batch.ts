@@ -171,21 +171,22 @@ class StatWorker {
   }
 
   /**
-   * The members of directory `dir` (DAV path `path`) in parts of at most `max`, each part asked
-   * for when the previous one is taken (one part read ahead); null when no worker can run.
+   * The members of directory `dir` (DAV path `path`): at most `first` in the first part (the
+   * answer can start at once), `rest` in each following one, each asked for when the previous
+   * one is taken (one part read ahead); null when no worker can run.
    * Throws a reply's errno code as an error with that `code`.
    */
-  list(dir: string, path: string, max: number): AsyncIterable<ListReply> | null {
-    const first = this.call<WorkerRequest & { op: 'list' }>({ op: 'list', dir, path, max });
-    if (!first) return null;
-    const next = (list: number): Promise<ListReply | null> => this.call<WorkerRequest & { op: 'next' }>({ op: 'next', list }) ?? Promise.resolve(null);
+  list(dir: string, path: string, first: number, rest: number): AsyncIterable<ListReply> | null {
+    const opening = this.call<WorkerRequest & { op: 'list' }>({ op: 'list', dir, path, max: first });
+    if (!opening) return null;
+    const next = (list: number): Promise<ListReply | null> => this.call<WorkerRequest & { op: 'next' }>({ op: 'next', list, max: rest }) ?? Promise.resolve(null);
     const lost = (): Error => Object.assign(new Error('the fs worker stopped during a listing'), { code: 'EIO' });
     const close = (list: number): void => {
       if (this.worker) this.enqueue({ op: 'close', list }, []);
     };
     return {
       async *[Symbol.asyncIterator]() {
-        const opened = await first;
+        const opened = await opening;
         if (!opened) throw lost();
         let part: ListReply = opened;
         const list = part.id;

@@ -15,7 +15,7 @@ import { makeTempDir } from '../../helpers/server.js';
 const openFds = async (): Promise<number> => (await fsp.readdir('/proc/self/fd')).length;
 
 async function listAll(dir: string, path: string, max: number): Promise<{ names: string[]; links: string[]; parts: number }> {
-  const parts = statWorker.list(dir, path, max);
+  const parts = statWorker.list(dir, path, max, max);
   expect(parts, 'the worker runs').to.not.equal(null);
   const names: string[] = [];
   const links: string[] = [];
@@ -65,7 +65,7 @@ describe('fs worker', function () {
     for (let i = 0; i < 300; i++) await fsp.writeFile(join(root, `f${i}`), '');
     const before = await openFds();
     for (let k = 0; k < 5; k++) {
-      for await (const part of statWorker.list(root, '/', 10)!) {
+      for await (const part of statWorker.list(root, '/', 10, 10)!) {
         expect(part.names).to.have.length(10);
         break;
       }

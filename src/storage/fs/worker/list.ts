@@ -16,7 +16,6 @@ interface Listing {
   dir: Dir;
   file: string;
   path: string;
-  max: number;
   used: number;
 }
 
@@ -47,21 +46,22 @@ export function start(id: number, file: string, path: string, max: number): Out<
   } catch (e) {
     return fail(id, e);
   }
-  open.set(id, { dir, file, path, max: Math.max(1, max), used: Date.now() });
-  return part(id, id);
+  open.set(id, { dir, file, path, used: Date.now() });
+  return part(id, id, max);
 }
 
-/** The next part of the listing opened by request `list`, as the reply to request `id`. */
-export function part(list: number, id: number): Out<ListReply> {
+/** The next part (at most `max` members) of the listing opened by request `list`, as the reply to request `id`. */
+export function part(list: number, id: number, max: number): Out<ListReply> {
   const l = open.get(list);
   if (!l) return fail(id, Object.assign(new Error('listing closed'), { code: 'EBADF' }));
   l.used = Date.now();
+  max = Math.max(1, max);
   const names: string[] = [];
-  const out = new Float64Array(l.max * LIST_FIELDS);
+  const out = new Float64Array(max * LIST_FIELDS);
   let n = 0;
   let more = true;
   try {
-    for (let read = 0; read < l.max; read++) {
+    for (let read = 0; read < max; read++) {
       const d = l.dir.readSync();
       if (d === null) {
         more = false;

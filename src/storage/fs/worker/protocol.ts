@@ -52,7 +52,7 @@ export interface PutSmallRequest {
 /**
  * Opens a listing of directory `dir` (DAV path `path`): members (reserved names left out) with
  * their stats (links followed; missing, dangling and special members left out), at most `max`
- * per reply. While the reply says `more`, the listing stays open under this request's id:
+ * in the first reply. While the reply says `more`, the listing stays open under this request's id:
  * `next` asks for the following members, `close` ends it early.
  */
 export interface ListRequest {
@@ -68,6 +68,8 @@ export interface ListNextRequest {
   id: number;
   /** The id of the `list` request that opened the listing. */
   list: number;
+  /** Most members in this part. */
+  max: number;
 }
 
 export interface ListCloseRequest {

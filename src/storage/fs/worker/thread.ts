@@ -71,7 +71,7 @@ function handle(m: WorkerRequest): void {
     case 'list':
       return send(listing.start(m.id, m.dir, m.path, m.max));
     case 'next':
-      return send(listing.part(m.list, m.id));
+      return send(listing.part(m.list, m.id, m.max));
     case 'close':
       return listing.close(m.list);
     case 'rm':
