@@ -17,7 +17,6 @@ import { createAuth } from './middleware/auth.js';
 import { limits } from './middleware/limits.js';
 import { absoluteTarget } from './middleware/absolute-target.js';
 import { osJunk } from './middleware/os-junk.js';
-import { compress } from './middleware/compress.js';
 import { handleClientError } from './middleware/client-error.js';
 import { davRoutes, type FeatureRoutes } from './routes/index.js';
 import { ContainedFsBackend } from './storage/fs/contained.js';
@@ -138,7 +137,6 @@ export async function createApp(partial: Partial<ServerOptions>, hooks: AppHooks
   app.use(requestLimits);
   app.use(resolvePath);
   app.use(osJunk);
-  app.use(compress);
   app.use(async (ctx: DavContext) => {
     const handler = HANDLERS[ctx.method];
     if (!handler) {

@@ -28,8 +28,6 @@ export interface DavState {
   readOnly?: boolean;
   /** The Request-URI ends in '/' (below the root): it can only name a collection. */
   collectionUrl?: boolean;
-  /** The body is generated (a listing, a multistatus), not stored content: it may be sent compressed (src/middleware/compress.ts). */
-  compressible?: boolean;
 }
 
 export type DavContext = ParameterizedContext<DavState>;

@@ -21,6 +21,7 @@ import { setCollectionLocation } from './get.js';
 import { isOsJunk } from '../middleware/os-junk.js';
 import { isStorageError } from '../storage/errors.js';
 import { MAX_TREE_DEPTH } from '../storage/walk.js';
+import { compressBody } from '../middleware/compress.js';
 
 export type PropfindRequest = { kind: 'allprop'; include: QName[] } | { kind: 'propname' } | { kind: 'prop'; names: QName[] };
 
@@ -198,8 +199,9 @@ export async function propfind(ctx: DavContext): Promise<void> {
 
   ctx.status = 207;
   ctx.type = 'application/xml; charset=utf-8';
-  ctx.state.compressible = depth !== 0;
   ctx.body = Readable.from(body(), { objectMode: false });
+  // A listing (Depth 1 or infinity) goes compressed when the client takes it; one response does not need to.
+  if (depth !== 0) await compressBody(ctx);
 }
 
 /** A dead property as stored, wrapped in its element with xml:lang and attributes restored. */

@@ -17,8 +17,9 @@ export function cors(options: ServerOptions) {
   const origins = parseCorsOrigins(options.corsOrigin);
   const any = origins.includes('*');
   return async function corsMiddleware(ctx: DavContext, next: Next): Promise<void> {
+    if (origins.length === 0) return next();
     const origin = ctx.get('origin');
-    if (origins.length === 0 || !origin) return next();
+    if (!origin) return next();
     const listed = origins.includes(origin);
     if (!listed && !any) return next();
     ctx.vary('Origin');

@@ -12,13 +12,13 @@ import type { ServerOptions } from '../config.js';
 import { DavError } from '../errors.js';
 
 /** Longest value accepted for headers with a WebDAV grammar. */
-const HEADER_CAPS: Record<string, number> = { if: 8192, destination: 8192, timeout: 256, depth: 16, overwrite: 8, 'lock-token': 1024 };
+const HEADER_CAPS: [string, number][] = Object.entries({ if: 8192, destination: 8192, timeout: 256, depth: 16, overwrite: 8, 'lock-token': 1024 });
 
 const tooLarge = (max: number): DavError => new DavError(413, `Request body larger than ${max} bytes`, { headers: { Connection: 'close' } });
 
 export function limits(options: ServerOptions) {
   return async function limitsMiddleware(ctx: DavContext, next: Next): Promise<void> {
-    for (const [h, cap] of Object.entries(HEADER_CAPS)) {
+    for (const [h, cap] of HEADER_CAPS) {
       const v = ctx.headers[h];
       if (v !== undefined && (Array.isArray(v) || v.length > cap)) throw new DavError(400, `${h} header too long or repeated`);
     }

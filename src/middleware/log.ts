@@ -90,10 +90,10 @@ export function createLogger(o: LoggerOptions): Logger {
 /** Assigns the request id, echoes it in X-Request-Id, and writes the access line when done. */
 export function requestLog(logger: Logger) {
   return async function logMiddleware(ctx: DavContext, next: Next): Promise<void> {
-    const given = ctx.get('x-request-id');
-    const id = SAFE_ID.test(given) ? given : newRequestId();
+    const given = ctx.req.headers['x-request-id'];
+    const id = typeof given === 'string' && SAFE_ID.test(given) ? given : newRequestId();
     ctx.state.requestId = id;
-    ctx.set('X-Request-Id', id);
+    ctx.res.setHeader('X-Request-Id', id);
     // With the access log off (--quiet) only the id is needed (errors still carry it); the
     // per-request timing and byte counting cost ~20% of small-GET throughput (bench).
     if (logger.accessEnabled === false) return next();

@@ -82,7 +82,9 @@ export function davRoutes(deps: RouteDeps, guards: RouteGuards, extra: FeatureRo
   const routers = new Map<string, Promise<(ctx: DavContext) => Promise<void>>>();
   return async function davRoutesMiddleware(ctx: DavContext, next: Next): Promise<void> {
     const { prefix } = ctx.state.services.options;
-    if (!inReservedSegment(ctx.path, prefix)) return next();
+    const url = ctx.req.url ?? '/';
+    const q = url.indexOf('?');
+    if (!inReservedSegment(q === -1 ? url : url.slice(0, q), prefix)) return next();
     let dispatch = routers.get(prefix);
     if (!dispatch) routers.set(prefix, (dispatch = buildRouter(prefix, routes, guards)));
     await (await dispatch)(ctx);

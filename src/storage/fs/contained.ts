@@ -11,7 +11,8 @@
  */
 import { promises as fsp } from 'node:fs';
 import { join, sep } from 'node:path';
-import { FsBackend, infoFromStats, type FsBackendOptions } from './backend.js';
+import { FsBackend, type FsBackendOptions } from './backend.js';
+import { lstat } from './reads.js';
 import type { ListEntry, OpenFile, PendingUpload, ReceiveOptions, ResourceInfo, TreeResult } from '../backend.js';
 import type { TreeChange } from '../events.js';
 import type { Readable } from 'node:stream';
@@ -124,7 +125,7 @@ export class ContainedFsBackend extends FsBackend {
     if (!(await this.dirOk(parentPath(path)))) throw outside();
     let isLink = false;
     try {
-      isLink = (await fsp.lstat(this.fsPath(path))).isSymbolicLink();
+      isLink = (await lstat(this.fsPath(path)))?.link ?? false;
     } catch {
       return;
     }
@@ -133,15 +134,8 @@ export class ContainedFsBackend extends FsBackend {
 
   override async stat(path: string): Promise<ResourceInfo | null> {
     if (path !== '/' && !(await this.dirOk(parentPath(path)))) throw outside();
-    let st;
-    try {
-      st = await fsp.lstat(this.fsPath(path));
-    } catch (e) {
-      const c = code(e);
-      if (c === 'ENOENT' || c === 'ENOTDIR' || c === 'ENAMETOOLONG') return null;
-      throw fromErrno(e);
-    }
-    if (!st.isSymbolicLink()) return infoFromStats(st);
+    const l = await lstat(this.fsPath(path));
+    if (!l?.link) return l?.info ?? null;
     if (!(await this.linkOk(path))) throw outside();
     return super.stat(path);
   }

@@ -23,6 +23,7 @@ import { withFileLock } from '../../util/file-lock.js';
 import { qkey } from '../../xml/names.js';
 import { fromErrno } from '../errors.js';
 import { OWNER_TAG } from './owner.js';
+import { statWorker } from './stat-batch.js';
 
 /** fs failures leave as StorageErrors (ENOSPC: no-space, EACCES: forbidden, ...). */
 const asStorage = (e: unknown): never => {
@@ -139,9 +140,16 @@ export class FsPropertyStore implements PropertyStore {
     return names;
   }
 
-  /** Removes the properties of `path` and of everything below it. */
+  /**
+   * Removes the properties of `path` and of everything below it: one message to the fs worker
+   * (most of the time there is nothing to remove: every PUT of a new file and every MKCOL asks).
+   */
   async removeTree(path: string): Promise<void> {
-    await Promise.all([fsp.rm(this.fileOf(path), { force: true }), path === '/' ? undefined : fsp.rm(this.membersDir(path), { recursive: true, force: true })]).catch(asStorage);
+    const paths = path === '/' ? [this.fileOf(path)] : [this.fileOf(path), this.membersDir(path)];
+    const r = await statWorker.removeAll(paths);
+    if (r?.code) asStorage(Object.assign(new Error(`${r.code}: ${paths[0]}`), { code: r.code }));
+    if (r) return;
+    await Promise.all(paths.map((p) => fsp.rm(p, { recursive: true, force: true }))).catch(asStorage);
   }
 
   /** Moves the properties of a resource (and its members') to a new path, replacing what was there. */

@@ -89,13 +89,40 @@ export async function openRegular(file: string): Promise<FileHandle> {
   throw new StorageError(st.isDirectory() ? 'is-collection' : 'special-file', 'Not a regular file');
 }
 
+/**
+ * stat(2) of a file (links followed); null when nothing is there. On the fs worker: the stats a
+ * request makes in one turn of the event loop (a PUT looks at its target and the parent) go
+ * in one message, with those of every other request of that turn.
+ */
 export async function stat(file: string): Promise<ResourceInfo | null> {
+  const r = await statWorker.stat(file, true);
+  if (r) return statReply(file, r)?.info ?? null;
   try {
     return infoFromStats(await fastStat(file));
   } catch (e) {
     if (isMissing(e)) return null;
     throw fromErrno(e);
   }
+}
+
+/** lstat(2) of a file: its info and whether it is a symbolic link; null when nothing is there. */
+export async function lstat(file: string): Promise<{ info: ResourceInfo; link: boolean } | null> {
+  const r = await statWorker.stat(file, false);
+  if (r) return statReply(file, r);
+  let st: Stats;
+  try {
+    st = await fsp.lstat(file);
+  } catch (e) {
+    if (isMissing(e)) return null;
+    throw fromErrno(e);
+  }
+  return { info: infoFromStats(st), link: st.isSymbolicLink() };
+}
+
+function statReply(file: string, r: { fields: Float64Array; code?: string }): { info: ResourceInfo; link: boolean } | null {
+  if (r.code) throw fromErrno(Object.assign(new Error(`${r.code}: ${file}`), { code: r.code }));
+  if (r.fields[0] === Kind.Missing) return null;
+  return { info: infoFromFields(r.fields), link: r.fields[LIST_FIELDS - 1] === 1 };
 }
 
 /** A member as the filesystem lists it: with whether it is a symbolic link (its info is the target's). */

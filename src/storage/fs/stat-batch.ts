@@ -143,9 +143,12 @@ class StatWorker {
     return new Promise((resolve) => this.waiting.set(this.enqueue(msg, transfer), resolve as Waiter));
   }
 
-  /** STAT_FIELDS numbers per name (see the protocol), or null when no worker can run. */
-  statMany(dir: string, names: string[]): Promise<Float64Array | null> | null {
-    return this.call<WorkerRequest & { op: 'stat' }>({ op: 'stat', dir, names })?.then((r) => r && new Float64Array(r.buf)) ?? null;
+  /**
+   * lstat of `path` (stat with `follow`) as LIST_FIELDS numbers (kind Missing when nothing is
+   * there) and the errno code of any other failure; null when no worker can run.
+   */
+  stat(path: string, follow: boolean): Promise<{ fields: Float64Array; code?: string } | null> | null {
+    return this.call<WorkerRequest & { op: 'stat' }>({ op: 'stat', path, follow })?.then((r) => r && { fields: new Float64Array(r.buf), code: r.code }) ?? null;
   }
 
   /** One file's stat and, if it is a file of at most `max` bytes, its content; null when no worker can run. */
@@ -209,6 +212,11 @@ class StatWorker {
         }
       },
     };
+  }
+
+  /** Removes each path if present, directories with their content (`rm -rf`); null when no worker can run. */
+  removeAll(paths: string[]): Promise<{ code?: string } | null> | null {
+    return this.call<WorkerRequest & { op: 'rmrf' }>({ op: 'rmrf', paths });
   }
 
   /** Deletes a tree on the worker (see RemoveTreeRequest); null when no worker can run. */

@@ -88,6 +88,26 @@ describe('fs worker', function () {
     expect(await fail(join(root, 'missing'))).to.equal('ENOENT');
   });
 
+  it('stats a path with or without following links, and removes side data like rm -rf', async () => {
+    await fsp.mkdir(join(root, 'd'));
+    await fsp.writeFile(join(root, 'd', 'f'), 'abc');
+    await fsp.symlink(join(root, 'd'), join(root, 'link'));
+    const st = async (p: string, follow: boolean): Promise<number[] | string> => {
+      const r = await statWorker.stat(join(root, p), follow);
+      expect(r, 'the worker runs').to.not.equal(null);
+      return r!.code ?? [r!.fields[0]!, r!.fields[1]!, r!.fields[LIST_FIELDS - 1]!];
+    };
+    expect(await st('d/f', false)).to.deep.equal([Kind.File, 3, 0]);
+    expect(await st('link', false)).to.deep.include.members([1]);
+    expect(await st('link', true)).to.deep.equal([Kind.Directory, (await fsp.stat(join(root, 'd'))).size, 0]);
+    expect(await st('missing', false)).to.deep.equal([Kind.Missing, 0, 0]);
+    expect(await st('d/f/below', false)).to.deep.equal([Kind.Missing, 0, 0]); // ENOTDIR: nothing there
+    const removed = await statWorker.removeAll([join(root, 'd'), join(root, 'link'), join(root, 'missing')]);
+    expect(removed).to.not.equal(null);
+    expect(removed!.code).to.equal(undefined);
+    expect(await fsp.readdir(root)).to.deep.equal([]);
+  });
+
   it('deletes a tree member by member: symbolic links themselves, never their targets', async () => {
     const outside = await makeTempDir('fs-worker-outside');
     try {

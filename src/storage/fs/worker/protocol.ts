@@ -19,12 +19,19 @@ export const Kind = {
   Special: 3,
 } as const;
 
-/** stat(2) of many names of one directory. */
-export interface StatManyRequest {
+/** lstat(2) of one path, or stat(2) (links followed) with `follow`. */
+export interface StatRequest {
   op: 'stat';
   id: number;
-  dir: string;
-  names: string[];
+  path: string;
+  follow: boolean;
+}
+
+/** Removes each path (a directory with everything in it) if it exists, like `rm -rf`: side data (dead properties). */
+export interface RemoveAllRequest {
+  op: 'rmrf';
+  id: number;
+  paths: string[];
 }
 
 /** One file's stat and, when it is a regular file of at most `max` bytes, its content. */
@@ -114,11 +121,20 @@ export interface CopyTreeRequest {
   bound?: Boundary;
 }
 
-export type WorkerRequest = StatManyRequest | ReadSmallRequest | PutSmallRequest | ListRequest | ListNextRequest | ListCloseRequest | RemoveTreeRequest | CopyTreeRequest;
+export type WorkerRequest = StatRequest | RemoveAllRequest | ReadSmallRequest | PutSmallRequest | ListRequest | ListNextRequest | ListCloseRequest | RemoveTreeRequest | CopyTreeRequest;
 
-export interface StatManyReply {
+export interface StatReply {
   id: number;
+  /** LIST_FIELDS numbers (kind Missing when nothing is there). */
   buf: ArrayBuffer;
+  /** errno code of a failure other than "nothing there" (ENOENT, ENOTDIR, ENAMETOOLONG). */
+  code?: string;
+}
+
+export interface DoneReply {
+  id: number;
+  /** errno code of the first failure. */
+  code?: string;
 }
 
 export interface ReadSmallReply {
@@ -167,11 +183,13 @@ export interface TreeReply {
   code?: string;
 }
 
-export type WorkerReply = StatManyReply | ReadSmallReply | PutSmallReply | ListReply | TreeReply;
+export type WorkerReply = StatReply | DoneReply | ReadSmallReply | PutSmallReply | ListReply | TreeReply;
 
 /** The reply type of each request type. */
-export type ReplyOf<R extends WorkerRequest> = R extends StatManyRequest
-  ? StatManyReply
+export type ReplyOf<R extends WorkerRequest> = R extends StatRequest
+  ? StatReply
+  : R extends RemoveAllRequest
+    ? DoneReply
   : R extends ReadSmallRequest
     ? ReadSmallReply
     : R extends PutSmallRequest

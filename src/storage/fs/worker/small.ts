@@ -3,8 +3,8 @@
  * GET, the write/rename/stat of a small PUT. Never blocks on a special file: opens use
  * O_NONBLOCK (a FIFO opens at once) and only regular files are read.
  */
-import { closeSync, constants, fstatSync, openSync, readSync, renameSync, statSync, unlinkSync, utimesSync, writeFileSync, type Stats } from 'node:fs';
-import { STAT_FIELDS, type PutSmallReply, type PutSmallRequest, type ReadSmallReply, type ReadSmallRequest, type StatManyReply, type StatManyRequest } from './protocol.js';
+import { closeSync, constants, fstatSync, lstatSync, openSync, readSync, renameSync, rmSync, statSync, unlinkSync, utimesSync, writeFileSync, type Stats } from 'node:fs';
+import { LIST_FIELDS, STAT_FIELDS, type DoneReply, type RemoveAllRequest, type PutSmallReply, type PutSmallRequest, type ReadSmallReply, type ReadSmallRequest, type StatReply, type StatRequest } from './protocol.js';
 import { errnoOf, putStat } from './stats.js';
 
 const OPEN_FLAGS = constants.O_RDONLY | (constants.O_NONBLOCK ?? 0);
@@ -15,18 +15,30 @@ const SMALL_FLAGS = OPEN_FLAGS | (constants.O_NOFOLLOW ?? 0);
 /** A reply and the buffers it transfers. */
 export type Out<R> = [R, ArrayBuffer[]];
 
-export function statMany({ id, dir, names }: StatManyRequest): Out<StatManyReply> {
-  const out = new Float64Array(names.length * STAT_FIELDS);
-  for (let i = 0; i < names.length; i++) {
-    let st: Stats | undefined;
+const MISSING = new Set(['ENOENT', 'ENOTDIR', 'ENAMETOOLONG']);
+
+export function removeAll({ id, paths }: RemoveAllRequest): Out<DoneReply> {
+  for (const p of paths) {
     try {
-      st = statSync(dir + '/' + names[i], { throwIfNoEntry: false });
-    } catch {
-      st = undefined;
+      rmSync(p, { recursive: true, force: true });
+    } catch (e) {
+      return [{ id, code: errnoOf(e) }, []];
     }
-    if (st) putStat(out, i * STAT_FIELDS, st);
   }
-  return [{ id, buf: out.buffer }, [out.buffer]];
+  return [{ id }, []];
+}
+
+export function stat({ id, path, follow }: StatRequest): Out<StatReply> {
+  const out = new Float64Array(LIST_FIELDS);
+  try {
+    const st: Stats = follow ? statSync(path) : lstatSync(path);
+    putStat(out, 0, st);
+    out[LIST_FIELDS - 1] = st.isSymbolicLink() ? 1 : 0;
+    return [{ id, buf: out.buffer }, [out.buffer]];
+  } catch (e) {
+    const code = errnoOf(e);
+    return [MISSING.has(code) ? { id, buf: out.buffer } : { id, buf: out.buffer, code }, [out.buffer]];
+  }
 }
 
 export function putSmall({ id, tmp, target, body, check, mtimeMs }: PutSmallRequest): Out<PutSmallReply> {

@@ -7,7 +7,7 @@
  */
 import { parentPort } from 'node:worker_threads';
 import type { Batch, WorkerReply, WorkerRequest } from './protocol.js';
-import { putSmall, readSmall, statMany, type Out } from './small.js';
+import { putSmall, readSmall, removeAll, stat, type Out } from './small.js';
 import * as listing from './list.js';
 import { copyTree, removeTree, type Walk } from './tree.js';
 import type { TreeReply } from './protocol.js';
@@ -67,7 +67,9 @@ function handle(m: WorkerRequest): void {
     case 'put':
       return send(putSmall(m));
     case 'stat':
-      return send(statMany(m));
+      return send(stat(m));
+    case 'rmrf':
+      return send(removeAll(m));
     case 'list':
       return send(listing.start(m.id, m.dir, m.path, m.max));
     case 'next':
