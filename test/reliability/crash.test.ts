@@ -88,6 +88,34 @@ describe('reliability: kill -9', function () {
     expect((await request(srv.base, 'GET', '/synced.bin')).raw.equals(old)).to.equal(true);
   });
 
+  it('mid-COPY leaves the destination absent (never partial), and the restart sweeps the staged copy', async () => {
+    srv = await spawnCli(['--root', root, '--port', '0']);
+    await fsp.mkdir(join(root, 'tree'));
+    const chunk = randomBytes(64 * 1024);
+    await Promise.all(Array.from({ length: 3000 }, (_, i) => fsp.writeFile(join(root, 'tree', `f${i}`), chunk)));
+    const big = randomBytes(64 * 1024 * 1024);
+    await fsp.writeFile(join(root, 'big.bin'), big);
+    for (const [src, dst] of [
+      ['/tree', 'tree-copy'],
+      ['/big.bin', 'big-copy.bin'],
+    ] as const) {
+      const copying = request(srv!.base, 'COPY', src, { headers: { Destination: `/${dst}` } }).catch(() => 'killed');
+      await waitFor('the copy to be under way', async () => (await findLitter(root)).length > 0, 10_000);
+      await srv!.stop('SIGKILL');
+      expect(await copying).to.equal('killed');
+      await fsp.access(join(root, dst)).then(
+        () => expect.fail(`${dst} exists after a kill mid-COPY`),
+        () => undefined,
+      );
+      srv = await spawnCli(['--root', root, '--port', '0']);
+      await waitFor('the sweep of the staged copy', async () => (await findLitter(root)).length === 0);
+      const again = await request(srv.base, 'COPY', src, { headers: { Destination: `/${dst}` } });
+      expect(again.status).to.equal(201);
+    }
+    expect((await fsp.readdir(join(root, 'tree-copy'))).length).to.equal(3000);
+    expect((await fsp.readFile(join(root, 'big-copy.bin'))).equals(big)).to.equal(true);
+  });
+
   it('during a storm of property and lock writes leaves every metadata file parseable', async () => {
     for (let round = 0; round < 4; round++) {
       srv = await spawnCli(['--root', root, '--port', '0']);
