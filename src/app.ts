@@ -15,6 +15,9 @@ import { resolvePath } from './middleware/resolve-path.js';
 import { cors } from './middleware/cors.js';
 import { createAuth } from './middleware/auth.js';
 import { limits } from './middleware/limits.js';
+import { absoluteTarget } from './middleware/absolute-target.js';
+import { osJunk } from './middleware/os-junk.js';
+import { handleClientError } from './middleware/client-error.js';
 import { davRoutes, type FeatureRoutes } from './routes/index.js';
 import { createStorage } from './storage/create.js';
 import { createListener, scheme } from './tls.js';
@@ -120,6 +123,7 @@ export async function createApp(partial: Partial<ServerOptions>, hooks: AppHooks
   app.on('error', (err: unknown, ctx?: DavContext) => {
     if (ctx && !isClientGone(err)) logError(err, ctx);
   });
+  app.use(absoluteTarget);
   app.use(requestLog(logger));
   app.use(async (ctx: DavContext, next) => {
     ctx.state.services = services;
@@ -132,6 +136,7 @@ export async function createApp(partial: Partial<ServerOptions>, hooks: AppHooks
   app.use(auth.middleware);
   app.use(requestLimits);
   app.use(resolvePath);
+  app.use(osJunk);
   app.use(async (ctx: DavContext) => {
     const handler = HANDLERS[ctx.method];
     if (!handler) {
@@ -193,6 +198,7 @@ export async function startServer(partial: Partial<ServerOptions>, hooks: AppHoo
     requestTimeout: requestTimeout * 1000,
     connectionsCheckingInterval: 1000,
   });
+  server.on('clientError', handleClientError);
   server.keepAliveTimeout = 10_000;
   server.timeout = idleTimeout * 1000;
   // Responses not yet started when a graceful stop begins say `Connection: close`, so keep-alive

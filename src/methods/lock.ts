@@ -9,7 +9,8 @@ import { withWrite } from '../dav/write.js';
 import type { Guard } from '../dav/guard.js';
 import { MULTISTATUS_CLOSE, MULTISTATUS_OPEN, statusResponse } from '../xml/multistatus.js';
 import { MAX_LOCK_OWNER_BYTES, MAX_LOCKS_PER_PRINCIPAL, MAX_LOCKS_PER_RESOURCE } from '../storage/caps.js';
-import { parseDepth, parseTimeout } from '../dav/headers.js';
+import { parseDepth, parseLockToken, parseTimeout } from '../dav/headers.js';
+import { bareLockToken } from '../dav/if-header.js';
 import { isSelfOrDescendant, parentPath } from '../dav/path.js';
 import { DAV_NS } from '../xml/names.js';
 import { childElements, findChild, isNamed, type XmlElement } from '../xml/parse.js';
@@ -74,7 +75,8 @@ export async function lock(ctx: DavContext): Promise<void> {
   const body = await readXml(ctx);
   const timeoutSec = parseTimeout(ctx.get('timeout') || undefined, options.defaultLockTimeout, options.maxLockTimeout);
 
-  if (!body) {
+  // The npm `webdav` library refreshes with its lockinfo body again and the bare token as If.
+  if (!body || bareLockToken(ctx.get('if')) !== undefined) {
     // Refresh (9.10.2): the lock is identified by a token in the If header.
     if (!ctx.get('if')) throw new DavError(400, 'A LOCK without a body must carry the lock token in an If header');
     const refreshed = await withWrite(ctx, { writes: [{ path, effect: 'lock' }] }, async ({ info, guard }) => {
@@ -130,10 +132,7 @@ export async function lock(ctx: DavContext): Promise<void> {
 export async function unlock(ctx: DavContext): Promise<void> {
   const { path, services, user } = ctx.state;
   const { locks } = services;
-  const header = ctx.get('lock-token').trim();
-  const m = /^<([^<>\s]+)>$/.exec(header);
-  if (!m) throw new DavError(400, 'UNLOCK needs a Lock-Token header: <token>');
-  const token = m[1]!;
+  const token = parseLockToken(ctx.get('lock-token'));
   await withWrite(ctx, { writes: [{ path, effect: 'lock' }], conditionals: null }, async () => {
     const l = await locks.byToken(token);
     // 9.11.1: the token must identify a lock whose scope includes the Request-URI.
