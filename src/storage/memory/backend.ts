@@ -284,6 +284,21 @@ export class MemoryBackend implements StorageBackend {
     return d;
   }
 
+  /**
+   * 9.8.4 / 9.9.3: what is at `dst` goes first (a collection through a DELETE that may fail in
+   * part, which stops the operation: its result is returned); records the overwrite.
+   */
+  private async clearDestination(parent: DirNode, dst: string, from: Node, changes: TreeChange[]): Promise<TreeResult | null> {
+    const existing = parent.children.get(baseName(dst));
+    if (!existing) return null;
+    if (existing.kind === 'dir' || from.kind === 'dir') {
+      const removal = await this.remove(dst);
+      if (removal.failed.length) return removal;
+    }
+    changes.push({ type: 'removed', path: dst, isCollection: existing.kind === 'dir', overwritten: true });
+    return null;
+  }
+
   async copy(src: string, dst: string, opts: { recursive: boolean }): Promise<TreeResult> {
     const from = this.node(src);
     if (!from) throw new StorageError('not-found', 'Not found');
@@ -292,14 +307,8 @@ export class MemoryBackend implements StorageBackend {
     const out = { complete: true, parts: [] as TreeChange[] };
     const copy = this.clone(src, dst, from, opts.recursive, failed, out);
     const changes: TreeChange[] = [];
-    const existing = parent.children.get(baseName(dst));
-    if (existing) {
-      if (existing.kind === 'dir' || from.kind === 'dir') {
-        const removal = await this.remove(dst);
-        if (removal.failed.length) return removal;
-      }
-      changes.push({ type: 'removed', path: dst, isCollection: existing.kind === 'dir', overwritten: true });
-    }
+    const cleared = await this.clearDestination(parent, dst, from, changes);
+    if (cleared) return cleared;
     parent.children.set(baseName(dst), copy);
     this.touch(parent);
     changes.push({ type: 'copied', from: src, to: dst, isCollection: from.kind === 'dir', deep: from.kind === 'dir' && opts.recursive && out.complete });
@@ -312,14 +321,8 @@ export class MemoryBackend implements StorageBackend {
     if (!from) throw new StorageError('not-found', 'Not found');
     const parent = this.parentOf(dst);
     const changes: TreeChange[] = [];
-    const existing = parent.children.get(baseName(dst));
-    if (existing) {
-      if (existing.kind === 'dir' || from.kind === 'dir') {
-        const removal = await this.remove(dst);
-        if (removal.failed.length) return removal;
-      }
-      changes.push({ type: 'removed', path: dst, isCollection: existing.kind === 'dir', overwritten: true });
-    }
+    const cleared = await this.clearDestination(parent, dst, from, changes);
+    if (cleared) return cleared;
     const srcParent = this.node(parentPath(src)) as DirNode;
     srcParent.children.delete(baseName(src));
     this.touch(srcParent);
