@@ -4,7 +4,7 @@
  * (`locks.json.journal`) to which every change appends one line (`{"op":"put","lock":...}` or
  * `{"op":"del","token":...}`), fsync'd before the change is acknowledged. So a LOCK, refresh or
  * UNLOCK writes a few hundred bytes whatever the number of locks; the snapshot is rewritten only
- * when the journal has grown past twice the live locks (and at start and stop), which keeps the
+ * when the journal has grown past twice the live locks (and at start), which keeps the
  * cost per change constant on average. Appends are group-committed: every change waits for the
  * next flush, and one flush covers all the changes made while the previous one ran. A crash
  * mid-append leaves at most a torn last line, which the replay skips (that change was never
@@ -147,7 +147,7 @@ export class FileLockManager extends MemoryLockManager {
     await super.close();
     await this.pending?.catch(() => undefined);
     await this.flushing?.catch(() => undefined);
-    // One file again for the next start (best effort: the journal replays just as well).
-    await this.compact().catch(() => undefined);
+    // No compaction here: the journal replays at the next start, and a stopping server writes
+    // nothing it does not have to (a script may be removing the tree right after SIGTERM).
   }
 }

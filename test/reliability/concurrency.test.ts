@@ -240,7 +240,16 @@ describe('reliability: concurrency', function () {
     const withProps = await propFiles(join(srv.root, '.davmeta', 'props', 'root.d'), '');
     expect(withProps.length, 'some properties survive the run').to.be.greaterThan(0);
     for (const p of withProps) expect(await exists(p), `dead properties of ${p}, which does not exist`).to.equal(true);
-    const locks = JSON.parse(await fsp.readFile(join(srv.root, '.davmeta', 'locks.json'), 'utf8').catch(() => '[]')) as { root: string }[];
-    for (const l of locks) expect(await exists(l.root), `a lock on ${l.root}, which does not exist`).to.equal(true);
+    // The lock store: its snapshot, then its journal of changes replayed on top.
+    const store = join(srv.root, '.davmeta', 'locks.json');
+    const locks = new Map<string, { root: string }>();
+    for (const l of JSON.parse(await fsp.readFile(store, 'utf8').catch(() => '[]')) as { token: string; root: string }[]) locks.set(l.token, l);
+    for (const line of (await fsp.readFile(`${store}.journal`, 'utf8').catch(() => '')).split('\n')) {
+      if (!line) continue;
+      const c = JSON.parse(line) as { op: 'put'; lock: { token: string; root: string } } | { op: 'del'; token: string };
+      if (c.op === 'put') locks.set(c.lock.token, c.lock);
+      else locks.delete(c.token);
+    }
+    for (const l of locks.values()) expect(await exists(l.root), `a lock on ${l.root}, which does not exist`).to.equal(true);
   });
 });

@@ -100,11 +100,13 @@ describe('FileLockManager persistence', () => {
   it('writes valid JSON through a temp file and leaves no temp files behind', async () => {
     await Promise.all(Array.from({ length: 25 }, (_, i) => m.create(newLock(`/f${i}`))));
     await m.close();
+    expect((await readdir(dir)).filter((n) => n !== 'locks.json.journal')).to.deep.equal([]);
+    m = new FileLockManager(file);
+    await m.init();
+    // The start replays the journal into a fresh snapshot of valid JSON.
     const saved = JSON.parse(await readFile(file, 'utf8')) as unknown[];
     expect(saved.length).to.equal(25);
     expect(await readdir(dir)).to.deep.equal(['locks.json']);
-    m = new FileLockManager(file);
-    await m.init();
   });
 
   it('starts empty when the file does not exist, and refuses a corrupt file with a clear message', async () => {
