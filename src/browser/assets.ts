@@ -1,5 +1,5 @@
 /**
- * The browser page's static assets (one script, one stylesheet). They are plain files in
+ * The browser page's static assets (its scripts, stylesheet and icon). They are plain files in
  * src/browser/assets/ (no build step): read once from disk, kept in memory (a few KiB), and
  * served at `<prefix>/?dav-asset=NAME`. A query string on the root collection cannot collide
  * with any stored file, so no storage name has to be reserved.
@@ -13,7 +13,11 @@ export const ASSET_PARAM = 'dav-asset';
 
 const TYPES: Record<string, string> = {
   'app.js': 'text/javascript; charset=utf-8',
+  'upload.js': 'text/javascript; charset=utf-8',
+  'viewer.js': 'text/javascript; charset=utf-8',
+  'connect.js': 'text/javascript; charset=utf-8',
   'app.css': 'text/css; charset=utf-8',
+  'favicon.svg': 'image/svg+xml',
 };
 
 interface Asset {
