@@ -298,8 +298,8 @@ describe('browser page (headless Chromium)', function () {
     await dialogAnswer(page, 'raced');
     await toast(page, 'something named "raced" already exists');
     expect(await page.textContent('#toasts')).to.not.match(/<\?xml|<D:/);
-    await srv.req('UNLOCK', '/dav/locked.txt', { headers: { 'Lock-Token': res.headers['lock-token']! } });
-    await srv.req('UNLOCK', '/dav/later.txt', { headers: { 'Lock-Token': late.headers['lock-token']! } });
+    await srv.req('UNLOCK', '/dav/locked.txt', { headers: { 'Lock-Token': String(res.headers['lock-token']) } });
+    await srv.req('UNLOCK', '/dav/later.txt', { headers: { 'Lock-Token': String(late.headers['lock-token']) } });
   });
 
   test('toasts stay in the viewport wherever the page is scrolled; destructive dialogs start on Cancel', async () => {
