@@ -15,6 +15,7 @@ import { resolvePath } from './middleware/resolve-path.js';
 import { cors } from './middleware/cors.js';
 import { createAuth } from './middleware/auth.js';
 import { limits } from './middleware/limits.js';
+import { davRoutes, type FeatureRoutes } from './routes/index.js';
 import { ContainedFsBackend } from './storage/fs/contained.js';
 import { createListener, scheme } from './tls.js';
 import type { FsBackend, SweepReport } from './storage/fs/backend.js';
@@ -67,6 +68,8 @@ export interface AppHooks {
   log?: ErrorLogger;
   /** Replaces the access/error logger built from the options. */
   logger?: Logger;
+  /** Route features added after the built-in ones under `<prefix>/.dav/` (tests). */
+  routes?: FeatureRoutes[];
 }
 
 async function createLockManager(o: ServerOptions, storage: FsBackend): Promise<LockManager> {
@@ -106,8 +109,11 @@ export async function createApp(partial: Partial<ServerOptions>, hooks: AppHooks
     await next();
   });
   app.use(cors(options));
+  const requestLimits = limits(options);
+  // The server's own endpoints (`<prefix>/.dav/`): public routes answer here, the others run auth first.
+  app.use(davRoutes({ services }, { auth, limits: requestLimits }, hooks.routes));
   app.use(auth);
-  app.use(limits(options));
+  app.use(requestLimits);
   app.use(resolvePath);
   app.use(async (ctx: DavContext) => {
     const handler = HANDLERS[ctx.method];

@@ -7,7 +7,6 @@ import { parseRange } from '../dav/range.js';
 import { ifRangeHolds } from '../dav/preconditions.js';
 import { baseName } from '../dav/path.js';
 import { renderListing } from '../browser/listing.js';
-import { isAssetRequest, serveAsset } from '../browser/assets.js';
 import { serveView } from '../browser/views.js';
 import type { OpenFile, ResourceInfo } from '../storage/backend.js';
 
@@ -19,7 +18,6 @@ const SMALL_BODY = 64 * 1024;
 
 export async function get(ctx: DavContext): Promise<void> {
   const { path, services } = ctx.state;
-  if (isAssetRequest(ctx)) return serveAsset(ctx);
   // ?thumb=, ?q=, ?download: per-resource views of the file page (src/browser/views.ts).
   if (await serveView(ctx)) return;
   const { storage } = services;

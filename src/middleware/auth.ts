@@ -3,9 +3,8 @@
  * OPTIONS needs no credentials (Windows and CORS preflights ask before they authenticate);
  * everything else needs valid Basic credentials (401 + WWW-Authenticate otherwise). The user's
  * space then replaces the services for the rest of the request, and a read-only user gets 403
- * for every method that is not a read. The browser page's script and stylesheet
- * (GET/HEAD `<prefix>/?dav-asset=NAME`) are served without credentials: they are the same
- * public bytes for everyone, and a page must never raise a login prompt for its stylesheet.
+ * for every method that is not a read. Routes under `<prefix>/.dav/` that are public (the page's
+ * assets, ...) are answered before this middleware runs (src/routes/); the others run it first.
  */
 import type { Next } from 'koa';
 import type { DavContext, Services } from '../context.js';
@@ -17,7 +16,6 @@ import { loadUsers } from '../auth/users.js';
 import { Spaces } from '../auth/spaces.js';
 import type { FsBackend } from '../storage/fs/backend.js';
 import { ConfigError } from '../config.js';
-import { isAssetUrl, serveAsset } from '../browser/assets.js';
 
 /** Methods a read-only user may use. */
 export const READ_METHODS = new Set(['OPTIONS', 'GET', 'HEAD', 'PROPFIND']);
@@ -40,10 +38,6 @@ export async function createAuth(options: ServerOptions, services: Services, sto
 
   return async function authMiddleware(ctx: DavContext, next: Next): Promise<void> {
     if (ctx.method === 'OPTIONS') return next();
-    if ((ctx.method === 'GET' || ctx.method === 'HEAD') && isAssetUrl(ctx.req.url ?? '', options.prefix)) {
-      // Answered right here, so an anonymous request can never reach storage.
-      return serveAsset(ctx);
-    }
     const user = await authenticator.authenticate(ctx.get('authorization') || undefined);
     if (user === null) throw new DavError(401, 'Authentication required', { headers: { 'WWW-Authenticate': challenge } });
     const space = spaces.of(user);

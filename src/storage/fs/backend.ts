@@ -19,6 +19,13 @@ import { joinPath, parentPath } from '../../dav/path.js';
 
 export const META_DIR = '.davmeta';
 export const TEMP_PREFIX = '.~davtmp-';
+/**
+ * Names at the top of the served tree that are never stored content: the metadata store and
+ * the segment of the server's own endpoints (`/.dav/`, src/routes/). Compared without case, so
+ * a case-insensitive filesystem cannot reach them through another spelling.
+ */
+const RESERVED_TOP = new Set([META_DIR, '.dav']);
+export const isReservedTopName = (name: string): boolean => RESERVED_TOP.has(name.toLowerCase());
 const READ_CHUNK = 1024 * 1024;
 const STAT_PARALLEL = 32;
 /** PUT bodies of known length up to this size are collected and written in one step. */
@@ -171,12 +178,13 @@ export class FsBackend implements StorageBackend {
   }
 
   isReserved(path: string): boolean {
-    if (path === '/' + META_DIR || path.startsWith('/' + META_DIR + '/')) return true;
+    const end = path.indexOf('/', 1);
+    if (isReservedTopName(end === -1 ? path.slice(1) : path.slice(1, end))) return true;
     return path.includes('/' + TEMP_PREFIX);
   }
 
   private isHiddenMember(dir: string, name: string): boolean {
-    return name.startsWith(TEMP_PREFIX) || (dir === '/' && name === META_DIR);
+    return name.startsWith(TEMP_PREFIX) || (dir === '/' && isReservedTopName(name));
   }
 
   async canonicalPath(path: string): Promise<string> {
@@ -510,7 +518,7 @@ export class FsBackend implements StorageBackend {
       return false;
     }
     await forEachBounded(names, TREE_PARALLEL, async (name) => {
-      if (path === '/' && name === META_DIR) return;
+      if (path === '/' && isReservedTopName(name)) return;
       try {
         if (!(await this.removeInto(joinPath(path, name), failed))) ok = false;
       } catch (e) {
