@@ -144,13 +144,12 @@ export function errorPage(ctx: DavContext, status: number, detail: string): stri
       ? `<a class="btn primary" href="${esc(davHref(ctx, 'login'))}?next=${encodeURIComponent(ctx.originalUrl)}">Sign in</a>`
       : '';
   return (
-    head(ctx, `${title} · Files`, 'class="page error-page"', ['app.js']) +
+    head(ctx, `${title} · Files`, 'class="page error-page"', []) +
     `<main id="main" class="card-page">
 <h1>${esc(title)}</h1>
 <p>${esc(text)}</p>${detail && detail !== title ? `\n<p class="detail">${esc(detail)}</p>` : ''}
 <p class="buttons">${signIn}<a class="btn${signIn ? '' : ' primary'}" href="${esc(home)}">Go to your files</a></p>
 </main>
-<div id="toasts" class="toasts" aria-live="polite"></div>
 </body></html>
 `
   );

@@ -16,6 +16,7 @@ import { loadUsers } from '../auth/users.js';
 import { Spaces } from '../auth/spaces.js';
 import type { FsBackend } from '../storage/fs/backend.js';
 import { ConfigError } from '../config.js';
+import { registerSessions, SessionAuth } from '../auth/session.js';
 
 /** Methods a read-only user may use. */
 export const READ_METHODS = new Set(['OPTIONS', 'GET', 'HEAD', 'PROPFIND']);
@@ -35,11 +36,19 @@ export async function createAuth(options: ServerOptions, services: Services, sto
   const authenticator = new BasicAuthenticator(htpasswd);
   const spaces = await Spaces.create(services, storage, options.users ? await loadUsers(options.users) : null);
   const challenge = `Basic realm="${options.realm}", charset="UTF-8"`;
+  // The web page's sign-in form and session cookie, beside Basic (src/auth/session.ts).
+  const sessions = await SessionAuth.create(options, storage.metaDir, {
+    authenticate: (header) => authenticator.authenticate(header),
+    hashOf: (u) => htpasswd.hashOf(u),
+    hasAccess: (u) => spaces.of(u) !== undefined,
+  });
+  registerSessions(services, sessions);
 
   return async function authMiddleware(ctx: DavContext, next: Next): Promise<void> {
     if (ctx.method === 'OPTIONS') return next();
-    const user = await authenticator.authenticate(ctx.get('authorization') || undefined);
-    if (user === null) throw new DavError(401, 'Authentication required', { headers: { 'WWW-Authenticate': challenge } });
+    const header = ctx.get('authorization') || undefined;
+    const user = header ? await authenticator.authenticate(header) : await sessions.userFrom(ctx);
+    if (user === null) throw sessions.challenge(ctx, challenge);
     const space = spaces.of(user);
     if (!space) throw new DavError(403, 'No access is configured for this user');
     // The web page's script matches this exact text to say "you have read-only access".
