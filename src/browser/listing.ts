@@ -299,11 +299,13 @@ function* page(ctx: DavContext, path: string, entries: ListEntry[], locks: LockI
     ? `<p class="note locked-folder">${icon('lock', 'icon small')}This folder is locked by ${esc(lockOwner(selfLock))}: changes in it need that lock.</p>`
     : '';
   const self = href(ctx, path, true);
-  const title = path === '/' ? 'Home · Files' : `${name} · ${path.slice(0, path.lastIndexOf('/')) || '/'} · Files`;
+  // The folder's name, and where it is when that is not the top: tabs of several folders differ.
+  const parent = path.slice(0, path.lastIndexOf('/'));
+  const title = path === '/' ? 'Home · Files' : parent ? `${name} · ${parent} · Files` : `${name} · Files`;
   yield head(
     ctx,
     title,
-    `data-base="${esc(self)}" data-root="${esc(href(ctx, '/', true))}" data-dav="${esc(davHref(ctx, ''))}" data-access="${readOnly ? 'read-only' : 'read-write'}"` +
+    `data-base="${esc(self)}" data-root="${esc(href(ctx, '/', true))}" data-access="${readOnly ? 'read-only' : 'read-write'}" data-dav="${esc(davHref(ctx, ''))}"` +
       (ctx.state.user ? ` data-user="${esc(ctx.state.user)}"` : '') +
       (ctx.state.session ? ` data-csrf="${esc(ctx.state.session.csrf)}"` : ''),
   );
