@@ -106,6 +106,8 @@ export async function serveZip(ctx: DavContext): Promise<void> {
           await addFile(root, root.slice(prefixLen));
           continue;
         }
+        // A selected folder is in the zip under its own name.
+        if (root !== path) zip.addEmptyDirectory(root.slice(prefixLen), { mtime: new Date(st.mtimeMs) });
         for await (const item of walk(storage, root)) {
           if (stopped) return;
           if (entries++ >= MAX_ENTRIES) {

@@ -226,7 +226,7 @@
     sort: data ? data.sort : 'name',
     order: data ? data.order : 'asc',
     page: data ? data.page : 1,
-    pageSize: data ? data.pageSize : 500,
+    pageSize: data ? data.pageSize : 200,
     filter: '',
     view: params.get('view') === 'grid' || (params.get('view') === null && safeGet('dav-view') === 'grid') ? 'grid' : 'list',
     results: null, // search results (entries with path/href/parent) while showing them
@@ -278,23 +278,21 @@
 
   function opsFor(e, h) {
     var frag = document.createDocumentFragment();
-    var dl = el('a', 'op');
+    var dl = el('a', 'op i-download');
     dl.href = e.dir ? h + '?download=zip' : h + '?download';
     if (!e.dir) dl.setAttribute('download', '');
     dl.title = e.dir ? 'Download as zip' : 'Download';
     dl.setAttribute('aria-label', (e.dir ? 'Download ' + e.name + ' as zip' : 'Download ' + e.name));
-    dl.appendChild(icon('download'));
     frag.appendChild(dl);
     if (readOnly || e.lockedBy || e.path) return frag;
     var ops = e.editable ? ['edit', 'rename', 'delete'] : ['rename', 'delete'];
     ops.forEach(function (op) {
-      var b = el('button', op === 'delete' ? 'op danger' : 'op');
+      var b = el('button', 'op ' + (op === 'delete' ? 'danger ' : '') + 'i-' + { edit: 'edit', rename: 'rename', delete: 'del' }[op]);
       b.type = 'button';
       b.dataset.op = op;
       var label = { edit: 'Edit', rename: 'Rename', delete: 'Delete' }[op];
       b.title = label;
       b.setAttribute('aria-label', label + ' ' + e.name);
-      b.appendChild(icon({ edit: 'edit', rename: 'rename', delete: 'del' }[op]));
       frag.appendChild(b);
     });
     return frag;
@@ -340,7 +338,7 @@
 
   function whereLink(e) {
     if (!e.parent) return null;
-    var a = el('a', 'where', 'in ' + (e.parent === base ? 'this folder' : decodeURIComponent(e.parent.slice(root.length - 1)) || '/'));
+    var a = el('a', 'where', 'in ' + (e.parent === base ? 'this folder' : decodeURIComponent(e.parent.slice(root.length - 1)).replace(/(.)\/$/, '$1')));
     a.href = e.parent;
     return a;
   }
@@ -614,7 +612,10 @@
   var refresh = (D.refresh = function () {
     if (!data) return Promise.resolve();
     return fetch(base, { headers: pageHeaders({ Accept: 'application/json' }), credentials: 'same-origin', cache: 'no-store' })
-      .then(function (res) { return res.ok ? res.json() : null; })
+      .then(function (res) {
+        if (res.status === 404) notify('This folder no longer exists: it was moved or deleted. Go up to find it.', 'error');
+        return res.ok ? res.json() : null;
+      })
       .then(function (json) {
         if (!json) return;
         state.entries = json.entries;

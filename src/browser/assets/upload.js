@@ -135,7 +135,8 @@
     } else if (s === 'cancelled') {
       setStatus(job, 'Cancelled');
     } else {
-      // A failure keeps the bar where the bytes stopped, marked as failed: never "100%".
+      // A failure stored nothing: the bar goes back to empty, marked as failed, never "100%".
+      job.bar.value = 0;
       setStatus(job, 'Failed', message);
       job.bar.setAttribute('aria-label', 'Upload of ' + job.label + ' failed');
     }
