@@ -1029,7 +1029,11 @@
   localTimes();
   if (data) {
     if (state.view === 'grid') setView('grid');
-    else if ($('view-list')) $('view-list').setAttribute('aria-pressed', 'true');
+    else {
+      if ($('view-list')) $('view-list').setAttribute('aria-pressed', 'true');
+      // The server's rows stay; its page links become buttons that page without reloading.
+      drawPager(Math.max(1, Math.ceil(state.entries.length / state.pageSize)), state.entries.length);
+    }
   }
   body.classList.add('js');
   if (window.performance && performance.mark) performance.mark('dav-ready');
