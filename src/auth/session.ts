@@ -27,6 +27,8 @@ import type { ServerOptions } from '../config.js';
 import { DavError } from '../errors.js';
 
 export const COOKIE = 'dav_session';
+/** Set by `login?basic=1`: this browser prefers its own Basic prompt to the login form. */
+export const PREFER_BASIC = 'dav_basic';
 export const SESSION_TTL_MS = 12 * 3600 * 1000;
 /** Methods a session may use without the CSRF token (they change nothing). */
 const SAFE = new Set(['GET', 'HEAD', 'OPTIONS', 'PROPFIND']);
@@ -148,9 +150,9 @@ export class SessionAuth {
     this.revoked.set(t.nonce, t.expires);
   }
 
-  setCookie(ctx: DavContext, value: string, maxAgeSec: number): void {
+  setCookie(ctx: DavContext, value: string, maxAgeSec: number, name = COOKIE): void {
     const secure = publicScheme(ctx) === 'https' ? '; Secure' : '';
-    ctx.append('Set-Cookie', `${COOKIE}=${value}; Path=${this.options.prefix}/; Max-Age=${maxAgeSec}; HttpOnly; SameSite=Strict${secure}`);
+    ctx.append('Set-Cookie', `${name}=${value}; Path=${this.options.prefix}/; Max-Age=${maxAgeSec}; HttpOnly; SameSite=Strict${secure}`);
   }
 
   /**
@@ -181,7 +183,9 @@ export class SessionAuth {
   /** What a request without valid credentials gets. */
   challenge(ctx: DavContext, basic: string): DavError {
     const navigating = (ctx.method === 'GET' || ctx.method === 'HEAD') && ctx.get('sec-fetch-mode') === 'navigate' && ctx.get('sec-fetch-dest') === 'document';
-    if (navigating && !ctx.get('authorization')) {
+    // Someone who chose the browser's own prompt (login?basic=1) keeps getting it: the browser
+    // answers the challenge from its cache for the whole realm.
+    if (navigating && !ctx.get('authorization') && ctx.cookies.get(PREFER_BASIC) !== '1') {
       return new DavError(303, 'Sign in first', { headers: { Location: `${this.options.prefix}/.dav/login?next=${encodeURIComponent(ctx.originalUrl)}` } });
     }
     // The page's own requests: a challenge no browser prompts for (the page says "sign in again").

@@ -6,7 +6,7 @@
  */
 import type { DavContext } from '../context.js';
 import { DavError } from '../errors.js';
-import { COOKIE, publicOrigin, sessionsOf, SESSION_TTL_MS } from '../auth/session.js';
+import { COOKIE, PREFER_BASIC, publicOrigin, sessionsOf, SESSION_TTL_MS } from '../auth/session.js';
 import { davHref, esc, head, htmlHeaders } from './html.js';
 
 const MAX_FORM = 8 * 1024;
@@ -87,6 +87,7 @@ export async function loginGet(ctx: DavContext): Promise<void> {
     if (!user) {
       throw new DavError(401, 'Sign in with your browser', { headers: { 'WWW-Authenticate': `Basic realm="${ctx.state.services.options.realm}", charset="UTF-8"` } });
     }
+    sessions.setCookie(ctx, '1', 365 * 24 * 3600, PREFER_BASIC);
     ctx.status = 303;
     ctx.redirect(next);
     return;
@@ -114,6 +115,7 @@ export async function loginPost(ctx: DavContext): Promise<void> {
     return;
   }
   sessions.setCookie(ctx, await sessions.issue(user), SESSION_TTL_MS / 1000);
+  if (ctx.cookies.get(PREFER_BASIC)) sessions.setCookie(ctx, '', 0, PREFER_BASIC);
   ctx.status = 303;
   ctx.redirect(next);
 }
