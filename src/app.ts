@@ -15,9 +15,14 @@ import { resolvePath } from './middleware/resolve-path.js';
 import { cors } from './middleware/cors.js';
 import { createAuth } from './middleware/auth.js';
 import { limits } from './middleware/limits.js';
+import { absoluteTarget } from './middleware/absolute-target.js';
+import { osJunk } from './middleware/os-junk.js';
+import { handleClientError } from './middleware/client-error.js';
 import { davRoutes, type FeatureRoutes } from './routes/index.js';
 import { ContainedFsBackend } from './storage/fs/contained.js';
 import { createListener, scheme } from './tls.js';
+import { createStateStore } from './state/index.js';
+import type { Defender } from './auth/defender.js';
 import type { FsBackend, SweepReport } from './storage/fs/backend.js';
 import { createLogger, requestLog, type Logger } from './middleware/log.js';
 import type { LockManager } from './locks/manager.js';
@@ -61,6 +66,8 @@ export interface DavApp {
   /** The start-up sweep of temp files left by interrupted writes (runs in the background). */
   sweep: Promise<SweepReport | null>;
   logger: Logger;
+  /** Failed-login counters and bans (null without --htpasswd). */
+  defender: Defender | null;
 }
 
 export interface AppHooks {
@@ -92,8 +99,9 @@ export async function createApp(partial: Partial<ServerOptions>, hooks: AppHooks
   await storage.init();
   const logger = hooks.logger ?? createLogger({ format: options.logFormat === 'json' ? 'json' : 'text', access: !options.quiet });
   const locks = await createLockManager(options, storage);
-  const services: Services = { options, storage, locks };
-  const auth = await createAuth(options, services, storage);
+  const state = await createStateStore(options, storage.metaDir);
+  const services: Services = { options, storage, locks, state };
+  const auth = await createAuth(options, services, storage, state);
 
   const app = new Koa<DavState>();
   app.silent = true;
@@ -103,6 +111,7 @@ export async function createApp(partial: Partial<ServerOptions>, hooks: AppHooks
   app.on('error', (err: unknown, ctx?: DavContext) => {
     if (ctx && !isClientGone(err)) logError(err, ctx);
   });
+  app.use(absoluteTarget);
   app.use(requestLog(logger));
   app.use(async (ctx: DavContext, next) => {
     ctx.state.services = services;
@@ -111,10 +120,11 @@ export async function createApp(partial: Partial<ServerOptions>, hooks: AppHooks
   app.use(cors(options));
   const requestLimits = limits(options);
   // The server's own endpoints (`<prefix>/.dav/`): public routes answer here, the others run auth first.
-  app.use(davRoutes({ services }, { auth, limits: requestLimits }, hooks.routes));
-  app.use(auth);
+  app.use(davRoutes({ services }, { auth: auth.middleware, limits: requestLimits }, hooks.routes));
+  app.use(auth.middleware);
   app.use(requestLimits);
   app.use(resolvePath);
+  app.use(osJunk);
   app.use(async (ctx: DavContext) => {
     const handler = HANDLERS[ctx.method];
     if (!handler) {
@@ -139,9 +149,10 @@ export async function createApp(partial: Partial<ServerOptions>, hooks: AppHooks
     services,
     sweep,
     logger,
+    defender: auth.defender,
     close: async () => {
       // The sweep is not awaited: stopping it half way only leaves work for the next start.
-      await locks.close();
+      await Promise.all([locks.close(), state.close()]);
     },
   };
 }
@@ -173,6 +184,7 @@ export async function startServer(partial: Partial<ServerOptions>, hooks: AppHoo
     requestTimeout: requestTimeout * 1000,
     connectionsCheckingInterval: 1000,
   });
+  server.on('clientError', handleClientError);
   server.keepAliveTimeout = 10_000;
   server.timeout = idleTimeout * 1000;
   // Responses not yet started when a graceful stop begins say `Connection: close`, so keep-alive

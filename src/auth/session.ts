@@ -25,6 +25,7 @@ import { join } from 'node:path';
 import type { DavContext, Services } from '../context.js';
 import type { ServerOptions } from '../config.js';
 import { DavError } from '../errors.js';
+import { FAILED, type AuthOutcome } from './verify.js';
 
 export const COOKIE = 'dav_session';
 /** Set by `login?basic=1`: this browser prefers its own Basic prompt to the login form. */
@@ -34,8 +35,10 @@ export const SESSION_TTL_MS = 12 * 3600 * 1000;
 const SAFE = new Set(['GET', 'HEAD', 'OPTIONS', 'PROPFIND']);
 
 export interface SessionHooks {
-  /** The server's credential check (the Basic authenticator's): the user, or null. */
-  authenticate(authorization: string, ctx: DavContext): Promise<string | null>;
+  /** The server's password check (the defender's verifier, as for Basic). */
+  verify(user: string, password: string, ctx: DavContext): Promise<AuthOutcome>;
+  /** The server's check of a Basic Authorization header. */
+  basic(authorization: string, ctx: DavContext): Promise<AuthOutcome>;
   /** The user's stored password hash (undefined when the user is gone). */
   hashOf(user: string): Promise<string | undefined>;
   /** True when the user has access configured (a root). */
@@ -106,14 +109,14 @@ export class SessionAuth {
     return createHash('sha256').update(hash).digest('base64url').slice(0, 12);
   }
 
-  /** Checks a name and password exactly as Basic authentication would (same limits, same defender). */
-  async verify(user: string, password: string, ctx: DavContext): Promise<boolean> {
-    return (await this.hooks.authenticate('Basic ' + Buffer.from(`${user}:${password}`, 'utf8').toString('base64'), ctx)) === user;
+  /** Checks a name and password exactly as Basic authentication does (same verifier, same defender). */
+  verify(user: string, password: string, ctx: DavContext): Promise<AuthOutcome> {
+    return this.hooks.verify(user, password, ctx);
   }
 
-  /** The user of a Basic Authorization header, or null. */
-  basicUser(header: string, ctx: DavContext): Promise<string | null> {
-    return this.hooks.authenticate(header, ctx);
+  /** The outcome of a Basic Authorization header. */
+  basic(header: string, ctx: DavContext): Promise<AuthOutcome> {
+    return this.hooks.basic(header, ctx);
   }
 
   /** The CSRF token of a session (derived from the cookie, so nothing is stored). */
@@ -153,6 +156,12 @@ export class SessionAuth {
   setCookie(ctx: DavContext, value: string, maxAgeSec: number, name = COOKIE): void {
     const secure = publicScheme(ctx) === 'https' ? '; Secure' : '';
     ctx.append('Set-Cookie', `${name}=${value}; Path=${this.options.prefix}/; Max-Age=${maxAgeSec}; HttpOnly; SameSite=Strict${secure}`);
+  }
+
+  /** userFrom as an AuthOutcome (no session is a plain failure, never a ban). */
+  async outcome(ctx: DavContext): Promise<AuthOutcome> {
+    const user = await this.userFrom(ctx);
+    return user === null ? FAILED : { ok: true, user };
   }
 
   /**

@@ -133,6 +133,7 @@ const REASONS: Record<number, [string, string]> = {
   401: ['Sign-in needed', 'This server needs your name and password.'],
   403: ['Not allowed', 'You do not have access to this.'],
   404: ['Not found', 'Nothing is stored at this address. It may have been moved, renamed or deleted.'],
+  429: ['Too many attempts', 'Too many failed sign-ins came from here. Wait a few minutes, then try again.'],
 };
 
 /** A friendly HTML page for an error a person met while browsing, with a way home (and to sign in). */

@@ -11,6 +11,10 @@ import { davHref, esc, head, htmlHeaders } from './html.js';
 
 const MAX_FORM = 8 * 1024;
 
+/** The defender's answer to a client with too many failed logins (a friendly page for people). */
+const banned = (retryAfterSec: number): DavError =>
+  new DavError(429, 'Too many failed sign-ins; try again later', { headers: { 'Retry-After': String(retryAfterSec) } });
+
 /** Reads a small urlencoded form body (bounded). */
 async function readForm(ctx: DavContext): Promise<URLSearchParams> {
   if (!/^application\/x-www-form-urlencoded\b/i.test(ctx.get('content-type'))) throw new DavError(415, 'Expected a form');
@@ -83,8 +87,9 @@ export async function loginGet(ctx: DavContext): Promise<void> {
   if (ctx.query.basic !== undefined) {
     // The browser's own prompt: a Basic challenge until it sends credentials that work.
     const header = ctx.get('authorization');
-    const user = header ? await sessions.basicUser(header, ctx) : null;
-    if (!user) {
+    const outcome = header ? await sessions.basic(header, ctx) : null;
+    if (outcome && !outcome.ok && outcome.banned) throw banned(outcome.retryAfterSec);
+    if (!outcome?.ok) {
       throw new DavError(401, 'Sign in with your browser', { headers: { 'WWW-Authenticate': `Basic realm="${ctx.state.services.options.realm}", charset="UTF-8"` } });
     }
     sessions.setCookie(ctx, '1', 365 * 24 * 3600, PREFER_BASIC);
@@ -107,7 +112,9 @@ export async function loginPost(ctx: DavContext): Promise<void> {
   const password = form.get('password') ?? '';
   const next = safeNext(ctx, form.get('next'));
   htmlHeaders(ctx);
-  const ok = user !== '' && !user.includes(':') && (await sessions.verify(user, password, ctx));
+  const outcome = user !== '' && !user.includes(':') ? await sessions.verify(user, password, ctx) : null;
+  if (outcome && !outcome.ok && outcome.banned) throw banned(outcome.retryAfterSec);
+  const ok = outcome?.ok === true;
   if (!ok || !sessions.hooks.hasAccess(user)) {
     ctx.status = 401;
     ctx.set('WWW-Authenticate', `Session realm="${ctx.state.services.options.realm}"`);

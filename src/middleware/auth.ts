@@ -1,10 +1,11 @@
 /**
  * Authentication and authorisation (after CORS, before limits and path resolution).
  * OPTIONS needs no credentials (Windows and CORS preflights ask before they authenticate);
- * everything else needs valid Basic credentials (401 + WWW-Authenticate otherwise). The user's
- * space then replaces the services for the rest of the request, and a read-only user gets 403
- * for every method that is not a read. Routes under `<prefix>/.dav/` that are public (the page's
- * assets, ...) are answered before this middleware runs (src/routes/); the others run it first.
+ * everything else needs valid Basic credentials (401 + WWW-Authenticate otherwise; 429 +
+ * Retry-After while the client is banned for failed logins). The user's space then replaces
+ * the services for the rest of the request, and a read-only user gets 403 for every method
+ * that is not a read. Routes under `<prefix>/.dav/` that are public (the page's assets, ...)
+ * are answered before this middleware runs (src/routes/); the others run it first.
  */
 import type { Next } from 'koa';
 import type { DavContext, Services } from '../context.js';
@@ -12,19 +13,44 @@ import type { ServerOptions } from '../config.js';
 import { DavError } from '../errors.js';
 import { HtpasswdFile } from '../auth/htpasswd.js';
 import { BasicAuthenticator } from '../auth/basic.js';
+import { PasswordVerifier, type AuthOutcome } from '../auth/verify.js';
+import { Defender } from '../auth/defender.js';
 import { loadUsers } from '../auth/users.js';
 import { Spaces } from '../auth/spaces.js';
 import type { FsBackend } from '../storage/fs/backend.js';
 import { ConfigError } from '../config.js';
+import type { StateStore } from '../state/store.js';
 import { registerSessions, SessionAuth } from '../auth/session.js';
+import { FAILED } from '../auth/verify.js';
 
 /** Methods a read-only user may use. */
 export const READ_METHODS = new Set(['OPTIONS', 'GET', 'HEAD', 'PROPFIND']);
 
 export type Middleware = (ctx: DavContext, next: Next) => Promise<void>;
 
-export async function createAuth(options: ServerOptions, services: Services, storage: FsBackend): Promise<Middleware> {
-  if (!options.htpasswd) return (_ctx, next) => next();
+export interface Auth {
+  middleware: Middleware;
+  /** The password check a login form can call too (null without --htpasswd). */
+  verifier: PasswordVerifier | null;
+  /** Failed-login counters and bans (stats + 'failure'/'ban'/'refused' events), null without --htpasswd. */
+  defender: Defender | null;
+}
+
+/**
+ * The client's address: the TCP peer, or behind a trusted proxy the address that proxy saw
+ * (the last X-Forwarded-For entry: the one our proxy appended, which a client cannot forge).
+ */
+export function clientAddress(ctx: DavContext): string {
+  if (ctx.state.services.options.trustProxy) {
+    const fwd = ctx.get('x-forwarded-for');
+    const last = fwd.slice(fwd.lastIndexOf(',') + 1).trim();
+    if (last) return last;
+  }
+  return ctx.req.socket.remoteAddress ?? '';
+}
+
+export async function createAuth(options: ServerOptions, services: Services, storage: FsBackend, state: StateStore): Promise<Auth> {
+  if (!options.htpasswd) return { middleware: (_ctx, next) => next(), verifier: null, defender: null };
   const htpasswd = new HtpasswdFile(options.htpasswd);
   try {
     await htpasswd.load();
@@ -33,29 +59,44 @@ export async function createAuth(options: ServerOptions, services: Services, sto
   }
   // Start-up only; names line numbers and users, never a hash or password.
   for (const p of htpasswd.problems) console.warn(`koa-webdav-server: ${options.htpasswd} ${p}`);
-  const authenticator = new BasicAuthenticator(htpasswd);
+  const defender = new Defender(state, {
+    maxFailures: options.authMaxFailures,
+    maxUserFailures: options.authMaxUserFailures,
+    windowSec: options.authWindow,
+    banSec: options.authBan,
+  });
+  const verifier = new PasswordVerifier(htpasswd, defender);
+  const basic = new BasicAuthenticator(verifier);
   const spaces = await Spaces.create(services, storage, options.users ? await loadUsers(options.users) : null);
   const challenge = `Basic realm="${options.realm}", charset="UTF-8"`;
-  // The web page's sign-in form and session cookie, beside Basic (src/auth/session.ts).
+  // The web page's sign-in form and session cookie, beside Basic (src/auth/session.ts); the
+  // form's password check is the same verifier, defender included.
   const sessions = await SessionAuth.create(options, storage.metaDir, {
-    authenticate: (header) => authenticator.authenticate(header),
+    verify: (u, p, ctx) => verifier.verify(u, p, clientAddress(ctx)),
+    basic: (header, ctx) => basic.authenticate(header, clientAddress(ctx)),
     hashOf: (u) => htpasswd.hashOf(u),
     hasAccess: (u) => spaces.of(u) !== undefined,
   });
   registerSessions(services, sessions);
 
-  return async function authMiddleware(ctx: DavContext, next: Next): Promise<void> {
+  const refuse = (outcome: AuthOutcome & { ok: false }): DavError =>
+    outcome.banned
+      ? new DavError(429, 'Too many failed logins; try again later', { headers: { 'Retry-After': String(outcome.retryAfterSec) } })
+      : new DavError(401, 'Authentication required', { headers: { 'WWW-Authenticate': challenge } });
+
+  async function authMiddleware(ctx: DavContext, next: Next): Promise<void> {
     if (ctx.method === 'OPTIONS') return next();
     const header = ctx.get('authorization') || undefined;
-    const user = header ? await authenticator.authenticate(header) : await sessions.userFrom(ctx);
-    if (user === null) throw sessions.challenge(ctx, challenge);
-    const space = spaces.of(user);
+    const outcome = header ? await basic.authenticate(header, clientAddress(ctx)) : await sessions.outcome(ctx);
+    if (!outcome.ok) throw outcome.banned ? refuse(outcome) : sessions.challenge(ctx, challenge);
+    const space = spaces.of(outcome.user);
     if (!space) throw new DavError(403, 'No access is configured for this user');
     // The web page's script matches this exact text to say "you have read-only access".
     if (space.readOnly && !READ_METHODS.has(ctx.method)) throw new DavError(403, 'Read-only access');
-    ctx.state.user = user;
+    ctx.state.user = outcome.user;
     ctx.state.readOnly = space.readOnly;
     ctx.state.services = space.services;
     return next();
-  };
+  }
+  return { middleware: authMiddleware, verifier, defender };
 }
