@@ -14,7 +14,7 @@ const FRIENDLY = new Set([400, 401, 403, 404, 429]);
 const wantsPage = (ctx: DavContext, status: number): boolean =>
   FRIENDLY.has(status) &&
   ctx.state.services !== undefined &&
-  (ctx.method === 'GET' || ctx.method === 'HEAD') &&
+  (ctx.method === 'GET' || ctx.method === 'HEAD' || ctx.method === 'POST') &&
   ctx.get('x-dav-page') !== '1' &&
   (ctx.get('sec-fetch-dest') === 'document' || /\btext\/html\b/.test(ctx.get('accept')));
 

@@ -236,6 +236,26 @@ describe('page sign-in and sessions (HTTP)', function () {
     }
   });
 
+  it('counts failed form sign-ins in the same defender as Basic: a banned client gets 429 on both', async () => {
+    const guarded = await startTestServer({ prefix: '/dav', lockStore: 'memory', htpasswd, authMaxFailures: 3, authBan: 60 });
+    try {
+      const form = (password: string): Promise<Res> =>
+        guarded.req('POST', '/dav/.dav/login', { headers: { ...FORM, Accept: 'text/html' }, body: new URLSearchParams({ user: 'alice', password, next: '/dav/' }).toString() });
+      for (let i = 0; i < 2; i++) expect((await form('wrong')).status).to.equal(401);
+      // The third failure comes through Basic: one counter for both ways in.
+      expect((await guarded.req('GET', '/dav/', { headers: { Authorization: basic('alice', 'wrong') } })).status).to.be.oneOf([401, 429]);
+      const banned = await form('alice pw');
+      expect(banned.status).to.equal(429);
+      expect(Number(banned.headers['retry-after'])).to.be.greaterThan(0);
+      expect(banned.headers['set-cookie']).to.equal(undefined);
+      expect(banned.headers['content-type']).to.equal('text/html; charset=utf-8');
+      expect(banned.body).to.contain('<h1>Too many attempts</h1>');
+      expect((await guarded.req('GET', '/dav/', { headers: { Authorization: basic('alice', 'alice pw') } })).status).to.equal(429);
+    } finally {
+      await guarded.close();
+    }
+  });
+
   it('needs no sign-in where the server asks for none', async () => {
     const open = await startTestServer({ prefix: '/dav', lockStore: 'memory' });
     try {
