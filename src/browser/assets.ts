@@ -8,6 +8,7 @@ import { readFile } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
 import type { DavContext } from '../context.js';
 import { DavError } from '../errors.js';
+import { iconsCss } from './html.js';
 
 const TYPES: Record<string, string> = {
   'app.js': 'text/javascript; charset=utf-8',
@@ -15,6 +16,7 @@ const TYPES: Record<string, string> = {
   'viewer.js': 'text/javascript; charset=utf-8',
   'connect.js': 'text/javascript; charset=utf-8',
   'app.css': 'text/css; charset=utf-8',
+  'icons.css': 'text/css; charset=utf-8',
   'favicon.svg': 'image/svg+xml',
 };
 
@@ -29,12 +31,18 @@ const DIRS = [new URL('../../src/browser/assets/', import.meta.url), new URL('./
 
 const cache = new Map<string, Promise<Asset>>();
 
+/** Assets made from code rather than read from disk. */
+const GENERATED: Record<string, () => string> = { 'icons.css': iconsCss };
+
+const withEtag = (body: Buffer): Asset => ({ body, etag: `"${createHash('sha256').update(body).digest('base64url').slice(0, 22)}"` });
+
 async function load(name: string): Promise<Asset> {
+  const make = Object.hasOwn(GENERATED, name) ? GENERATED[name] : undefined;
+  if (make) return withEtag(Buffer.from(make()));
   let lastErr: unknown;
   for (const dir of DIRS) {
     try {
-      const body = await readFile(new URL(name, dir));
-      return { body, etag: `"${createHash('sha256').update(body).digest('base64url').slice(0, 22)}"` };
+      return withEtag(await readFile(new URL(name, dir)));
     } catch (e) {
       lastErr = e;
     }

@@ -91,6 +91,30 @@ export const ICONS =
 
 export const icon = (id: string, cls = 'icon'): string => `<svg class="${cls}" aria-hidden="true"><use href="#i-${id}"/></svg>`;
 
+/**
+ * The same icons as CSS masks (served as the generated stylesheet icons.css): `<span class="icon
+ * k-ID">` draws one in the current colour without any SVG node. Rows use these: 200 rows of
+ * `<svg><use>` took about half of a big folder's time to interactive in Chromium. Cut-outs
+ * (the glyph on a file) become holes through the even-odd rule.
+ */
+export function iconsCss(): string {
+  const rules = Object.entries(SYMBOLS).map(([id, body]) => {
+    const d = [...body.matchAll(/ d="([^"]+)"/g)].map((m) => m[1]).join(' ');
+    const svg = `<svg xmlns='http://www.w3.org/2000/svg' viewBox='0 0 24 24'><path fill-rule='evenodd' d='${d}'/></svg>`;
+    return `.k-${id}{--icon:url("data:image/svg+xml,${encodeURIComponent(svg).replace(/'/g, '%27')}")}`;
+  });
+  return (
+    '/* Generated from the icon sprite in src/browser/html.ts. */\n' +
+    '.icon[class*=" k-"]{display:inline-block;background:currentColor;-webkit-mask:var(--icon) center/contain no-repeat;mask:var(--icon) center/contain no-repeat}\n' +
+    '.op[class*=" k-"]::before{content:"";display:block;width:1.25em;height:1.25em;background:currentColor;-webkit-mask:var(--icon) center/contain no-repeat;mask:var(--icon) center/contain no-repeat}\n' +
+    rules.join('\n') +
+    '\n'
+  );
+}
+
+/** A row's icon: a masked span (see iconsCss). */
+export const maskIcon = (id: string, cls = 'icon'): string => `<span class="${cls} k-${id}" aria-hidden="true"></span>`;
+
 /** Names of the page's script files, loaded in this order (plain scripts sharing `window.DavPage`). */
 export const SCRIPTS = ['app.js', 'upload.js', 'viewer.js'];
 
@@ -104,6 +128,7 @@ export function head(ctx: DavContext, title: string, bodyAttrs: string, scripts 
 <title>${esc(title)}</title>
 <link rel="icon" href="${esc(assetUrl(root, 'favicon.svg'))}" type="image/svg+xml">
 <link rel="stylesheet" href="${esc(assetUrl(root, 'app.css'))}">
+<link rel="stylesheet" href="${esc(assetUrl(root, 'icons.css'))}">
 ${js}
 </head>
 <body ${bodyAttrs}>

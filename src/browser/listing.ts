@@ -20,7 +20,7 @@ import type { LockInfo } from '../locks/manager.js';
 import { joinPath, isSelfOrDescendant } from '../dav/path.js';
 import { href } from '../methods/common.js';
 import { canThumbnail, EDIT_MAX, isTextKind, kindOf, type FileKind } from './kinds.js';
-import { davHref, esc, head, htmlHeaders, humanSize, icon, userBox } from './html.js';
+import { davHref, esc, head, htmlHeaders, humanSize, icon, maskIcon, userBox } from './html.js';
 
 export { esc, humanSize } from './html.js';
 
@@ -243,19 +243,19 @@ export function row(ctx: DavContext, p: string, e: EntryJson, o: RowOptions): st
   const when = isoMinute(e.mtime);
   const visual = e.thumb
     ? `<img class="thumb" src="${esc(h)}?thumb=64" alt="" loading="lazy" width="24" height="24">`
-    : icon(e.kind === 'dir' ? 'dir' : e.kind);
+    : maskIcon(e.kind);
   const badge = e.lockedBy ? `<span class="badge locked">${icon('lock', 'icon small')}Locked by ${esc(e.lockedBy)}</span>` : '';
   const where = o.where ? `<a class="where" href="${esc(o.where.href)}">in ${esc(o.where.text)}</a>` : '';
   const dl = e.dir
-    ? `<a class="op i-download" href="${esc(h)}?download=zip" title="Download as zip" aria-label="Download ${name} as zip"></a>`
-    : `<a class="op i-download" href="${esc(h)}?download" download title="Download" aria-label="Download ${name}"></a>`;
+    ? `<a class="op k-download" href="${esc(h)}?download=zip" title="Download as zip" aria-label="Download ${name} as zip"></a>`
+    : `<a class="op k-download" href="${esc(h)}?download" download title="Download" aria-label="Download ${name}"></a>`;
   const writable = !o.readOnly && !e.lockedBy && !o.where;
   const ops =
     dl +
-    (writable && e.editable ? `<button type="button" class="op i-edit" data-op="edit" title="Edit" aria-label="Edit ${name}"></button>` : '') +
+    (writable && e.editable ? `<button type="button" class="op k-edit" data-op="edit" title="Edit" aria-label="Edit ${name}"></button>` : '') +
     (writable
-      ? `<button type="button" class="op i-rename" data-op="rename" title="Rename" aria-label="Rename ${name}"></button>` +
-        `<button type="button" class="op danger i-del" data-op="delete" title="Delete" aria-label="Delete ${name}"></button>`
+      ? `<button type="button" class="op k-rename" data-op="rename" title="Rename" aria-label="Rename ${name}"></button>` +
+        `<button type="button" class="op danger k-del" data-op="delete" title="Delete" aria-label="Delete ${name}"></button>`
       : '');
   return (
     `<tr class="entry${e.dir ? ' dir' : ''}${e.lockedBy ? ' is-locked' : ''}" data-name="${name}" data-kind="${e.kind}">` +
@@ -312,14 +312,14 @@ function* page(ctx: DavContext, path: string, entries: ListEntry[], locks: LockI
   yield `<header class="top">
 <div class="bar">${breadcrumbs(ctx, path, carry)}${userBox(ctx)}</div>
 <div class="titlebar"><h1 id="folder-title">${esc(name)}</h1>
-<a class="btn" id="zip-folder" href="?download=zip">${icon('download')}<span>Download all (zip)</span></a></div>
+<div class="title-actions"><div class="views" role="group" aria-label="View"><button type="button" class="btn icon-only" id="view-list" aria-pressed="true" title="List">${icon('list')}<span class="sr">List view</span></button><button type="button" class="btn icon-only" id="view-grid" aria-pressed="false" title="Grid">${icon('grid')}<span class="sr">Grid view</span></button></div>
+<a class="btn" id="zip-folder" href="?download=zip">${icon('download')}<span>Download all (zip)</span></a></div></div>
 <div class="toolbar">${toolbar(readOnly)}
 <form class="search" id="search-form" role="search" method="get" action="${esc(self)}">
 <label for="filter" class="sr">Filter this folder, or search its subfolders</label>
 <input type="search" id="filter" name="q" placeholder="Filter" autocomplete="off" spellcheck="false">
 <button type="submit" class="btn" id="search-sub">${icon('search')}<span>Search subfolders</span></button>
 </form>
-<div class="views" role="group" aria-label="View"><button type="button" class="btn icon-only" id="view-list" aria-pressed="true" title="List">${icon('list')}<span class="sr">List view</span></button><button type="button" class="btn icon-only" id="view-grid" aria-pressed="false" title="Grid">${icon('grid')}<span class="sr">Grid view</span></button></div>
 </div>
 </header>
 <div id="selection-bar" class="selection-bar" hidden role="region" aria-label="Selection">

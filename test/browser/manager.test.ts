@@ -218,6 +218,7 @@ describe('file manager page (headless Chromium)', function () {
     await dialogAnswer(page);
     await toast(page, 'Deleted 2 of 2 items.', 'ok');
     expect((await readdir(disk('sel'))).sort()).to.deep.equal(['f2.txt', 'f4.txt', 'f5.txt', 'f6.txt']);
+    await page.waitForFunction(() => document.querySelectorAll('tr.entry').length === 4);
     expect(await names(page)).to.deep.equal(['f2.txt', 'f4.txt', 'f5.txt', 'f6.txt']);
     expect(await page.isVisible('#selection-bar')).to.equal(false);
   });

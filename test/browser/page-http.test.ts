@@ -67,8 +67,8 @@ describe('browser page over HTTP', () => {
 
   it('streams a large folder in chunks (no Content-Length), every row in order, HEAD without a body', async () => {
     await mkdir(join(srv.root, 'many'));
-    const count = 400; // about 950 bytes of HTML each: past the 256 KiB sent whole
-    for (let i = 0; i < count; i += 100) await Promise.all(Array.from({ length: 100 }, (_, j) => writeFile(join(srv.root, 'many', `f ${i + j} <&>.txt`), 'x')));
+    const count = 2000; // 200 rows of HTML and ~100 bytes of JSON each: past the 256 KiB sent whole
+    for (let i = 0; i < count; i += 250) await Promise.all(Array.from({ length: 250 }, (_, j) => writeFile(join(srv.root, 'many', `f ${i + j} <&>.txt`), 'x')));
     const res = await srv.req('GET', '/dav/many/', { headers: HTML });
     expect(res.status).to.equal(200);
     expect(res.headers['content-length']).to.equal(undefined);
@@ -76,10 +76,14 @@ describe('browser page over HTTP', () => {
     expect(res.headers['content-type']).to.equal('text/html; charset=utf-8');
     expect(res.headers['content-security-policy']).to.contain("default-src 'none'");
     expect(res.raw.length).to.be.greaterThan(256 * 1024);
+    // One page of rows, and every member in the JSON data block (escaped for a script element).
     const names = rowNames(res.body);
-    expect(names).to.have.length(count);
+    expect(names).to.have.length(200);
     expect(names.slice(0, 3)).to.deep.equal(['f 0 &lt;&amp;&gt;.txt', 'f 1 &lt;&amp;&gt;.txt', 'f 2 &lt;&amp;&gt;.txt']);
-    expect(names[count - 1]).to.equal(`f ${count - 1} &lt;&amp;&gt;.txt`);
+    const data = JSON.parse(/<script type="application\/json" id="listing-data">([^<]*)<\/script>/.exec(res.body)![1]!);
+    expect(data.entries).to.have.length(count);
+    expect(data.entries[count - 1].name).to.equal(`f ${count - 1} <&>.txt`);
+    expect(res.body).to.contain('f 1999 \\u003c&\\u003e.txt');
     expect(res.body).to.match(/^<!doctype html>/);
     expect(res.body.endsWith('</body></html>\n')).to.equal(true);
     const head = await srv.req('HEAD', '/dav/many/', { headers: HTML });

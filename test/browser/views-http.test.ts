@@ -235,7 +235,7 @@ describe('page views on resource URLs (HTTP)', function () {
     it('zips a selection (&f=NAME, repeatable) and refuses names that are not members', async () => {
       const r = await get(`/?download=zip&f=notes.txt&f=${encodeURIComponent('École plan.md')}&f=empty%20dir`);
       expect(r.status).to.equal(200);
-      expect(unzipList(r.raw)).to.deep.equal(['notes.txt', 'École plan.md'].sort());
+      expect(unzipList(r.raw)).to.deep.equal(['empty dir/', 'notes.txt', 'École plan.md'].sort());
       expect(r.headers['content-disposition']).to.contain('filename="files.zip"');
       expect((await get('/?download=zip&f=nope.txt')).status).to.equal(404);
       expect((await get('/?download=zip&f=..')).status).to.equal(400);

@@ -21,8 +21,8 @@ describe('browser listing (GET on a collection)', () => {
     expect(r.headers['content-security-policy']).to.include("default-src 'none'");
     const body = r.body;
     expect(body).to.match(/^<!doctype html>/);
-    expect(body).to.match(/<a class="open" href="\/zeta%20folder\/"><svg[^]*?<span class="label">zeta folder\/<\/span><\/a>/);
-    expect(body).to.match(/<a class="open" href="\/alpha.txt"><svg[^]*?<span class="label">alpha.txt<\/span><\/a>/);
+    expect(body).to.match(/<a class="open" href="\/zeta%20folder\/"><span class="icon k-dir" aria-hidden="true"><\/span><span class="label">zeta folder\/<\/span><\/a>/);
+    expect(body).to.match(/<a class="open" href="\/alpha.txt"><span class="icon k-text" aria-hidden="true"><\/span><span class="label">alpha.txt<\/span><\/a>/);
     expect(body).to.include('2.0 KiB');
     expect(body).to.include('1 B');
     expect(body).to.include('2024-05-06 07:08');

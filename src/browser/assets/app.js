@@ -278,7 +278,7 @@
 
   function opsFor(e, h) {
     var frag = document.createDocumentFragment();
-    var dl = el('a', 'op i-download');
+    var dl = el('a', 'op k-download');
     dl.href = e.dir ? h + '?download=zip' : h + '?download';
     if (!e.dir) dl.setAttribute('download', '');
     dl.title = e.dir ? 'Download as zip' : 'Download';
@@ -287,7 +287,7 @@
     if (readOnly || e.lockedBy || e.path) return frag;
     var ops = e.editable ? ['edit', 'rename', 'delete'] : ['rename', 'delete'];
     ops.forEach(function (op) {
-      var b = el('button', 'op ' + (op === 'delete' ? 'danger ' : '') + 'i-' + { edit: 'edit', rename: 'rename', delete: 'del' }[op]);
+      var b = el('button', 'op ' + (op === 'delete' ? 'danger ' : '') + 'k-' + { edit: 'edit', rename: 'rename', delete: 'del' }[op]);
       b.type = 'button';
       b.dataset.op = op;
       var label = { edit: 'Edit', rename: 'Rename', delete: 'Delete' }[op];
@@ -307,10 +307,16 @@
       img.width = big ? 160 : 24;
       img.height = big ? 120 : 24;
       img.src = h + '?thumb=' + (big ? 256 : 64);
-      img.addEventListener('error', function () { img.replaceWith(icon('image', big ? 'icon big' : 'icon')); });
+      img.addEventListener('error', function () {
+        var s = el('span', (big ? 'icon big' : 'icon') + ' k-image');
+        s.setAttribute('aria-hidden', 'true');
+        img.replaceWith(s);
+      });
       return img;
     }
-    return icon(e.dir ? 'dir' : e.kind, big ? 'icon big' : 'icon');
+    var span = el('span', (big ? 'icon big k-' : 'icon k-') + e.kind);
+    span.setAttribute('aria-hidden', 'true');
+    return span;
   }
 
   function timeEl(ms) {
@@ -927,10 +933,12 @@
     confirmDelete(entries).then(function (yes) {
       if (!yes) return;
       deleteAll(entries).then(function (failures) {
-        failures.forEach(function (f) { notify(f, 'error'); });
-        var ok = entries.length - failures.length;
-        if (ok > 0) notify(entries.length === 1 ? 'Deleted "' + entries[0].name + '".' : 'Deleted ' + ok + ' of ' + entries.length + ' items.', 'ok');
-        refresh();
+        // The listing first, then the message about it.
+        return refresh().then(function () {
+          failures.forEach(function (f) { notify(f, 'error'); });
+          var ok = entries.length - failures.length;
+          if (ok > 0) notify(entries.length === 1 ? 'Deleted "' + entries[0].name + '".' : 'Deleted ' + ok + ' of ' + entries.length + ' items.', 'ok');
+        });
       });
     });
   }
@@ -957,12 +965,13 @@
         });
       }
       nextOne().then(function () {
+        D.clearSelection();
+        return refresh();
+      }).then(function () {
         failures.forEach(function (f) { notify(f, 'error'); });
         var ok = entries.length - failures.length;
         var where = dest === root ? 'Home' : decodeURIComponent(dest.slice(root.length, -1)).split('/').pop();
         if (ok) notify((method === 'MOVE' ? 'Moved ' : 'Copied ') + (entries.length === 1 ? '"' + entries[0].name + '"' : ok + ' of ' + entries.length + ' items') + ' to "' + where + '".', 'ok');
-        D.clearSelection();
-        refresh();
       });
     });
   }

@@ -176,9 +176,10 @@
 
   function allDone() {
     var c = counts();
-    D.refresh();
-    if (c.failed === 0 && c.done > 0) D.notify('Uploaded ' + c.done + (c.done === 1 ? ' file.' : ' files.') + (c.cancelled ? ' ' + c.cancelled + ' cancelled.' : ''), 'ok');
-    else if (c.failed > 0) D.notify(c.failed + (c.failed === 1 ? ' upload failed' : ' uploads failed') + '; see the list of uploads.', 'error');
+    D.refresh().then(function () {
+      if (c.failed === 0 && c.done > 0) D.notify('Uploaded ' + c.done + (c.done === 1 ? ' file.' : ' files.') + (c.cancelled ? ' ' + c.cancelled + ' cancelled.' : ''), 'ok');
+      else if (c.failed > 0) D.notify(c.failed + (c.failed === 1 ? ' upload failed' : ' uploads failed') + '; see the list of uploads.', 'error');
+    });
   }
 
   $('cancel-all').addEventListener('click', function () {
