@@ -17,7 +17,6 @@ import { PasswordVerifier, type AuthOutcome } from '../auth/verify.js';
 import { Defender } from '../auth/defender.js';
 import { loadUsers } from '../auth/users.js';
 import { Spaces } from '../auth/spaces.js';
-import type { FsBackend } from '../storage/fs/backend.js';
 import { ConfigError } from '../config.js';
 import type { StateStore } from '../state/store.js';
 import { registerSessions, SessionAuth } from '../auth/session.js';
@@ -49,7 +48,7 @@ export function clientAddress(ctx: DavContext): string {
   return ctx.req.socket.remoteAddress ?? '';
 }
 
-export async function createAuth(options: ServerOptions, services: Services, storage: FsBackend, state: StateStore): Promise<Auth> {
+export async function createAuth(options: ServerOptions, services: Services, state: StateStore): Promise<Auth> {
   if (!options.htpasswd) return { middleware: (_ctx, next) => next(), verifier: null, defender: null };
   const htpasswd = new HtpasswdFile(options.htpasswd);
   try {
@@ -67,7 +66,7 @@ export async function createAuth(options: ServerOptions, services: Services, sto
   });
   const verifier = new PasswordVerifier(htpasswd, defender);
   const basic = new BasicAuthenticator(verifier);
-  const spaces = await Spaces.create(services, storage, options.users ? await loadUsers(options.users) : null);
+  const spaces = await Spaces.create(services, options.users ? await loadUsers(options.users) : null);
   const challenge = `Basic realm="${options.realm}", charset="UTF-8"`;
   // The web page's sign-in form and session cookie, beside Basic (src/auth/session.ts); the
   // form's password check is the same verifier, defender included.
