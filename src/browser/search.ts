@@ -15,6 +15,7 @@ import { joinPath } from '../dav/path.js';
 import { href } from '../methods/common.js';
 import { entryJson, lockedBy, row, tableHead, breadcrumbs, dialogs } from './listing.js';
 import { esc, head, htmlHeaders, icon, userBox } from './html.js';
+import { MAX_TREE_DEPTH } from '../storage/walk.js';
 
 export const MAX_RESULTS = 1000;
 export const MAX_SCANNED = 200_000;
@@ -48,7 +49,7 @@ export async function* searchTree(ctx: DavContext, root: string, query: string, 
   let scanned = 0;
   let found = 0;
   let queue: string[] = [root];
-  while (queue.length) {
+  for (let depth = 0; queue.length && depth < MAX_TREE_DEPTH; depth++) {
     const next: string[] = [];
     for (const dir of queue) {
       try {

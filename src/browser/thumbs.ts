@@ -7,8 +7,8 @@
  * - Bounded: at most THUMB_PARALLEL images are decoded at once (libvips with one thread each),
  *   at most THUMB_QUEUE wait (more answer 503 with Retry-After), inputs over MAX_INPUT bytes or
  *   MAX_PIXELS pixels are refused (415), each job is cut after a few seconds.
- * - Cached on disk in the hidden metadata folder (`.davmeta/thumbs/`), keyed by the storage root,
- *   the path, the file's ETag (which changes with its content), the size and the format: a changed
+ * - Cached on disk in the hidden metadata folder (`.davmeta/thumbs/`, the storage's cacheDir),
+ *   keyed by the path, the file's ETag (which changes with its content), the size and the format: a changed
  *   file never gets its old thumbnail. The cache is pruned, oldest first, when it grows past
  *   CACHE_MAX bytes. A storage without a disk (no metadata folder) gets no cache.
  */
@@ -18,7 +18,7 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import sharp from 'sharp';
 import type { DavContext } from '../context.js';
-import type { OpenFile, ResourceInfo, StorageBackend } from '../storage/backend.js';
+import type { OpenFile, ResourceInfo } from '../storage/backend.js';
 import { DavError } from '../errors.js';
 import { baseName } from '../dav/path.js';
 import { canThumbnail } from './kinds.js';
@@ -60,11 +60,6 @@ const gate = new Gate(THUMB_PARALLEL, THUMB_QUEUE);
 /** Identical requests in flight share one job. */
 const inflight = new Map<string, Promise<Buffer>>();
 
-/** The disk folder of a filesystem storage (root and metadata folder), if it has one. */
-function diskOf(storage: StorageBackend): { root: string; metaDir: string } | null {
-  const s = storage as unknown as { root?: unknown; metaDir?: unknown };
-  return typeof s.root === 'string' && typeof s.metaDir === 'string' ? { root: s.root, metaDir: s.metaDir } : null;
-}
 
 export function thumbSize(raw: string): number {
   const n = Number.parseInt(raw, 10);
@@ -96,9 +91,11 @@ export async function serveThumb(ctx: DavContext, rawSize: string): Promise<void
       ctx.status = 304;
       return;
     }
-    const disk = diskOf(storage);
-    const key = createHash('sha256').update(`${disk?.root ?? ''}\0${path}\0${info.etag}\0${size}\0${fmt}`).digest('hex');
-    const cached = disk ? join(disk.metaDir, 'thumbs', key.slice(0, 2), `${key}.${fmt}`) : null;
+    // The user's path and the file's ETag (inode, size and mtime on a filesystem): two users'
+    // files never share a key unless they are the same file, which both may read.
+    const dir = storage.cacheDir ? storage.cacheDir('thumbs') : null;
+    const key = createHash('sha256').update(`${path}\0${info.etag}\0${size}\0${fmt}`).digest('hex');
+    const cached = dir ? join(dir, key.slice(0, 2), `${key}.${fmt}`) : null;
     ctx.type = webp ? 'image/webp' : 'image/jpeg';
     ctx.status = 200;
     if (cached) {
@@ -127,7 +124,7 @@ export async function serveThumb(ctx: DavContext, rawSize: string): Promise<void
       if (e instanceof DavError) throw e;
       throw new DavError(415, 'Cannot make a thumbnail of this file');
     }
-    if (cached) await store(cached, out, disk!.metaDir).catch(() => undefined);
+    if (cached) await store(cached, out, dir!).catch(() => undefined);
     ctx.length = out.length;
     if (ctx.method !== 'HEAD') ctx.body = out;
   } finally {
@@ -155,12 +152,11 @@ const caches = new Map<string, { bytes: number; pruning: Promise<void> | null }>
 export const thumbCache = { max: CACHE_MAX };
 
 /** Writes a cache entry (temp + rename) and prunes the cache when it grew past CACHE_MAX. */
-async function store(file: string, data: Buffer, metaDir: string): Promise<void> {
+async function store(file: string, data: Buffer, dir2: string): Promise<void> {
   await fsp.mkdir(join(file, '..'), { recursive: true });
   const tmp = `${file}.${randomUUID()}.tmp`;
   await fsp.writeFile(tmp, data);
   await fsp.rename(tmp, file);
-  const dir2 = join(metaDir, 'thumbs');
   let c = caches.get(dir2);
   if (!c) caches.set(dir2, (c = { bytes: -1, pruning: null }));
   if (c.bytes >= 0) c.bytes += data.length;

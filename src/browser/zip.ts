@@ -17,6 +17,7 @@ import { DavError } from '../errors.js';
 import { baseName, checkSegment, joinPath } from '../dav/path.js';
 import { contentTypeFor } from '../dav/live-props.js';
 import { attachment } from './views.js';
+import { MAX_TREE_DEPTH } from '../storage/walk.js';
 
 export const MAX_ENTRIES = 50_000;
 /** Entries handed to yazl ahead of the one it is writing (each holds an open file). */
@@ -133,9 +134,9 @@ export async function serveZip(ctx: DavContext): Promise<void> {
 
 /** Every member below `root` (depth first, folders before their contents), through the storage seam. */
 export async function* walk(storage: StorageBackend, root: string): AsyncGenerator<{ path: string; info: ResourceInfo }> {
-  const stack: string[] = [root];
+  const stack: { dir: string; depth: number }[] = [{ dir: root, depth: 0 }];
   while (stack.length) {
-    const dir = stack.pop()!;
+    const { dir, depth } = stack.pop()!;
     const subdirs: string[] = [];
     try {
       for await (const e of storage.list(dir)) {
@@ -146,6 +147,8 @@ export async function* walk(storage: StorageBackend, root: string): AsyncGenerat
     } catch {
       continue; // vanished or unreadable meanwhile
     }
-    for (let i = subdirs.length - 1; i >= 0; i--) stack.push(subdirs[i]!);
+    // The same depth guard as every other walk of the tree (chains of symlinked folders).
+    if (depth + 1 >= MAX_TREE_DEPTH) continue;
+    for (let i = subdirs.length - 1; i >= 0; i--) stack.push({ dir: subdirs[i]!, depth: depth + 1 });
   }
 }

@@ -8,6 +8,8 @@
  * are answered before this middleware runs (src/routes/); the others run it first.
  */
 import type { Next } from 'koa';
+import { join } from 'node:path';
+import { META_DIR } from '../storage/reserved.js';
 import type { DavContext, Services } from '../context.js';
 import type { ServerOptions } from '../config.js';
 import { DavError } from '../errors.js';
@@ -70,7 +72,7 @@ export async function createAuth(options: ServerOptions, services: Services, sta
   const challenge = `Basic realm="${options.realm}", charset="UTF-8"`;
   // The web page's sign-in form and session cookie, beside Basic (src/auth/session.ts); the
   // form's password check is the same verifier, defender included.
-  const sessions = await SessionAuth.create(options, storage.metaDir, {
+  const sessions = await SessionAuth.create(options, join(options.root, META_DIR), {
     verify: (u, p, ctx) => verifier.verify(u, p, clientAddress(ctx)),
     basic: (header, ctx) => basic.authenticate(header, clientAddress(ctx)),
     hashOf: (u) => htpasswd.hashOf(u),
