@@ -64,3 +64,21 @@ export async function toast(p: Page, text: string, kind: 'ok' | 'error' | 'info'
   await t.waitFor();
   return (await t.textContent())!;
 }
+
+/**
+ * Records what must fail a page test: an alert/confirm/prompt (the page never uses them), a script
+ * error, a CSP violation or a failed load, except HTTP statuses the test provokes on purpose
+ * (Chromium logs every 4xx of a fetch to the console). The beforeunload question is a dialog
+ * the page asks on purpose; it is dismissed (the page stays) without counting.
+ */
+export function watchProblems(p: Page, problems: string[], expectedStatuses: () => number[]): void {
+  p.on('dialog', (d) => {
+    if (d.type() !== 'beforeunload') problems.push(`dialog: ${d.message()}`);
+    void d.dismiss();
+  });
+  p.on('pageerror', (e) => problems.push(String(e)));
+  p.on('console', (m) => {
+    const failed = /^Failed to load resource: the server responded with a status of (\d+)/.exec(m.text());
+    if (m.type() === 'error' && !(failed && expectedStatuses().includes(Number(failed[1])))) problems.push(m.text());
+  });
+}

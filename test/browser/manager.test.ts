@@ -11,7 +11,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdir, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { dialogAnswer, launchChromium, names, rowFor, toast } from './chromium.js';
+import { dialogAnswer, launchChromium, names, rowFor, toast, watchProblems } from './chromium.js';
 import { jpeg, MARKDOWN, pdf, wav } from './fixtures.js';
 import { lockBody, makeTempDir, repoRoot, startTestServer, type TestServer } from '../helpers/server.js';
 
@@ -46,15 +46,7 @@ describe('file manager page (headless Chromium)', function () {
     expectedStatuses = [];
     context = await browser.newContext({ viewport: { width: 1280, height: 800 }, acceptDownloads: true });
     page = await context.newPage();
-    page.on('dialog', (d) => {
-      if (d.type() !== 'beforeunload') problems.push(`dialog: ${d.message()}`);
-      void d.dismiss();
-    });
-    page.on('pageerror', (e) => problems.push(String(e)));
-    page.on('console', (m) => {
-      const failed = /^Failed to load resource: the server responded with a status of (\d+)/.exec(m.text());
-      if (m.type() === 'error' && !(failed && expectedStatuses.includes(Number(failed[1])))) problems.push(m.text());
-    });
+    watchProblems(page, problems, () => expectedStatuses);
   });
   afterEach(async () => {
     await context.close();

@@ -9,7 +9,7 @@ import { expect } from 'chai';
 import { mkdir, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { dialogAnswer, launchChromium, names, rowFor, toast } from './chromium.js';
+import { dialogAnswer, launchChromium, names, rowFor, toast, watchProblems } from './chromium.js';
 import { makeTempDir, repoRoot, startTestServer, type TestServer } from '../helpers/server.js';
 import { writeHtpasswd } from '../helpers/auth.js';
 
@@ -65,15 +65,7 @@ describe('browser page under Basic authentication (headless Chromium)', function
   async function signIn(user: string, password: string, expectOk = true): Promise<Page> {
     context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
     const page = await context.newPage();
-    page.on('dialog', (d) => {
-      problems.push(`dialog: ${d.message()}`);
-      void d.dismiss();
-    });
-    page.on('pageerror', (e) => problems.push(String(e)));
-    page.on('console', (m) => {
-      const failed = /^Failed to load resource: the server responded with a status of (\d+)/.exec(m.text());
-      if (m.type() === 'error' && !(failed && expectedStatuses.includes(Number(failed[1])))) problems.push(m.text());
-    });
+    watchProblems(page, problems, () => expectedStatuses);
     page.on('response', (r) => responses.push([r.request().method(), new URL(r.url()).pathname + new URL(r.url()).search, r.status()]));
     await page.goto(url('/'));
     // No credentials yet: the browser lands on the sign-in form, not on a password prompt.

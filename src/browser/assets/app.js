@@ -349,6 +349,15 @@
     return a;
   }
 
+  /** The selection checkbox of a member. */
+  function pick(e) {
+    var cb = el('input', 'pick');
+    cb.type = 'checkbox';
+    cb.checked = selected.has(e.name);
+    cb.setAttribute('aria-label', 'Select ' + e.name);
+    return cb;
+  }
+
   /** One member as a table row: the same markup the server renders (src/browser/listing.ts `row`). */
   var rowFor = (D.rowFor = function (e) {
     var h = entryHref(e);
@@ -357,13 +366,7 @@
     tr.dataset.kind = e.kind;
     if (e.path) tr.dataset.path = e.path;
     var sel = el('td', 'sel');
-    if (!e.path) {
-      var cb = el('input', 'pick');
-      cb.type = 'checkbox';
-      cb.checked = selected.has(e.name);
-      cb.setAttribute('aria-label', 'Select ' + e.name);
-      sel.appendChild(cb);
-    }
+    if (!e.path) sel.appendChild(pick(e));
     tr.appendChild(sel);
     var name = el('td', 'name');
     var a = openLink(e, h);
@@ -394,13 +397,7 @@
     var li = el('li', 'card entry' + (e.dir ? ' dir' : '') + (e.lockedBy ? ' is-locked' : ''));
     li.dataset.name = e.name;
     li.dataset.kind = e.kind;
-    if (!e.path) {
-      var cb = el('input', 'pick');
-      cb.type = 'checkbox';
-      cb.checked = selected.has(e.name);
-      cb.setAttribute('aria-label', 'Select ' + e.name);
-      li.appendChild(cb);
-    }
+    if (!e.path) li.appendChild(pick(e));
     var a = openLink(e, h);
     var pic = el('span', 'pic');
     pic.appendChild(visual(e, h, true));

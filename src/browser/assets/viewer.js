@@ -203,14 +203,8 @@
         node.src = h;
         break;
       case 'video':
-        node = el('video', 'view-media');
-        node.controls = true;
-        node.preload = 'metadata';
-        node.src = h;
-        node.setAttribute('aria-label', e.name);
-        break;
       case 'audio':
-        node = el('audio', 'view-audio');
+        node = el(e.kind, e.kind === 'video' ? 'view-media' : 'view-audio');
         node.controls = true;
         node.preload = 'metadata';
         node.src = h;
