@@ -46,6 +46,14 @@ describe('browser page over HTTP', () => {
     expect(res.body).to.contain('<script src="/dav/.dav/assets/app.js" defer></script>');
     expect(res.body).to.contain('<link rel="stylesheet" href="/dav/.dav/assets/app.css">');
     expect(rowNames(res.body)).to.deep.equal(['sub dir', '&lt;img src=x onerror=alert(1)&gt;.txt', 'a&quot;b&#39;c.txt', 'app.js', 'big.bin', 'page.html']);
+    // A heading, a favicon, a title naming the folder.
+    expect(res.body).to.contain('<h1 id="folder-title">Home</h1>');
+    expect(res.body).to.contain('<title>Home · Files</title>');
+    expect(res.body).to.contain('<link rel="icon" href="/dav/.dav/assets/favicon.svg" type="image/svg+xml">');
+    const icon = await srv.req('GET', '/dav/.dav/assets/favicon.svg');
+    expect(icon.status).to.equal(200);
+    expect(icon.headers['content-type']).to.equal('image/svg+xml');
+    expect(icon.body).to.match(/^<svg /);
   });
 
   it('gives curl (*/*) the page and text/plain clients one name per line', async () => {

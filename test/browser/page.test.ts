@@ -354,6 +354,11 @@ describe('browser page (headless Chromium)', function () {
       await p.locator('dialog#dialog').waitFor({ state: 'visible' });
       await p.screenshot({ path: join(SHOTS, 'phone-rename.png') });
       await p.click('#dialog-cancel');
+      // No "drop files here" on a touch screen.
+      await mkdir(join(srv.root, 'empty on phone'));
+      await p.goto(url('/empty%20on%20phone/'));
+      expect(await p.textContent('p.empty')).to.contain('This folder is empty.');
+      expect(await p.isVisible('.drop-hint')).to.equal(false);
     } finally {
       await phone.close();
     }
