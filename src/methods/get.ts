@@ -32,6 +32,9 @@ function headerType(t: string): string {
 
 export async function get(ctx: DavContext): Promise<void> {
   const { path, services } = ctx.state;
+  // ?thumb=, ?q=, ?download: per-resource views of the file page (src/browser/views.ts), loaded
+  // when first asked for (they bring sharp and yazl, which a server used only for WebDAV never needs).
+  if (ctx.req.url?.includes('?') && (await (await import('../browser/views.js')).serveView(ctx))) return;
   const { storage } = services;
   // GET of a small file: stat and content in one step from one descriptor (the content is
   // only used if the request ends up answering 200/206 with a body).

@@ -155,6 +155,7 @@ async function* listPool(dir: string, path: string): AsyncIterable<RawEntry> {
   try {
     handle = await fsp.opendir(dir, { bufferSize: 256 });
   } catch (e) {
+    if (errnoOf(e) === 'ENOTDIR') throw new StorageError('not-collection', 'Not a collection', { cause: e, errno: 'ENOTDIR' });
     throw fromErrno(e);
   }
   // Each batch is stat'ed while the next one is read, at most two batches ahead of the consumer.

@@ -147,6 +147,8 @@ interface CopyNode {
   from: string;
   to: string;
   isCollection: boolean;
+  /** Its members were copied too (COPY with Depth infinity). */
+  recursive: boolean;
   complete: boolean;
   /** Members that arrived, when not complete. */
   kids: CopyNode[];
@@ -210,7 +212,7 @@ async function copyToStaging(h: TreeHost, src: string, dst: string, staged: stri
 }
 
 function pushCopied(n: CopyNode, out: TreeChange[]): void {
-  out.push({ type: 'copied', from: n.from, to: n.to, isCollection: n.isCollection, deep: n.complete && n.isCollection });
+  out.push({ type: 'copied', from: n.from, to: n.to, isCollection: n.isCollection, deep: n.complete && n.isCollection && n.recursive });
   if (!n.complete) for (const k of n.kids) pushCopied(k, out);
 }
 
@@ -229,7 +231,7 @@ async function copyInto(
   ancestors: Set<string>,
   depth: number,
 ): Promise<CopyNode> {
-  const node: CopyNode = { from: src, to: dst, isCollection: info.isCollection, complete: true, kids: [] };
+  const node: CopyNode = { from: src, to: dst, isCollection: info.isCollection, recursive, complete: true, kids: [] };
   if (!info.isCollection) {
     await copyFileNoBlock(h.fsPath(src), target);
     return node;
