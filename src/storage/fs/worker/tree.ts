@@ -146,13 +146,14 @@ export function* copyTree(r: CopyTreeRequest): Walk<TreeReply> {
     return { id: r.id, changes: [], failed, code: e instanceof KindError ? e.kind : errnoOf(e) };
   }
   const changes: WalkChange[] = [];
-  pushCopied(root, changes);
+  pushCopied(root, r.recursive, changes);
   return { id: r.id, changes, failed };
 }
 
-function pushCopied(n: CopyNode, out: WalkChange[]): void {
-  out.push({ type: 'copied', from: n.from, to: n.to, isCollection: n.isCollection, deep: n.complete && n.isCollection });
-  if (!n.complete) for (const k of n.kids) pushCopied(k, out);
+/** A Depth 0 copy of a collection is never deep (only the root can be one: members exist only when recursive). */
+function pushCopied(n: CopyNode, recursive: boolean, out: WalkChange[]): void {
+  out.push({ type: 'copied', from: n.from, to: n.to, isCollection: n.isCollection, deep: n.complete && n.isCollection && recursive });
+  if (!n.complete) for (const k of n.kids) pushCopied(k, recursive, out);
 }
 
 /**
