@@ -94,6 +94,15 @@ describe('security: symlinks', function () {
     expect((await lstat(join(g.f.root, 'out-file'))).isSymbolicLink()).to.equal(true);
     expect(await readlink(join(g.f.root, 'out-file'))).to.equal(g.f.canary);
   });
+
+  it('deletes a link that stays inside as the link alone, and refuses a dangling one', async () => {
+    await symlink(join(g.f.root, 'dir'), join(g.f.root, 'in-dir-2'));
+    expect((await g.srv.req('DELETE', '/in-dir-2')).status).to.equal(204);
+    expect(await readdir(g.f.root)).to.not.include('in-dir-2');
+    expect(await readFile(join(g.f.root, 'dir', 'ok.txt'), 'utf8')).to.equal('ok');
+    expect((await g.srv.req('DELETE', '/dangling')).status).to.equal(403);
+    expect((await lstat(join(g.f.root, 'dangling'))).isSymbolicLink()).to.equal(true);
+  });
 });
 
 describe('special files in the root', () => {

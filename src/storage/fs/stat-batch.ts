@@ -220,8 +220,8 @@ class StatWorker {
   }
 
   /** Deletes a tree on the worker (see RemoveTreeRequest); null when no worker can run. */
-  removeTree(file: string, path: string): Promise<TreeReply | null> | null {
-    return this.call<WorkerRequest & { op: 'rm' }>({ op: 'rm', file, path });
+  removeTree(file: string, path: string, noLink = false): Promise<TreeReply | null> | null {
+    return this.call<WorkerRequest & { op: 'rm' }>({ op: 'rm', file, path, noLink });
   }
 
   /** Copies a tree on the worker (see CopyTreeRequest); null when no worker can run. */

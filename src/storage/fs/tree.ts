@@ -31,8 +31,15 @@ export interface TreeHost {
   list(path: string): AsyncIterable<ListEntry>;
   /** Where walks may follow symbolic links (undefined: anywhere). */
   treeBoundary(): Boundary | undefined;
+  /**
+   * Whether the symbolic link at `path` may be acted on (it leads inside the served tree); absent
+   * when every link may (a backend that does not confine its tree).
+   */
+  linkOk?(path: string): Promise<boolean>;
   readonly staging: Staging;
 }
+
+export const linkOutside = (): StorageError => new StorageError('forbidden', 'Symbolic link leads outside the served directory');
 
 /** A walk's failure code: an errno code, or a storage kind of the worker's own making. */
 const walkError = (code: string): StorageError =>
@@ -72,7 +79,13 @@ export async function createEmpty(h: TreeHost, path: string): Promise<TreeChange
  * per member on lstat and unlink hand-offs); through the threadpool when the worker cannot run.
  */
 export async function remove(h: TreeHost, path: string): Promise<TreeResult> {
-  const viaWorker = await statWorker.removeTree(h.fsPath(path), path);
+  const guarded = h.linkOk !== undefined;
+  let viaWorker = await statWorker.removeTree(h.fsPath(path), path, guarded);
+  // The path itself is a link (the worker removed nothing): only one that stays inside may go.
+  if (viaWorker?.code === 'ELINK') {
+    if (!(await h.linkOk!(path))) throw linkOutside();
+    viaWorker = await statWorker.removeTree(h.fsPath(path), path);
+  }
   if (viaWorker) {
     if (viaWorker.code) throw walkError(viaWorker.code);
     return fromWalk(viaWorker);
@@ -85,6 +98,7 @@ export async function remove(h: TreeHost, path: string): Promise<TreeResult> {
   } catch (e) {
     throw fromErrno(e);
   }
+  if (guarded && st.isSymbolicLink() && !(await h.linkOk!(path))) throw linkOutside();
   if (await removeInto(h, path, st, failed, changes)) changes.push({ type: 'removed', path, isCollection: st.isDirectory() });
   return { changes, failed };
 }
@@ -154,10 +168,13 @@ interface CopyNode {
   kids: CopyNode[];
 }
 
+/**
+ * Both ends are looked at first (in one message to the fs worker): with the contained backend,
+ * that stat also refuses a link leading out of the tree at either end.
+ */
 export async function copy(h: TreeHost, src: string, dst: string, opts: { recursive: boolean }): Promise<TreeResult> {
-  const from = await h.stat(src);
+  const [from, existing] = await Promise.all([h.stat(src), h.stat(dst)]);
   if (!from) throw new StorageError('not-found', 'Not found');
-  const existing = await h.stat(dst);
   const staged = h.staging.newPath();
   const copied = await copyToStaging(h, src, dst, staged, from, opts.recursive);
   const failed = copied.failed;
@@ -279,9 +296,8 @@ async function copyFileNoBlock(from: string, to: string): Promise<void> {
 }
 
 export async function move(h: TreeHost, src: string, dst: string): Promise<TreeResult> {
-  const from = await h.stat(src);
+  const [from, existing] = await Promise.all([h.stat(src), h.stat(dst)]);
   if (!from) throw new StorageError('not-found', 'Not found');
-  const existing = await h.stat(dst);
   const changes: TreeChange[] = [];
   if (existing && (existing.isCollection || from.isCollection)) {
     const removal = await remove(h, dst);

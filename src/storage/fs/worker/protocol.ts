@@ -100,6 +100,8 @@ export interface RemoveTreeRequest {
   id: number;
   file: string;
   path: string;
+  /** Refuse (code ELINK, nothing removed) when `file` itself is a symbolic link: the caller checks where it leads. */
+  noLink?: boolean;
 }
 
 /**

@@ -41,7 +41,7 @@ function* members(dir: Dir): Generator<Dirent, void, void> {
 
 // ---- DELETE ----------------------------------------------------------------------------------
 
-export function* removeTree({ id, file, path }: RemoveTreeRequest): Walk<TreeReply> {
+export function* removeTree({ id, file, path, noLink }: RemoveTreeRequest): Walk<TreeReply> {
   const changes: WalkChange[] = [];
   const failed: WalkFailure[] = [];
   let st: Stats;
@@ -50,6 +50,7 @@ export function* removeTree({ id, file, path }: RemoveTreeRequest): Walk<TreeRep
   } catch (e) {
     return { id, changes, failed, code: errnoOf(e) };
   }
+  if (noLink && st.isSymbolicLink()) return { id, changes, failed, code: 'ELINK' };
   if (yield* removeInto(file, path, st.isDirectory(), failed, changes)) changes.push({ type: 'removed', path, isCollection: st.isDirectory() });
   return { id, changes, failed };
 }
