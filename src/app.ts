@@ -16,7 +16,8 @@ import { cors } from './middleware/cors.js';
 import { createAuth } from './middleware/auth.js';
 import { limits } from './middleware/limits.js';
 import { ContainedFsBackend } from './storage/fs/contained.js';
-import { createListener, scheme } from './tls.js';
+import { createListener, hsts, scheme } from './tls.js';
+import { hostCheck } from './middleware/host-check.js';
 import { createStateStore } from './state/index.js';
 import type { Defender } from './auth/defender.js';
 import type { FsBackend, SweepReport } from './storage/fs/backend.js';
@@ -106,6 +107,7 @@ export async function createApp(partial: Partial<ServerOptions>, hooks: AppHooks
     if (ctx && !isClientGone(err)) logError(err, ctx);
   });
   app.use(requestLog(logger));
+  for (const guard of [hostCheck(options), hsts(options)]) if (guard) app.use(guard);
   app.use(async (ctx: DavContext, next) => {
     ctx.state.services = services;
     await next();
