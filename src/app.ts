@@ -18,6 +18,7 @@ import { limits } from './middleware/limits.js';
 import { ContainedFsBackend } from './storage/fs/contained.js';
 import { createListener, hsts, scheme } from './tls.js';
 import { hostCheck } from './middleware/host-check.js';
+import { guardConnections, type ConnectionStats } from './middleware/connections.js';
 import { createStateStore } from './state/index.js';
 import type { Defender } from './auth/defender.js';
 import type { FsBackend, SweepReport } from './storage/fs/backend.js';
@@ -153,6 +154,8 @@ export interface RunningServer {
   url: string;
   port: number;
   dav: DavApp;
+  /** Slow bodies cut and connections refused by the connection guards. */
+  connectionStats: ConnectionStats;
   /** Stops at once: drops open connections, flushes the lock store. */
   close(): Promise<void>;
   /**
@@ -176,6 +179,7 @@ export async function startServer(partial: Partial<ServerOptions>, hooks: AppHoo
     connectionsCheckingInterval: 1000,
   });
   server.keepAliveTimeout = 10_000;
+  const connectionStats = guardConnections(server, dav.services.options);
   server.timeout = idleTimeout * 1000;
   // Responses not yet started when a graceful stop begins say `Connection: close`, so keep-alive
   // clients do not send another request on a connection that is about to go.
@@ -205,6 +209,7 @@ export async function startServer(partial: Partial<ServerOptions>, hooks: AppHoo
     url: `${scheme(dav.services.options)}://${shownHost}:${bound}${prefix}/`,
     port: bound,
     dav,
+    connectionStats,
     close: async () => {
       await new Promise<void>((r) => {
         server.close(() => r());
