@@ -9,9 +9,7 @@ import { baseName } from '../dav/path.js';
 import { renderListing } from '../browser/listing.js';
 import { isAssetRequest, serveAsset } from '../browser/assets.js';
 import type { OpenFile, ResourceInfo } from '../storage/backend.js';
-
-/** Types a browser would run as a document on our origin: they must not script the file page. */
-const ACTIVE_TYPES = /^(text\/html|application\/xhtml\+xml|image\/svg\+xml|text\/xml|application\/xml)\b/;
+import { protectStoredFile } from '../middleware/stored-content.js';
 
 /** Bodies up to this size are read with their stat in one step instead of streamed. */
 const SMALL_BODY = 64 * 1024;
@@ -53,9 +51,9 @@ async function respond(ctx: DavContext, info: ResourceInfo, file: OpenFile | nul
 
   ctx.set('Accept-Ranges', 'bytes');
   ctx.type = contentTypeFor(baseName(path));
-  // A stored HTML or SVG file opened in a browser runs sandboxed (an opaque origin), so it cannot
-  // use the visitor's credentials to call WebDAV methods on this server.
-  if (ACTIVE_TYPES.test(ctx.type)) ctx.set('Content-Security-Policy', 'sandbox');
+  // Stored HTML, SVG, XML ... opened in a browser run sandboxed (an opaque origin), so they
+  // cannot use the visitor's credentials to call WebDAV methods on this server.
+  protectStoredFile(ctx, ctx.type);
   let range = parseRange(ctx.get('range') || undefined, info.size);
   if (range !== null && !ifRangeHolds(ctx.get('if-range') || undefined, { etag: info.etag, lastModifiedMs: info.mtimeMs })) range = null;
   if (range === 'unsatisfiable') {
