@@ -31,13 +31,14 @@ export class Spaces {
     const everyone: UserSpace = { services: global, readOnly: false, root: '/' };
     if (!rules) return new Spaces(null, everyone);
     const realRoot = await fsp.realpath(fs.root);
+    const realMeta = await fsp.realpath(fs.metaDir).catch(() => fs.metaDir);
     const byRoot = new Map<string, Services>();
     const byUser = new Map<string, UserSpace>();
     for (const [user, rule] of rules) {
       let services = rule.root === '/' ? global : byRoot.get(rule.root);
       if (!services) {
         const dir = join(fs.root, rule.root);
-        await checkInside(fs.root, realRoot, rule.root, user);
+        await checkInside(fs.root, realRoot, realMeta, rule.root, user);
         await fsp.mkdir(dir, { recursive: true });
         const storage = new ContainedFsBackend({
           root: dir,
@@ -60,8 +61,12 @@ export class Spaces {
   }
 }
 
-/** Before creating a user's root: the deepest part of it that exists must really be inside the served root. */
-async function checkInside(root: string, realRoot: string, userRoot: string, user: string): Promise<void> {
+/**
+ * Before creating a user's root: the deepest part of it that exists must really be inside the
+ * served root, and not inside the metadata folder (through a symlink; compared
+ * case-insensitively, as the filesystem may be).
+ */
+async function checkInside(root: string, realRoot: string, realMeta: string, userRoot: string, user: string): Promise<void> {
   for (let p = userRoot; ; p = p.slice(0, p.lastIndexOf('/')) || '/') {
     let real: string;
     try {
@@ -71,6 +76,7 @@ async function checkInside(root: string, realRoot: string, userRoot: string, use
       continue;
     }
     if (real !== realRoot && !real.startsWith(realRoot + '/')) throw new ConfigError(`user ${user}: root ${userRoot} leads outside the served directory`);
+    if ((real + '/').toLowerCase().startsWith(realMeta.toLowerCase() + '/')) throw new ConfigError(`user ${user}: root ${userRoot} leads into the server's metadata folder`);
     return;
   }
 }

@@ -79,7 +79,7 @@ export async function destinationPath(ctx: DavContext): Promise<string> {
   let path = decodeRequestPath(dest.rawPath, options.prefix);
   if (path === null) throw new DavError(502, 'Destination is outside this server');
   if (storage.canonicalPath) path = await storage.canonicalPath(path);
-  if (storage.isReserved(path)) throw new DavError(403, 'Reserved name');
+  if (storage.isReserved(path) || storage.isReserved(path.toLowerCase())) throw new DavError(403, 'Reserved name'); // any case: the filesystem may ignore it
   return path;
 }
 

@@ -26,7 +26,8 @@ export async function resolvePath(ctx: DavContext, next: Next): Promise<void> {
   }
   // macOS sends NFD names; find the member stored in another normalisation form.
   if (storage.canonicalPath) path = await storage.canonicalPath(path);
-  if (storage.isReserved(path)) throw READS.has(ctx.method) ? new DavError(404, 'Not found') : new DavError(403, 'Reserved name');
+  // Also in any letter case: on a case-insensitive filesystem `/.DAVMETA` is the metadata folder.
+  if (storage.isReserved(path) || storage.isReserved(path.toLowerCase())) throw READS.has(ctx.method) ? new DavError(404, 'Not found') : new DavError(403, 'Reserved name');
   ctx.state.path = path;
   if (path !== '/' && raw.endsWith('/')) ctx.state.collectionUrl = true;
   return next();
