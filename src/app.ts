@@ -15,13 +15,20 @@ import { resolvePath } from './middleware/resolve-path.js';
 import { cors } from './middleware/cors.js';
 import { createAuth } from './middleware/auth.js';
 import { limits } from './middleware/limits.js';
+import { absoluteTarget } from './middleware/absolute-target.js';
+import { osJunk } from './middleware/os-junk.js';
+import { handleClientError } from './middleware/client-error.js';
+import { davRoutes, type FeatureRoutes } from './routes/index.js';
 import { ContainedFsBackend } from './storage/fs/contained.js';
 import { createListener, hsts, scheme } from './tls.js';
 import { hostCheck } from './middleware/host-check.js';
 import { guardConnections, type ConnectionStats } from './middleware/connections.js';
+import { META_DIR, type SweepReport } from './storage/fs/backend.js';
+import { TreeEvents } from './storage/events.js';
+import { propsFollowTree } from './storage/props-follow.js';
+import { locksFollowTree } from './locks/follow.js';
 import { createStateStore } from './state/index.js';
 import type { Defender } from './auth/defender.js';
-import type { FsBackend, SweepReport } from './storage/fs/backend.js';
 import { createLogger, requestLog, type Logger } from './middleware/log.js';
 import type { LockManager } from './locks/manager.js';
 import { MemoryLockManager } from './locks/memory.js';
@@ -64,6 +71,8 @@ export interface DavApp {
   /** The start-up sweep of temp files left by interrupted writes (runs in the background). */
   sweep: Promise<SweepReport | null>;
   logger: Logger;
+  /** The tree-event bus: subscribe to follow every change of the tree (src/storage/events.ts). */
+  events: TreeEvents;
   /** Failed-login counters and bans (null without --htpasswd). */
   defender: Defender | null;
 }
@@ -73,16 +82,19 @@ export interface AppHooks {
   log?: ErrorLogger;
   /** Replaces the access/error logger built from the options. */
   logger?: Logger;
+  /** Route features added after the built-in ones under `<prefix>/.dav/` (tests). */
+  routes?: FeatureRoutes[];
 }
 
-async function createLockManager(o: ServerOptions, storage: FsBackend): Promise<LockManager> {
+/** The lock store named by the options (its location never depends on the storage backend). */
+async function createLockManager(o: ServerOptions): Promise<LockManager> {
   if (o.lockStore === 'memory') return new MemoryLockManager();
   if (isRedisUrl(o.lockStore)) {
     const r = new RedisLockManager({ url: o.lockStore });
     await r.init();
     return r;
   }
-  const file = o.lockStore === 'file' ? join(storage.metaDir, 'locks.json') : o.lockStore.slice('file:'.length);
+  const file = o.lockStore === 'file' ? join(o.root, META_DIR, 'locks.json') : o.lockStore.slice('file:'.length);
   const m = new FileLockManager(file);
   await m.init();
   return m;
@@ -94,10 +106,15 @@ export async function createApp(partial: Partial<ServerOptions>, hooks: AppHooks
   const startedAt = Date.now();
   await storage.init();
   const logger = hooks.logger ?? createLogger({ format: options.logFormat === 'json' ? 'json' : 'text', access: !options.quiet });
-  const locks = await createLockManager(options, storage);
-  const state = await createStateStore(options, storage.metaDir);
-  const services: Services = { options, storage, locks, state };
-  const auth = await createAuth(options, services, storage, state);
+  const locks = await createLockManager(options);
+  const state = await createStateStore(options, join(options.root, META_DIR));
+  // Side data follows the tree: every write publishes what it changed, and the dead-property
+  // store and the lock manager keep themselves in step (src/storage/events.ts).
+  const events = new TreeEvents((err, name) => logger.error(Object.assign(new Error(`tree event listener ${name} failed: ${(err as Error)?.message ?? String(err)}`), { cause: err })));
+  events.subscribe(propsFollowTree(storage.props), 'dead properties');
+  events.subscribe(locksFollowTree(locks), 'locks');
+  const services: Services = { options, storage, locks, events, state };
+  const auth = await createAuth(options, services, state);
 
   const app = new Koa<DavState>();
   app.silent = true;
@@ -107,6 +124,7 @@ export async function createApp(partial: Partial<ServerOptions>, hooks: AppHooks
   app.on('error', (err: unknown, ctx?: DavContext) => {
     if (ctx && !isClientGone(err)) logError(err, ctx);
   });
+  app.use(absoluteTarget);
   app.use(requestLog(logger));
   for (const guard of [hostCheck(options), hsts(options)]) if (guard) app.use(guard);
   app.use(async (ctx: DavContext, next) => {
@@ -114,9 +132,13 @@ export async function createApp(partial: Partial<ServerOptions>, hooks: AppHooks
     await next();
   });
   app.use(cors(options));
+  const requestLimits = limits(options);
+  // The server's own endpoints (`<prefix>/.dav/`): public routes answer here, the others run auth first.
+  app.use(davRoutes({ services }, { auth: auth.middleware, limits: requestLimits }, hooks.routes));
   app.use(auth.middleware);
-  app.use(limits(options));
+  app.use(requestLimits);
   app.use(resolvePath);
+  app.use(osJunk);
   app.use(async (ctx: DavContext) => {
     const handler = HANDLERS[ctx.method];
     if (!handler) {
@@ -141,10 +163,12 @@ export async function createApp(partial: Partial<ServerOptions>, hooks: AppHooks
     services,
     sweep,
     logger,
+    events,
     defender: auth.defender,
     close: async () => {
       // The sweep is not awaited: stopping it half way only leaves work for the next start.
       await Promise.all([locks.close(), state.close()]);
+      await storage.close();
     },
   };
 }
@@ -178,6 +202,7 @@ export async function startServer(partial: Partial<ServerOptions>, hooks: AppHoo
     requestTimeout: requestTimeout * 1000,
     connectionsCheckingInterval: 1000,
   });
+  server.on('clientError', handleClientError);
   server.keepAliveTimeout = 10_000;
   const connectionStats = guardConnections(server, dav.services.options);
   server.timeout = idleTimeout * 1000;

@@ -21,17 +21,6 @@ export interface UserRule {
   readOnly: boolean;
 }
 
-/**
- * Names below the served directory that belong to the server: the metadata folder (dead
- * properties, locks with their tokens, state), upload temp files, and the URL segment of the
- * server's own endpoints. Compared case-insensitively: on a case-insensitive filesystem
- * `/.DAVMETA` is the metadata folder.
- */
-export function isReservedSegment(seg: string): boolean {
-  const s = seg.toLowerCase();
-  return s === '.davmeta' || s === '.dav' || s.startsWith('.~davtmp-');
-}
-
 function normaliseRoot(value: unknown, user: string): string {
   if (typeof value !== 'string' || !value.startsWith('/')) throw new Error(`user ${user}: root must be an absolute path such as /${user}`);
   const segs = value.split('/').filter((s) => s !== '');
@@ -41,7 +30,6 @@ function normaliseRoot(value: unknown, user: string): string {
     } catch {
       throw new Error(`user ${user}: root ${value} may not contain ".", ".." or backslashes`);
     }
-    if (isReservedSegment(s)) throw new Error(`user ${user}: root ${value} is inside the server's own reserved area (${s}); choose a folder of the served tree`);
   }
   return segs.length ? '/' + segs.join('/') : '/';
 }

@@ -1,15 +1,13 @@
 /**
  * The browser page's static assets (one script, one stylesheet). They are plain files in
  * src/browser/assets/ (no build step): read once from disk, kept in memory (a few KiB), and
- * served at `<prefix>/?dav-asset=NAME`. A query string on the root collection cannot collide
- * with any stored file, so no storage name has to be reserved.
+ * served at `<prefix>/.dav/assets/NAME` by the public route in src/routes/assets.ts (the
+ * reserved `/.dav/` segment can never name a stored file).
  */
 import { readFile } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
 import type { DavContext } from '../context.js';
 import { DavError } from '../errors.js';
-
-export const ASSET_PARAM = 'dav-asset';
 
 const TYPES: Record<string, string> = {
   'app.js': 'text/javascript; charset=utf-8',
@@ -51,27 +49,10 @@ function asset(name: string): Promise<Asset> {
 }
 
 /** URL of an asset for a page, given the encoded href of the root collection (prefix included). */
-export const assetUrl = (rootHref: string, name: string): string => `${rootHref}?${ASSET_PARAM}=${encodeURIComponent(name)}`;
-
-/**
- * True when a raw request target (path and query, before decoding) is `<prefix>/?dav-asset=...`:
- * the auth middleware answers these itself, without credentials, before path resolution.
- */
-export function isAssetUrl(rawUrl: string, prefix: string): boolean {
-  const q = rawUrl.indexOf('?');
-  if (q === -1) return false;
-  const path = rawUrl.slice(0, q);
-  if (path !== prefix + '/' && !(prefix !== '' && path === prefix)) return false;
-  return new URLSearchParams(rawUrl.slice(q + 1)).has(ASSET_PARAM);
-}
-
-/** True when a GET/HEAD on the root asks for an asset. */
-export const isAssetRequest = (ctx: DavContext): boolean => ctx.state.path === '/' && typeof ctx.query[ASSET_PARAM] === 'string';
+export const assetUrl = (rootHref: string, name: string): string => `${rootHref}.dav/assets/${encodeURIComponent(name)}`;
 
 /** Answers an asset request: 200 with an ETag, or 304 when If-None-Match names it. */
-export async function serveAsset(ctx: DavContext): Promise<void> {
-  const raw = ctx.query[ASSET_PARAM];
-  const name = typeof raw === 'string' ? raw : '';
+export async function serveAsset(ctx: DavContext, name: string): Promise<void> {
   const type = Object.hasOwn(TYPES, name) ? TYPES[name] : undefined;
   if (!type) throw new DavError(404, 'No such asset');
   const a = await asset(name);

@@ -4,9 +4,8 @@
  * everything else needs valid Basic credentials (401 + WWW-Authenticate otherwise; 429 +
  * Retry-After while the client is banned for failed logins). The user's space then replaces
  * the services for the rest of the request, and a read-only user gets 403 for every method
- * that is not a read. The browser page's script and stylesheet (GET/HEAD
- * `<prefix>/?dav-asset=NAME`) are served without credentials: they are the same public bytes
- * for everyone, and a page must never raise a login prompt for its stylesheet.
+ * that is not a read. Routes under `<prefix>/.dav/` that are public (the page's assets, ...)
+ * are answered before this middleware runs (src/routes/); the others run it first.
  */
 import type { Next } from 'koa';
 import type { DavContext, Services } from '../context.js';
@@ -18,9 +17,7 @@ import { PasswordVerifier, type AuthOutcome } from '../auth/verify.js';
 import { Defender } from '../auth/defender.js';
 import { loadUsers } from '../auth/users.js';
 import { Spaces } from '../auth/spaces.js';
-import type { FsBackend } from '../storage/fs/backend.js';
 import { ConfigError } from '../config.js';
-import { isAssetUrl, serveAsset } from '../browser/assets.js';
 import type { StateStore } from '../state/store.js';
 
 /** Methods a read-only user may use. */
@@ -49,7 +46,7 @@ export function clientAddress(ctx: DavContext): string {
   return ctx.req.socket.remoteAddress ?? '';
 }
 
-export async function createAuth(options: ServerOptions, services: Services, storage: FsBackend, state: StateStore): Promise<Auth> {
+export async function createAuth(options: ServerOptions, services: Services, state: StateStore): Promise<Auth> {
   if (!options.htpasswd) return { middleware: (_ctx, next) => next(), verifier: null, defender: null };
   const htpasswd = new HtpasswdFile(options.htpasswd);
   try {
@@ -67,7 +64,7 @@ export async function createAuth(options: ServerOptions, services: Services, sto
   });
   const verifier = new PasswordVerifier(htpasswd, defender);
   const basic = new BasicAuthenticator(verifier);
-  const spaces = await Spaces.create(services, storage, options.users ? await loadUsers(options.users) : null);
+  const spaces = await Spaces.create(services, options.users ? await loadUsers(options.users) : null);
   const challenge = `Basic realm="${options.realm}", charset="UTF-8"`;
 
   const refuse = (outcome: AuthOutcome & { ok: false }): DavError =>
@@ -77,10 +74,6 @@ export async function createAuth(options: ServerOptions, services: Services, sto
 
   async function authMiddleware(ctx: DavContext, next: Next): Promise<void> {
     if (ctx.method === 'OPTIONS') return next();
-    if ((ctx.method === 'GET' || ctx.method === 'HEAD') && isAssetUrl(ctx.req.url ?? '', options.prefix)) {
-      // Answered right here, so an anonymous request can never reach storage.
-      return serveAsset(ctx);
-    }
     const outcome = await basic.authenticate(ctx.get('authorization') || undefined, clientAddress(ctx));
     if (!outcome.ok) throw refuse(outcome);
     const space = spaces.of(outcome.user);

