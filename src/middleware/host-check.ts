@@ -7,8 +7,9 @@
  * under `.localhost` (RFC 6761: browsers resolve it to loopback themselves), the address the
  * server listens on, or a name in --allowed-hosts are served; anything else is 421 and changes
  * nothing. An address literal in Host cannot be a rebinding (no DNS is involved), so on a
- * non-loopback listener any address literal is accepted. Behind --trust-proxy the
- * X-Forwarded-Host the proxy passes on is checked the same way.
+ * non-loopback listener any address literal is accepted. Behind --trust-proxy the proxy's
+ * virtual hosts decide which names reach the server, so there is no check unless
+ * --allowed-hosts names the public ones; then the forwarded host is checked as well.
  */
 import type { Next } from 'koa';
 import { isIP } from 'node:net';
@@ -25,7 +26,7 @@ export function hostName(value: string): string {
 }
 
 export function hostCheck(options: ServerOptions): ((ctx: DavContext, next: Next) => Promise<void>) | null {
-  if (options.htpasswd) return null;
+  if (options.htpasswd || (options.trustProxy && !options.allowedHosts)) return null;
   const allowed = new Set(parseAllowedHosts(options.allowedHosts));
   if (allowed.has('*')) return null;
   const listen = hostName(options.host.includes(':') && !options.host.startsWith('[') ? `[${options.host}]` : options.host);

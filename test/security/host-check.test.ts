@@ -72,10 +72,16 @@ describe('security: Host check without authentication (DNS rebinding)', function
     expect((await s.req('GET', '/a.txt', { headers: { Host: 'anything.example' } })).status).to.equal(200);
   });
 
-  it('behind --trust-proxy checks the forwarded host the same way', async () => {
+  it('behind --trust-proxy leaves names to the proxy, unless --allowed-hosts names the public ones', async () => {
+    s = await startTestServer({ trustProxy: true });
+    await writeFile(join(s.root, 'a.txt'), 'A');
+    expect((await s.req('GET', '/a.txt', { headers: { Host: 'files.example.org', 'X-Forwarded-Host': 'files.example.org' } })).status).to.equal(200);
+    await s.close();
+
     s = await startTestServer({ trustProxy: true, allowedHosts: 'files.example.org' });
     await writeFile(join(s.root, 'a.txt'), 'A');
     expect((await s.req('GET', '/a.txt', { headers: { 'X-Forwarded-Host': 'files.example.org' } })).status).to.equal(200);
+    expect((await s.req('GET', '/a.txt', { headers: { Host: 'rebind.attacker.example' } })).status).to.equal(421);
     expect((await s.req('PUT', '/a.txt', { headers: { 'X-Forwarded-Host': 'rebind.attacker.example' }, body: 'x' })).status).to.equal(421);
     expect(await readFile(join(s.root, 'a.txt'), 'utf8')).to.equal('A');
   });

@@ -4,27 +4,12 @@
  * anyone a root inside them: refused at start-up with a clear message.
  */
 import { expect } from 'chai';
-import { spawn } from 'node:child_process';
 import { mkdir, readdir, rm, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { cliPath, makeTempDir } from '../helpers/server.js';
+import { makeTempDir, runCli } from '../helpers/server.js';
 import { ensureBuilt } from '../helpers/dav.js';
 import { writeHtpasswd } from '../helpers/auth.js';
 import { guardedServer } from './helpers.js';
-
-function runCli(args: string[]): Promise<{ code: number | null; output: string }> {
-  return new Promise((resolve) => {
-    const p = spawn(process.execPath, [cliPath, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let output = '';
-    p.stdout.on('data', (d) => (output += d));
-    p.stderr.on('data', (d) => (output += d));
-    const t = setTimeout(() => p.kill('SIGTERM'), 20_000);
-    p.once('exit', (code) => {
-      clearTimeout(t);
-      resolve({ code, output });
-    });
-  });
-}
 
 describe('security: reserved areas in any letter case', function () {
   this.timeout(30_000);
