@@ -364,6 +364,7 @@ describe('safe defaults', () => {
       // 192.0.2.1 (TEST-NET-1) is not ours: the server warns, then cannot bind and exits.
       const warned = await run(['--root', root, '--host', '192.0.2.1', '--port', '0', '--allow-anonymous']);
       expect(warned.out).to.match(/WARNING: serving .* on 192\.0\.2\.1 to anyone without authentication/);
+      expect(warned.out).to.include('add --allowed-hosts NAME for host names');
       expect(warned.code).to.not.equal(0);
     } finally {
       await rm(root, { recursive: true, force: true });
