@@ -20,7 +20,9 @@ import { osJunk } from './middleware/os-junk.js';
 import { handleClientError } from './middleware/client-error.js';
 import { davRoutes, type FeatureRoutes } from './routes/index.js';
 import { createStorage } from './storage/create.js';
-import { createListener, scheme } from './tls.js';
+import { createListener, hsts, scheme } from './tls.js';
+import { hostCheck } from './middleware/host-check.js';
+import { guardConnections, type ConnectionStats } from './middleware/connections.js';
 import { META_DIR, type SweepReport } from './storage/fs/backend.js';
 import { TreeEvents } from './storage/events.js';
 import { propsFollowTree } from './storage/props-follow.js';
@@ -125,6 +127,7 @@ export async function createApp(partial: Partial<ServerOptions>, hooks: AppHooks
   });
   app.use(absoluteTarget);
   app.use(requestLog(logger));
+  for (const guard of [hostCheck(options), hsts(options)]) if (guard) app.use(guard);
   app.use(async (ctx: DavContext, next) => {
     ctx.state.services = services;
     await next();
@@ -176,6 +179,8 @@ export interface RunningServer {
   url: string;
   port: number;
   dav: DavApp;
+  /** Slow bodies cut and connections refused by the connection guards. */
+  connectionStats: ConnectionStats;
   /** Stops at once: drops open connections, flushes the lock store. */
   close(): Promise<void>;
   /**
@@ -200,6 +205,7 @@ export async function startServer(partial: Partial<ServerOptions>, hooks: AppHoo
   });
   server.on('clientError', handleClientError);
   server.keepAliveTimeout = 10_000;
+  const connectionStats = guardConnections(server, dav.services.options);
   server.timeout = idleTimeout * 1000;
   // Responses not yet started when a graceful stop begins say `Connection: close`, so keep-alive
   // clients do not send another request on a connection that is about to go.
@@ -229,6 +235,7 @@ export async function startServer(partial: Partial<ServerOptions>, hooks: AppHoo
     url: `${scheme(dav.services.options)}://${shownHost}:${bound}${prefix}/`,
     port: bound,
     dav,
+    connectionStats,
     close: async () => {
       await new Promise<void>((r) => {
         server.close(() => r());
