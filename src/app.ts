@@ -1,9 +1,12 @@
 /**
- * createApp(options): the Koa application and its services. One request flows
- * errors -> resolve path -> method handler; handlers talk to the StorageBackend, the
- * PropertyStore it carries, and the LockManager.
+ * The server in layers: createServices (options -> storage, lock store, authentication: the one
+ * place services are built), createDav (the WebDAV middleware chain over them, which answers
+ * every request it is handed), then two ways to serve it: createApp (a Koa app of its own, what
+ * the CLI runs; startServer adds the listener) and createWebdav (src/embed.ts: middleware for a
+ * host app). One request flows errors -> request log -> cors -> /.dav/ routes -> auth ->
+ * limits -> resolve path -> method handler.
  */
-import Koa from 'koa';
+import Koa, { type Next } from 'koa';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
@@ -13,7 +16,7 @@ import { DavError } from './errors.js';
 import { errors, isClientGone, type ErrorLogger } from './middleware/errors.js';
 import { resolvePath } from './middleware/resolve-path.js';
 import { cors } from './middleware/cors.js';
-import { createAuth } from './middleware/auth.js';
+import { createAuth, type Identify } from './middleware/auth.js';
 import { limits } from './middleware/limits.js';
 import { davRoutes, type FeatureRoutes } from './routes/index.js';
 import { ContainedFsBackend } from './storage/fs/contained.js';
@@ -53,15 +56,7 @@ const HANDLERS: Record<string, Handler> = {
 /** Methods HTTP defines that we do not serve here: 405 with Allow rather than 501. */
 const KNOWN_UNSUPPORTED = new Set(['POST', 'PATCH', 'TRACE', 'CONNECT', 'SEARCH', 'REPORT', 'ACL', 'BIND', 'MKCALENDAR', 'VERSION-CONTROL']);
 
-export interface DavApp {
-  app: Koa<DavState>;
-  services: Services;
-  /** Flushes and closes the lock store. */
-  close(): Promise<void>;
-  /** The start-up sweep of temp files left by interrupted writes (runs in the background). */
-  sweep: Promise<SweepReport | null>;
-  logger: Logger;
-}
+type Middleware = (ctx: DavContext, next: Next) => Promise<void>;
 
 export interface AppHooks {
   /** Receives unexpected errors (default: the logger's error line, with the request id). */
@@ -70,6 +65,26 @@ export interface AppHooks {
   logger?: Logger;
   /** Route features added after the built-in ones under `<prefix>/.dav/` (tests). */
   routes?: FeatureRoutes[];
+  /** Who the user is, when a host app authenticates (src/embed.ts); replaces --htpasswd. */
+  identify?: Identify;
+}
+
+/** The WebDAV server without a listener: its services and the middleware chain that serves them. */
+export interface DavCore {
+  services: Services;
+  /** The whole middleware chain: answers every request it is handed. */
+  handle(ctx: DavContext): Promise<void>;
+  /** Flushes and closes the lock store. */
+  close(): Promise<void>;
+  /** The start-up sweep of temp files left by interrupted writes (runs in the background). */
+  sweep: Promise<SweepReport | null>;
+  logger: Logger;
+  /** Where unexpected errors go (the hooks' log, else the logger's error line). */
+  logError: ErrorLogger;
+}
+
+export interface DavApp extends Omit<DavCore, 'handle' | 'logError'> {
+  app: Koa<DavState>;
 }
 
 async function createLockManager(o: ServerOptions, storage: FsBackend): Promise<LockManager> {
@@ -85,45 +100,63 @@ async function createLockManager(o: ServerOptions, storage: FsBackend): Promise<
   return m;
 }
 
-export async function createApp(partial: Partial<ServerOptions>, hooks: AppHooks = {}): Promise<DavApp> {
-  const options = resolveOptions(partial);
+/** Storage, lock store and authentication, built from resolved options. */
+async function createServices(options: ServerOptions, hooks: AppHooks): Promise<{ services: Services; storage: FsBackend; auth: Middleware }> {
   const storage = new ContainedFsBackend({ root: options.root, fsync: options.fsync });
-  const startedAt = Date.now();
   await storage.init();
-  const logger = hooks.logger ?? createLogger({ format: options.logFormat === 'json' ? 'json' : 'text', access: !options.quiet });
   const locks = await createLockManager(options, storage);
   const services: Services = { options, storage, locks };
-  const auth = await createAuth(options, services, storage);
+  try {
+    const auth = await createAuth(options, services, storage, hooks.identify);
+    return { services, storage, auth };
+  } catch (e) {
+    await locks.close();
+    throw e;
+  }
+}
 
-  const app = new Koa<DavState>();
-  app.silent = true;
+/** Runs middleware in order, each one's `next` being the rest (koa-compose without the checks). */
+function compose(list: Middleware[]): (ctx: DavContext) => Promise<void> {
+  return (ctx) => {
+    const run = (i: number): Promise<void> => (i === list.length ? Promise.resolve() : list[i]!(ctx, () => run(i + 1)));
+    return run(0);
+  };
+}
+
+async function dispatch(ctx: DavContext): Promise<void> {
+  const handler = HANDLERS[ctx.method];
+  if (!handler) {
+    throw KNOWN_UNSUPPORTED.has(ctx.method)
+      ? new DavError(405, 'Method not allowed', { headers: { Allow: ALLOWED_METHODS } })
+      : new DavError(501, 'Method not implemented');
+  }
+  await handler(ctx);
+}
+
+export async function createDav(partial: Partial<ServerOptions>, hooks: AppHooks = {}): Promise<DavCore> {
+  // A host app's authentication stands in for --htpasswd, so a users file may come without one.
+  const options = resolveOptions(hooks.identify ? { ...partial, users: undefined } : partial);
+  if (hooks.identify && partial.users) options.users = partial.users;
+  const startedAt = Date.now();
+  const { services, storage, auth } = await createServices(options, hooks);
+  const logger = hooks.logger ?? createLogger({ format: options.logFormat === 'json' ? 'json' : 'text', access: !options.quiet });
   const logError: ErrorLogger = hooks.log ?? ((err, ctx) => logger.error(err, ctx));
-  app.use(errors(logError));
-  // Errors after the headers went out (a streamed body failing) reach Koa, not our middleware.
-  app.on('error', (err: unknown, ctx?: DavContext) => {
-    if (ctx && !isClientGone(err)) logError(err, ctx);
-  });
-  app.use(requestLog(logger));
-  app.use(async (ctx: DavContext, next) => {
-    ctx.state.services = services;
-    await next();
-  });
-  app.use(cors(options));
   const requestLimits = limits(options);
-  // The server's own endpoints (`<prefix>/.dav/`): public routes answer here, the others run auth first.
-  app.use(davRoutes({ services }, { auth, limits: requestLimits }, hooks.routes));
-  app.use(auth);
-  app.use(requestLimits);
-  app.use(resolvePath);
-  app.use(async (ctx: DavContext) => {
-    const handler = HANDLERS[ctx.method];
-    if (!handler) {
-      throw KNOWN_UNSUPPORTED.has(ctx.method)
-        ? new DavError(405, 'Method not allowed', { headers: { Allow: ALLOWED_METHODS } })
-        : new DavError(501, 'Method not implemented');
-    }
-    await handler(ctx);
-  });
+  const handle = compose([
+    errors(logError),
+    requestLog(logger),
+    async (ctx, next) => {
+      ctx.state.services = services;
+      await next();
+    },
+    cors(options),
+    // The server's own endpoints (`<prefix>/.dav/`): public routes answer here, the others run auth first.
+    davRoutes({ services }, { auth, limits: requestLimits }, hooks.routes),
+    auth,
+    requestLimits,
+    resolvePath,
+    dispatch,
+  ]);
 
   // Temp files of uploads cut short by a crash: removed in the background, never listed meanwhile.
   const sweep = storage.sweepStale(startedAt).then(
@@ -135,15 +168,27 @@ export async function createApp(partial: Partial<ServerOptions>, hooks: AppHooks
   );
 
   return {
-    app,
     services,
+    handle,
     sweep,
     logger,
-    close: async () => {
-      // The sweep is not awaited: stopping it half way only leaves work for the next start.
-      await locks.close();
-    },
+    logError,
+    // The sweep is not awaited: stopping it half way only leaves work for the next start.
+    close: () => services.locks.close(),
   };
+}
+
+/** The WebDAV server as a Koa app of its own (what the CLI serves). */
+export async function createApp(partial: Partial<ServerOptions>, hooks: AppHooks = {}): Promise<DavApp> {
+  const { handle, logError, ...core } = await createDav(partial, hooks);
+  const app = new Koa<DavState>();
+  app.silent = true;
+  // Errors after the headers went out (a streamed body failing) reach Koa, not our middleware.
+  app.on('error', (err: unknown, ctx?: DavContext) => {
+    if (ctx && !isClientGone(err)) logError(err, ctx);
+  });
+  app.use(handle);
+  return { app, ...core };
 }
 
 export interface RunningServer {

@@ -22,8 +22,22 @@ export const READ_METHODS = new Set(['OPTIONS', 'GET', 'HEAD', 'PROPFIND']);
 
 export type Middleware = (ctx: DavContext, next: Next) => Promise<void>;
 
-export async function createAuth(options: ServerOptions, services: Services, storage: FsBackend): Promise<Middleware> {
-  if (!options.htpasswd) return (_ctx, next) => next();
+/** Who a request comes from, as the authentication step found it. */
+export interface Identity {
+  user: string;
+  /** Read-only on top of what the users file says (a host app's own rule). */
+  readOnly?: boolean;
+}
+
+/**
+ * Finds the user of a request: an Identity; null when the credentials are missing or wrong
+ * (401); undefined for an anonymous request that may go on as if authentication were off
+ * (without a users file; with one it is 401 too).
+ * The default is HTTP Basic against --htpasswd; a host app embedding the server passes its own.
+ */
+export type Identify = (ctx: DavContext) => Promise<Identity | null | undefined>;
+
+async function basicIdentify(options: ServerOptions & { htpasswd: string }): Promise<Identify> {
   const htpasswd = new HtpasswdFile(options.htpasswd);
   try {
     await htpasswd.load();
@@ -33,19 +47,30 @@ export async function createAuth(options: ServerOptions, services: Services, sto
   // Start-up only; names line numbers and users, never a hash or password.
   for (const p of htpasswd.problems) console.warn(`koa-webdav-server: ${options.htpasswd} ${p}`);
   const authenticator = new BasicAuthenticator(htpasswd);
+  return async (ctx) => {
+    const user = await authenticator.authenticate(ctx.get('authorization') || undefined);
+    return user === null ? null : { user };
+  };
+}
+
+export async function createAuth(options: ServerOptions, services: Services, storage: FsBackend, identify?: Identify): Promise<Middleware> {
+  if (!options.htpasswd && !identify) return (_ctx, next) => next();
+  const who = identify ?? (await basicIdentify(options as ServerOptions & { htpasswd: string }));
   const spaces = await Spaces.create(services, storage, options.users ? await loadUsers(options.users) : null);
   const challenge = `Basic realm="${options.realm}", charset="UTF-8"`;
 
   return async function authMiddleware(ctx: DavContext, next: Next): Promise<void> {
     if (ctx.method === 'OPTIONS') return next();
-    const user = await authenticator.authenticate(ctx.get('authorization') || undefined);
-    if (user === null) throw new DavError(401, 'Authentication required', { headers: { 'WWW-Authenticate': challenge } });
-    const space = spaces.of(user);
+    const id = await who(ctx);
+    if (id === undefined && !options.users) return next();
+    if (!id) throw new DavError(401, 'Authentication required', { headers: { 'WWW-Authenticate': challenge } });
+    const space = spaces.of(id.user);
     if (!space) throw new DavError(403, 'No access is configured for this user');
+    const readOnly = space.readOnly || id.readOnly === true;
     // The web page's script matches this exact text to say "you have read-only access".
-    if (space.readOnly && !READ_METHODS.has(ctx.method)) throw new DavError(403, 'Read-only access');
-    ctx.state.user = user;
-    ctx.state.readOnly = space.readOnly;
+    if (readOnly && !READ_METHODS.has(ctx.method)) throw new DavError(403, 'Read-only access');
+    ctx.state.user = id.user;
+    ctx.state.readOnly = readOnly;
     ctx.state.services = space.services;
     return next();
   };
