@@ -21,6 +21,10 @@ import { limits } from './middleware/limits.js';
 import { davRoutes, type FeatureRoutes } from './routes/index.js';
 import { ContainedFsBackend } from './storage/fs/contained.js';
 import { createListener, scheme } from './tls.js';
+import cluster from 'node:cluster';
+import { ServerMetrics } from './admin/metrics.js';
+import { readiness, type Readiness } from './admin/health.js';
+import { startAdmin, type AdminServer } from './admin/server.js';
 import type { FsBackend, SweepReport } from './storage/fs/backend.js';
 import { createLogger, requestLog, type Logger } from './middleware/log.js';
 import type { LockManager } from './locks/manager.js';
@@ -67,6 +71,8 @@ export interface AppHooks {
   routes?: FeatureRoutes[];
   /** Who the user is, when a host app authenticates (src/embed.ts); replaces --htpasswd. */
   identify?: Identify;
+  /** Keep Prometheus metrics (default: when --admin-port is set). */
+  metrics?: boolean;
 }
 
 /** The WebDAV server without a listener: its services and the middleware chain that serves them. */
@@ -81,6 +87,8 @@ export interface DavCore {
   logger: Logger;
   /** Where unexpected errors go (the hooks' log, else the logger's error line). */
   logError: ErrorLogger;
+  /** Storage root writable, lock store reachable (what /readyz answers). */
+  health(): Promise<Readiness>;
 }
 
 export interface DavApp extends Omit<DavCore, 'handle' | 'logError'> {
@@ -106,6 +114,8 @@ async function createServices(options: ServerOptions, hooks: AppHooks): Promise<
   await storage.init();
   const locks = await createLockManager(options, storage);
   const services: Services = { options, storage, locks };
+  // Before the users' spaces copy the services, so every view carries the same metrics.
+  if (hooks.metrics ?? options.adminPort !== undefined) services.metrics = new ServerMetrics(services);
   try {
     const auth = await createAuth(options, services, storage, hooks.identify);
     return { services, storage, auth };
@@ -143,6 +153,8 @@ export async function createDav(partial: Partial<ServerOptions>, hooks: AppHooks
   const logError: ErrorLogger = hooks.log ?? ((err, ctx) => logger.error(err, ctx));
   const requestLimits = limits(options);
   const handle = compose([
+    // Outermost: metrics see every request with its final status.
+    ...(services.metrics ? [services.metrics.observe()] : []),
     errors(logError),
     requestLog(logger),
     async (ctx, next) => {
@@ -173,6 +185,7 @@ export async function createDav(partial: Partial<ServerOptions>, hooks: AppHooks
     sweep,
     logger,
     logError,
+    health: () => readiness(services),
     // The sweep is not awaited: stopping it half way only leaves work for the next start.
     close: () => services.locks.close(),
   };
@@ -196,6 +209,10 @@ export interface RunningServer {
   url: string;
   port: number;
   dav: DavApp;
+  /** The admin listener (/metrics, /healthz, /readyz), when --admin-port is set (not in cluster workers: the primary has it). */
+  admin?: AdminServer;
+  /** What /readyz answers: not ready once a graceful stop has begun. */
+  health(): Promise<Readiness>;
   /** Stops at once: drops open connections, flushes the lock store. */
   close(): Promise<void>;
   /**
@@ -243,16 +260,35 @@ export async function startServer(partial: Partial<ServerOptions>, hooks: AppHoo
   server.on('error', (err) => dav.logger.error(err));
   const bound = (server.address() as AddressInfo).port;
   const shownHost = host.includes(':') ? `[${host}]` : host;
+  const health = async (): Promise<Readiness> => {
+    const r = await dav.health();
+    return draining ? { ready: false, checks: [{ name: 'server', ok: false, detail: 'shutting down' }, ...r.checks] } : r;
+  };
+  const { adminPort, adminHost } = dav.services.options;
+  let admin: AdminServer | undefined;
+  if (adminPort !== undefined && !cluster.isWorker) {
+    const registry = dav.services.metrics!.registry;
+    try {
+      admin = await startAdmin(adminHost, adminPort, { metrics: async () => ({ contentType: registry.contentType, body: await registry.metrics() }), readiness: health });
+    } catch (e) {
+      await new Promise<void>((r) => server.close(() => r()));
+      await dav.close();
+      throw Object.assign(e as Error, { admin: true });
+    }
+  }
   return {
     server,
     url: `${scheme(dav.services.options)}://${shownHost}:${bound}${prefix}/`,
     port: bound,
     dav,
+    admin,
+    health,
     close: async () => {
       await new Promise<void>((r) => {
         server.close(() => r());
         server.closeAllConnections();
       });
+      await admin?.close();
       await dav.close();
     },
     shutdown: async (graceMs) => {
@@ -277,6 +313,7 @@ export async function startServer(partial: Partial<ServerOptions>, hooks: AppHoo
         });
         server.closeIdleConnections();
       });
+      await admin?.close();
       await dav.close();
       return cut;
     },

@@ -92,12 +92,14 @@ async function main(): Promise<void> {
     running = await startServer(options);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    const why = code === 'EADDRINUSE' ? `port ${options.port} is already in use` : code === 'EACCES' ? `no permission to listen on port ${options.port}` : (e as Error).message;
+    const port = (e as { admin?: boolean }).admin ? `admin port ${options.adminPort}` : `port ${options.port}`;
+    const why = code === 'EADDRINUSE' ? `${port} is already in use` : code === 'EACCES' ? `no permission to listen on ${port}` : (e as Error).message;
     process.stderr.write(`koa-webdav-server: cannot start: ${why}\n`);
     process.exit(1);
   }
   if (!options.quiet && !isWorker()) {
     process.stdout.write(`WebDAV server listening on ${running.url}\nServing ${options.root}\n`);
+    if (running.admin) process.stdout.write(`Admin listener on ${running.admin.url} (/metrics, /healthz, /readyz)\n`);
   }
   // Graceful stop: stop accepting, let in-flight requests finish (up to --shutdown-timeout),
   // flush the lock store, exit 0. A second signal stops at once.
@@ -122,7 +124,7 @@ async function main(): Promise<void> {
   };
   process.on('SIGINT', () => stop('SIGINT'));
   process.on('SIGTERM', () => stop('SIGTERM'));
-  if (isWorker()) workerStarted(running.url, stop);
+  if (isWorker()) workerStarted(running, stop);
 }
 
 void main();

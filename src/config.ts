@@ -54,6 +54,10 @@ export interface ServerOptions {
   idleTimeout: number;
   /** Seconds SIGTERM/SIGINT waits for in-flight requests before closing them. */
   shutdownTimeout: number;
+  /** Port of the admin listener (/metrics, /healthz, /readyz); none when unset, 0 picks a free one. */
+  adminPort?: number;
+  /** Address of the admin listener. */
+  adminHost: string;
 }
 
 export interface OptionSpec {
@@ -91,6 +95,8 @@ export const OPTION_SPECS: OptionSpec[] = [
   { key: 'requestTimeout', flag: 'request-timeout', type: 'int', arg: 'SEC', help: 'time allowed for a whole request, 0 for none (default: 0)' },
   { key: 'idleTimeout', flag: 'idle-timeout', type: 'int', arg: 'SEC', help: 'silence allowed mid-request before the connection is closed (default: 60)' },
   { key: 'shutdownTimeout', flag: 'shutdown-timeout', type: 'int', arg: 'SEC', help: 'wait for in-flight requests on SIGTERM/SIGINT (default: 10)' },
+  { key: 'adminPort', flag: 'admin-port', type: 'int', arg: 'N', help: 'serve /metrics, /healthz and /readyz on this port (default: none; 0 picks a free one)' },
+  { key: 'adminHost', flag: 'admin-host', type: 'string', arg: 'H', help: 'address of the admin listener (default: 127.0.0.1)' },
 ];
 
 export const DEFAULTS: ServerOptions = {
@@ -114,6 +120,7 @@ export const DEFAULTS: ServerOptions = {
   requestTimeout: 0,
   idleTimeout: 60,
   shutdownTimeout: 10,
+  adminHost: '127.0.0.1',
 };
 
 export class ConfigError extends Error {}
@@ -123,6 +130,10 @@ export function resolveOptions(partial: Partial<ServerOptions>): ServerOptions {
   const o: ServerOptions = { ...DEFAULTS, ...Object.fromEntries(Object.entries(partial).filter(([, v]) => v !== undefined)) };
   o.root = resolve(o.root);
   if (!Number.isInteger(o.port) || o.port < 0 || o.port > 65535) throw new ConfigError(`invalid port: ${o.port}`);
+  if (o.adminPort !== undefined) {
+    if (!Number.isInteger(o.adminPort) || o.adminPort < 0 || o.adminPort > 65535) throw new ConfigError(`invalid admin port: ${o.adminPort}`);
+    if (o.adminPort !== 0 && o.adminPort === o.port) throw new ConfigError(`--admin-port ${o.adminPort} is the WebDAV port: the admin listener needs a port of its own`);
+  }
   if (o.prefix) {
     if (!o.prefix.startsWith('/')) o.prefix = '/' + o.prefix;
     o.prefix = o.prefix.replace(/\/+$/, '');

@@ -3,11 +3,14 @@ import type { ParameterizedContext } from 'koa';
 import type { ServerOptions } from './config.js';
 import type { StorageBackend } from './storage/backend.js';
 import type { LockManager } from './locks/manager.js';
+import type { ServerMetrics } from './admin/metrics.js';
 
 export interface Services {
   options: ServerOptions;
   storage: StorageBackend;
   locks: LockManager;
+  /** Prometheus metrics, when something serves them (--admin-port, or createWebdav({ metrics: true })). */
+  metrics?: ServerMetrics;
 }
 
 export interface DavState {

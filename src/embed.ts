@@ -12,6 +12,8 @@ import { ConfigError, type ServerOptions } from './config.js';
 import type { DavContext, Services } from './context.js';
 import type { Identify, Identity } from './middleware/auth.js';
 import type { ErrorLogger } from './middleware/errors.js';
+import type { Registry } from 'prom-client';
+import type { Readiness } from './admin/health.js';
 
 /** What `authenticate` may answer: a user name, a user with a read-only flag, or null (401). */
 export type WebdavUser = string | { name: string; readOnly?: boolean };
@@ -32,6 +34,8 @@ export type WebdavOptions = Partial<
   authenticate?: (ctx: Context) => WebdavUser | null | undefined | Promise<WebdavUser | null | undefined>;
   /** Unexpected errors (default: one line on stderr with the request id). */
   onError?: (err: unknown, ctx: Context) => void;
+  /** Keep Prometheus metrics in `webdav.metrics` (a prom-client Registry) for your app to serve. */
+  metrics?: boolean;
 };
 
 export interface Webdav {
@@ -41,6 +45,10 @@ export interface Webdav {
   services: Services;
   /** Flushes and closes the lock store; call it when the host app stops. */
   close(): Promise<void>;
+  /** The metrics registry (with `metrics: true`): `await webdav.metrics.metrics()` is the Prometheus text. */
+  metrics?: Registry;
+  /** Readiness: the storage root takes writes and the lock store answers (what /readyz reports). */
+  health(): Promise<Readiness>;
 }
 
 const pathOf = (url: string): string => {
@@ -97,7 +105,7 @@ function toIdentity(u: WebdavUser | null | undefined): Identity | null {
 }
 
 export async function createWebdav(options: WebdavOptions): Promise<Webdav> {
-  const { authenticate, onError, ...rest } = options;
+  const { authenticate, onError, metrics, ...rest } = options;
   if (!rest.root) throw new ConfigError('createWebdav needs { root }: the directory to serve');
   if (authenticate && rest.htpasswd) throw new ConfigError('createWebdav: pass either authenticate or htpasswd, not both');
   let identify: Identify | undefined;
@@ -105,7 +113,7 @@ export async function createWebdav(options: WebdavOptions): Promise<Webdav> {
   // Read before the chain sets ctx.state.user to the WebDAV user name (the host's value is put back after).
   else if (!rest.htpasswd) identify = async (ctx) => stateIdentity(ctx.state.user);
   const log: ErrorLogger | undefined = onError && ((err, ctx) => onError(err, ctx as unknown as Context));
-  const core: DavCore = await createDav({ quiet: true, ...rest }, { identify, log });
+  const core: DavCore = await createDav({ quiet: true, ...rest }, { identify, log, metrics: metrics === true });
   const { options: resolved } = core.services;
   const ownPrefix = resolved.prefix;
   let bound: string | null = null;
@@ -132,5 +140,5 @@ export async function createWebdav(options: WebdavOptions): Promise<Webdav> {
       else delete state.user;
     }
   };
-  return { middleware, services: core.services, close: core.close };
+  return { middleware, services: core.services, close: core.close, metrics: core.services.metrics?.registry, health: core.health };
 }

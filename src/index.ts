@@ -7,3 +7,4 @@ export { createWebdav, type Webdav, type WebdavOptions, type WebdavUser } from '
 export { startServer, type RunningServer } from './app.js';
 export { ConfigError, type ServerOptions } from './config.js';
 export { WEBDAV_METHODS } from './routes/index.js';
+export type { Readiness, Check } from './admin/health.js';
