@@ -16,7 +16,8 @@ import { DavError } from './errors.js';
 import { errors, isClientGone, type ErrorLogger } from './middleware/errors.js';
 import { resolvePath } from './middleware/resolve-path.js';
 import { cors } from './middleware/cors.js';
-import { createAuth, type Identify } from './middleware/auth.js';
+import { createAuth, type Auth, type Identify } from './middleware/auth.js';
+import type { StateStore } from './state/store.js';
 import { limits } from './middleware/limits.js';
 import { davRoutes, type FeatureRoutes } from './routes/index.js';
 import { ContainedFsBackend } from './storage/fs/contained.js';
@@ -25,6 +26,8 @@ import cluster from 'node:cluster';
 import { ServerMetrics } from './admin/metrics.js';
 import { readiness, type Readiness } from './admin/health.js';
 import { startAdmin, type AdminServer } from './admin/server.js';
+import { createStateStore } from './state/index.js';
+import type { Defender } from './auth/defender.js';
 import type { FsBackend, SweepReport } from './storage/fs/backend.js';
 import { createLogger, requestLog, type Logger } from './middleware/log.js';
 import type { LockManager } from './locks/manager.js';
@@ -89,6 +92,8 @@ export interface DavCore {
   logError: ErrorLogger;
   /** Storage root writable, lock store reachable (what /readyz answers). */
   health(): Promise<Readiness>;
+  /** Failed-login counters and bans (null without --htpasswd). */
+  defender: Defender | null;
 }
 
 export interface DavApp extends Omit<DavCore, 'handle' | 'logError'> {
@@ -108,19 +113,22 @@ async function createLockManager(o: ServerOptions, storage: FsBackend): Promise<
   return m;
 }
 
-/** Storage, lock store and authentication, built from resolved options. */
-async function createServices(options: ServerOptions, hooks: AppHooks): Promise<{ services: Services; storage: FsBackend; auth: Middleware }> {
+/** Storage, lock store, small-state store and authentication, built from resolved options. */
+async function createServices(options: ServerOptions, hooks: AppHooks): Promise<{ services: Services; storage: FsBackend; auth: Auth }> {
   const storage = new ContainedFsBackend({ root: options.root, fsync: options.fsync });
   await storage.init();
   const locks = await createLockManager(options, storage);
-  const services: Services = { options, storage, locks };
-  // Before the users' spaces copy the services, so every view carries the same metrics.
-  if (hooks.metrics ?? options.adminPort !== undefined) services.metrics = new ServerMetrics(services);
+  let state: StateStore | undefined;
   try {
-    const auth = await createAuth(options, services, storage, hooks.identify);
+    state = await createStateStore(options, storage.metaDir);
+    const services: Services = { options, storage, locks, state };
+    // Before the users' spaces copy the services, so every view carries the same metrics.
+    if (hooks.metrics ?? options.adminPort !== undefined) services.metrics = new ServerMetrics(services);
+    const auth = await createAuth(options, services, storage, state, hooks.identify);
+    services.metrics?.watch(auth.defender);
     return { services, storage, auth };
   } catch (e) {
-    await locks.close();
+    await Promise.all([locks.close(), state?.close()]);
     throw e;
   }
 }
@@ -163,8 +171,8 @@ export async function createDav(partial: Partial<ServerOptions>, hooks: AppHooks
     },
     cors(options),
     // The server's own endpoints (`<prefix>/.dav/`): public routes answer here, the others run auth first.
-    davRoutes({ services }, { auth, limits: requestLimits }, hooks.routes),
-    auth,
+    davRoutes({ services }, { auth: auth.middleware, limits: requestLimits }, hooks.routes),
+    auth.middleware,
     requestLimits,
     resolvePath,
     dispatch,
@@ -186,8 +194,11 @@ export async function createDav(partial: Partial<ServerOptions>, hooks: AppHooks
     logger,
     logError,
     health: () => readiness(services),
-    // The sweep is not awaited: stopping it half way only leaves work for the next start.
-    close: () => services.locks.close(),
+    defender: auth.defender,
+    close: async () => {
+      // The sweep is not awaited: stopping it half way only leaves work for the next start.
+      await Promise.all([services.locks.close(), services.state.close()]);
+    },
   };
 }
 

@@ -54,6 +54,24 @@ export interface ServerOptions {
   idleTimeout: number;
   /** Seconds SIGTERM/SIGINT waits for in-flight requests before closing them. */
   shutdownTimeout: number;
+  /** Failed logins from one client address per window before it is banned (0: no brute-force defender). */
+  authMaxFailures: number;
+  /** Failed logins on one user name per window before the addresses that failed on it are banned (0: no limit). */
+  authMaxUserFailures: number;
+  /** Seconds failed logins are counted over. */
+  authWindow: number;
+  /** Seconds a ban lasts. */
+  authBan: number;
+  /** Slowest request body accepted once --body-timeout has passed, bytes per second (0: no minimum). */
+  minBodyRate: number;
+  /** Seconds a request body gets before --min-body-rate applies. */
+  bodyTimeout: number;
+  /** Open connections allowed per client address (0: no cap). */
+  maxClientConnections: number;
+  /** Host names accepted without authentication besides loopback ones (comma list; `*`: any). */
+  allowedHosts?: string;
+  /** Strict-Transport-Security max-age in seconds for HTTPS responses (0: not sent). */
+  hsts: number;
   /** Port of the admin listener (/metrics, /healthz, /readyz); none when unset, 0 picks a free one. */
   adminPort?: number;
   /** Address of the admin listener. */
@@ -95,6 +113,15 @@ export const OPTION_SPECS: OptionSpec[] = [
   { key: 'requestTimeout', flag: 'request-timeout', type: 'int', arg: 'SEC', help: 'time allowed for a whole request, 0 for none (default: 0)' },
   { key: 'idleTimeout', flag: 'idle-timeout', type: 'int', arg: 'SEC', help: 'silence allowed mid-request before the connection is closed (default: 60)' },
   { key: 'shutdownTimeout', flag: 'shutdown-timeout', type: 'int', arg: 'SEC', help: 'wait for in-flight requests on SIGTERM/SIGINT (default: 10)' },
+  { key: 'authMaxFailures', flag: 'auth-max-failures', type: 'int', arg: 'N', help: 'failed logins from one address per --auth-window before a ban, 0 to turn the defender off (default: 10)' },
+  { key: 'authMaxUserFailures', flag: 'auth-max-user-failures', type: 'int', arg: 'N', help: 'failed logins on one user name per --auth-window before the addresses that failed on it are banned, 0 for no limit (default: 50)' },
+  { key: 'authWindow', flag: 'auth-window', type: 'int', arg: 'SEC', help: 'time over which failed logins are counted (default: 600)' },
+  { key: 'authBan', flag: 'auth-ban', type: 'int', arg: 'SEC', help: 'how long a ban for failed logins lasts (default: 900)' },
+  { key: 'minBodyRate', flag: 'min-body-rate', type: 'int', arg: 'BYTES', help: 'slowest request body accepted after --body-timeout, bytes/s, 0 for none (default: 500)' },
+  { key: 'bodyTimeout', flag: 'body-timeout', type: 'int', arg: 'SEC', help: 'time a request body gets before --min-body-rate applies (default: 20)' },
+  { key: 'maxClientConnections', flag: 'max-client-connections', type: 'int', arg: 'N', help: 'open connections allowed per client address, 0 for no cap (default: 64)' },
+  { key: 'allowedHosts', flag: 'allowed-hosts', type: 'string', arg: 'HOSTS', help: 'without --htpasswd: Host names accepted besides loopback ones (comma list; * for any)' },
+  { key: 'hsts', flag: 'hsts', type: 'int', arg: 'SEC', help: 'send Strict-Transport-Security: max-age=SEC over HTTPS (default: 0, not sent)' },
   { key: 'adminPort', flag: 'admin-port', type: 'int', arg: 'N', help: 'serve /metrics, /healthz and /readyz on this port (default: none; 0 picks a free one)' },
   { key: 'adminHost', flag: 'admin-host', type: 'string', arg: 'H', help: 'address of the admin listener (default: 127.0.0.1)' },
 ];
@@ -120,6 +147,14 @@ export const DEFAULTS: ServerOptions = {
   requestTimeout: 0,
   idleTimeout: 60,
   shutdownTimeout: 10,
+  authMaxFailures: 10,
+  authMaxUserFailures: 50,
+  authWindow: 600,
+  authBan: 900,
+  minBodyRate: 500,
+  bodyTimeout: 20,
+  maxClientConnections: 64,
+  hsts: 0,
   adminHost: '127.0.0.1',
 };
 

@@ -3,12 +3,15 @@ import type { ParameterizedContext } from 'koa';
 import type { ServerOptions } from './config.js';
 import type { StorageBackend } from './storage/backend.js';
 import type { LockManager } from './locks/manager.js';
+import type { StateStore } from './state/store.js';
 import type { ServerMetrics } from './admin/metrics.js';
 
 export interface Services {
   options: ServerOptions;
   storage: StorageBackend;
   locks: LockManager;
+  /** Small state every process shares (defender counters; app passwords, shares, upload sessions). */
+  state: StateStore;
   /** Prometheus metrics, when something serves them (--admin-port, or createWebdav({ metrics: true })). */
   metrics?: ServerMetrics;
 }

@@ -9,6 +9,7 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 import type { DavContext, Services } from '../context.js';
 import { statWorker } from '../storage/fs/stat-batch.js';
 import { probeLockStore } from './health.js';
+import type { Defender } from '../auth/defender.js';
 
 const METHODS = new Set(['OPTIONS', 'GET', 'HEAD', 'PUT', 'DELETE', 'MKCOL', 'COPY', 'MOVE', 'PROPFIND', 'PROPPATCH', 'LOCK', 'UNLOCK', 'POST', 'PATCH']);
 
@@ -24,8 +25,10 @@ export class ServerMetrics {
   private readonly bytesOut: Counter;
   private readonly active: Gauge;
   private readonly authFailures: Counter;
-  /** Clients the brute-force defender banned (it counts them here). */
-  readonly authBans: Counter;
+  private readonly authBans: Counter;
+  private readonly authRefused: Counter;
+  /** With a defender, failed logins are what it counted; without one, 401s to requests with credentials. */
+  private defended = false;
 
   constructor(services: Services) {
     const registers = [this.registry];
@@ -40,8 +43,9 @@ export class ServerMetrics {
     this.bytesIn = new Counter({ name: 'webdav_received_bytes_total', help: 'Bytes received on request connections (headers and bodies)', registers });
     this.bytesOut = new Counter({ name: 'webdav_sent_bytes_total', help: 'Bytes sent on request connections (headers and bodies)', registers });
     this.active = new Gauge({ name: 'webdav_active_requests', help: 'Requests in progress', registers });
-    this.authFailures = new Counter({ name: 'webdav_auth_failures_total', help: 'Requests with credentials that were refused (401)', registers });
-    this.authBans = new Counter({ name: 'webdav_auth_bans_total', help: 'Clients banned by the brute-force defender', registers });
+    this.authFailures = new Counter({ name: 'webdav_auth_failures_total', help: 'Failed logins (wrong password or unknown user)', registers });
+    this.authBans = new Counter({ name: 'webdav_auth_bans_total', help: 'Bans the brute-force defender imposed (counted by the process that imposed them)', registers });
+    this.authRefused = new Counter({ name: 'webdav_auth_refused_total', help: 'Logins refused unchecked because the client is banned (429)', registers });
     new Gauge({
       name: 'webdav_locks_held',
       help: 'WebDAV locks in the lock store',
@@ -78,6 +82,15 @@ export class ServerMetrics {
     collectDefaultMetrics({ register: this.registry, prefix: 'webdav_' });
   }
 
+  /** Counts the brute-force defender's failures, bans and refusals. */
+  watch(defender: Defender | null): void {
+    if (!defender?.enabled) return; // turned off (--auth-max-failures 0): it counts nothing
+    this.defended = true;
+    defender.on('failure', () => this.authFailures.inc());
+    defender.on('ban', () => this.authBans.inc());
+    defender.on('refused', () => this.authRefused.inc());
+  }
+
   /** Outermost middleware: counts and times every request, and the bytes of its connection. */
   observe() {
     return async (ctx: DavContext, next: Next): Promise<void> => {
@@ -95,7 +108,7 @@ export class ServerMetrics {
         this.bytesIn.inc(Math.max(0, now.read - before.read));
         this.bytesOut.inc(Math.max(0, now.written - before.written));
         socket[COUNTED] = now;
-        if (res.statusCode === 401 && ctx.get('authorization') !== '') this.authFailures.inc();
+        if (!this.defended && res.statusCode === 401 && ctx.get('authorization') !== '') this.authFailures.inc();
       });
       await next();
     };

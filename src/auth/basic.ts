@@ -1,13 +1,12 @@
 /**
- * HTTP Basic authentication (RFC 7617) against an htpasswd file. Verified credentials are
- * cached for a short time so bcrypt does not run on every request of a client that sends
- * the same Authorization header again and again (every WebDAV client does). The cache key is
- * an HMAC under a per-process random key of the user, the password and the stored hash, so
- * the cache holds no password, a changed password or hash misses it, and one user's entry can
- * never vouch for another.
+ * HTTP Basic authentication (RFC 7617). Every WebDAV client sends the same Authorization header
+ * with every request, so a verified header is remembered for a short time: the cache key is an
+ * HMAC of the header under a per-process random key (no password is kept, and the key cannot
+ * be computed without the secret), and the entry is only honoured while the user's stored hash
+ * is the one it was verified against. A cached header skips the defender: it is known good.
  */
 import { createHmac, randomBytes } from 'node:crypto';
-import type { HtpasswdFile } from './htpasswd.js';
+import { FAILED, type AuthOutcome, type PasswordVerifier } from './verify.js';
 
 export interface Credentials {
   user: string;
@@ -31,15 +30,21 @@ export interface CacheOptions {
   clock?: () => number;
 }
 
+interface CacheEntry {
+  user: string;
+  hash: string;
+  until: number;
+}
+
 export class BasicAuthenticator {
   private readonly key = randomBytes(32);
-  private readonly cache = new Map<string, number>();
+  private readonly cache = new Map<string, CacheEntry>();
   private readonly ttlMs: number;
   private readonly maxEntries: number;
   private readonly clock: () => number;
 
   constructor(
-    private readonly htpasswd: HtpasswdFile,
+    readonly verifier: PasswordVerifier,
     opts: CacheOptions = {},
   ) {
     this.ttlMs = opts.ttlMs ?? 60_000;
@@ -47,27 +52,23 @@ export class BasicAuthenticator {
     this.clock = opts.clock ?? Date.now;
   }
 
-  private cacheKey(c: Credentials, hash: string): string {
-    return createHmac('sha256', this.key).update(JSON.stringify([c.user, c.password, hash])).digest('base64');
-  }
-
-  /** The authenticated user name, or null. */
-  async authenticate(header: string | undefined): Promise<string | null> {
-    const c = parseBasic(header);
-    if (!c) return null;
-    const hash = await this.htpasswd.hashOf(c.user);
-    if (hash !== undefined) {
-      const key = this.cacheKey(c, hash);
-      const until = this.cache.get(key);
-      const now = this.clock();
-      if (until !== undefined && until > now) return c.user;
-      if (until !== undefined) this.cache.delete(key);
-      if (!(await this.htpasswd.verify(c.user, c.password))) return null;
-      if (this.cache.size >= this.maxEntries) this.cache.delete(this.cache.keys().next().value!);
-      this.cache.set(key, now + this.ttlMs);
-      return c.user;
+  /** Checks an Authorization header sent from `client` (its address). */
+  async authenticate(header: string | undefined, client: string): Promise<AuthOutcome> {
+    if (!header) return FAILED;
+    const key = createHmac('sha256', this.key).update(header).digest('base64');
+    const hit = this.cache.get(key);
+    if (hit) {
+      if (hit.until > this.clock() && (await this.verifier.htpasswd.hashOf(hit.user)) === hit.hash) return { ok: true, user: hit.user };
+      this.cache.delete(key);
     }
-    await this.htpasswd.verify(c.user, c.password); // same cost as a known user
-    return null;
+    const c = parseBasic(header);
+    if (!c) return FAILED;
+    const hash = await this.verifier.htpasswd.hashOf(c.user);
+    const outcome = await this.verifier.verify(c.user, c.password, client);
+    if (outcome.ok && hash !== undefined) {
+      if (this.cache.size >= this.maxEntries) this.cache.delete(this.cache.keys().next().value!);
+      this.cache.set(key, { user: c.user, hash, until: this.clock() + this.ttlMs });
+    }
+    return outcome;
   }
 }

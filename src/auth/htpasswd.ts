@@ -2,15 +2,13 @@
  * htpasswd files (Apache format, one `user:hash` per line). Accepted hashes: bcrypt
  * (`$2y$`, `$2b$`, `$2a$`; what `htpasswd -B` writes), `{SHA}` and `$apr1$` (MD5-crypt, the
  * default of older `htpasswd`). Plain text and DES crypt are refused: a line with them
- * authenticates nobody. Every comparison is constant-time, and an unknown user costs the same
- * bcrypt as a known one so response times do not reveal which names exist.
+ * authenticates nobody. Checks run on the hash pool, off the event loop, with constant-time
+ * comparisons; an unknown user (or one with a refused hash) is checked against a dummy hash of
+ * the file's usual scheme and cost, so response times do not reveal which names exist.
  */
 import { promises as fsp } from 'node:fs';
-import { createHash, timingSafeEqual } from 'node:crypto';
-import bcrypt from 'bcryptjs';
-
-/** bcrypt of a random password: compared against when the user is unknown. */
-const DUMMY_BCRYPT = '$2b$10$fczZ2rHVs7VZhEQWCLcA4u86R9uKe6w4y1OAIeClJD99ZpxKozuz.';
+import { randomBytes } from 'node:crypto';
+import { hashPool, type HashPool } from './hash-pool.js';
 
 export type HashKind = 'bcrypt' | 'sha1' | 'apr1' | 'unsupported';
 
@@ -21,66 +19,30 @@ export function hashKind(hash: string): HashKind {
   return 'unsupported';
 }
 
-/** Constant-time string equality (lengths are not secret: hash lengths are fixed by the scheme). */
-export function safeEqual(a: string, b: string): boolean {
-  const x = Buffer.from(a);
-  const y = Buffer.from(b);
-  return x.length === y.length && timingSafeEqual(x, y);
-}
+const CRYPT64 = './ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
+const B64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
+const randomChars = (alphabet: string, n: number): string => [...randomBytes(n)].map((b) => alphabet[b % alphabet.length]).join('');
 
-const ITOA64 = './0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
+/** Scheme and cost of a hash, e.g. `bcrypt:10`: two hashes with the same signature cost the same to check. */
+const signature = (hash: string): string => {
+  const kind = hashKind(hash);
+  return kind === 'bcrypt' ? `bcrypt:${hash.slice(4, 6)}` : kind;
+};
 
-function to64(v: number, n: number): string {
-  let s = '';
-  while (n-- > 0) {
-    s += ITOA64[v & 0x3f];
-    v >>>= 6;
-  }
-  return s;
-}
-
-/** Apache's MD5-crypt (`$apr1$salt$hash`), as in apr_md5_encode. */
-export function apr1(password: string, salt: string): string {
-  const pw = Buffer.from(password, 'utf8');
-  const magic = '$apr1$';
-  salt = salt.slice(0, 8);
-  const md5 = () => createHash('md5');
-  const ctx = md5().update(pw).update(magic).update(salt);
-  let fin = md5().update(pw).update(salt).update(pw).digest();
-  for (let pl = pw.length; pl > 0; pl -= 16) ctx.update(fin.subarray(0, Math.min(pl, 16)));
-  for (let i = pw.length; i; i >>= 1) ctx.update(i & 1 ? Buffer.from([0]) : pw.subarray(0, 1));
-  fin = ctx.digest();
-  for (let i = 0; i < 1000; i++) {
-    const c = md5();
-    c.update(i & 1 ? pw : fin);
-    if (i % 3) c.update(salt);
-    if (i % 7) c.update(pw);
-    c.update(i & 1 ? fin : pw);
-    fin = c.digest();
-  }
-  const f = fin;
-  const out =
-    to64((f[0]! << 16) | (f[6]! << 8) | f[12]!, 4) +
-    to64((f[1]! << 16) | (f[7]! << 8) | f[13]!, 4) +
-    to64((f[2]! << 16) | (f[8]! << 8) | f[14]!, 4) +
-    to64((f[3]! << 16) | (f[9]! << 8) | f[15]!, 4) +
-    to64((f[4]! << 16) | (f[10]! << 8) | f[5]!, 4) +
-    to64(f[11]!, 2);
-  return `${magic}${salt}$${out}`;
-}
-
-/** Checks a password against one stored hash. */
-export async function verifyHash(password: string, hash: string): Promise<boolean> {
-  switch (hashKind(hash)) {
-    case 'bcrypt':
-      return bcrypt.compare(password, hash);
-    case 'sha1':
-      return safeEqual('{SHA}' + createHash('sha1').update(password, 'utf8').digest('base64'), hash);
-    case 'apr1':
-      return safeEqual(apr1(password, hash.split('$')[2]!), hash);
-    default:
-      return false;
-  }
+/**
+ * A well-formed hash that no password matches (random salt and digest), checked for users that
+ * do not exist: it has the scheme and cost most of the file's users have, so an unknown name
+ * costs what a known one costs.
+ */
+export function dummyHash(hashes: Iterable<string>): string {
+  const counts = new Map<string, number>();
+  for (const h of hashes) if (hashKind(h) !== 'unsupported') counts.set(signature(h), (counts.get(signature(h)) ?? 0) + 1);
+  let best = 'bcrypt:10';
+  let most = 0;
+  for (const [sig, n] of counts) if (n > most) [best, most] = [sig, n];
+  if (best === 'sha1') return `{SHA}${randomChars(B64, 27)}=`;
+  if (best === 'apr1') return `$apr1$${randomChars(CRYPT64, 8)}$${randomChars(CRYPT64, 22)}`;
+  return `$2b$${best.slice(7)}$${randomChars(CRYPT64, 53)}`;
 }
 
 export function parseHtpasswd(text: string): { entries: Map<string, string>; problems: string[] } {
@@ -103,11 +65,13 @@ export class HtpasswdFile {
   private entries = new Map<string, string>();
   private mtimeMs = -1;
   private checkedAt = 0;
+  private dummy = dummyHash([]);
   problems: string[] = [];
 
   constructor(
     readonly file: string,
     private readonly recheckMs = 2000,
+    private readonly pool: HashPool = hashPool,
   ) {}
 
   async load(): Promise<void> {
@@ -115,6 +79,7 @@ export class HtpasswdFile {
     const parsed = parseHtpasswd(await fsp.readFile(this.file, 'utf8'));
     this.entries = parsed.entries;
     this.problems = parsed.problems;
+    this.dummy = dummyHash(parsed.entries.values());
     this.mtimeMs = st.mtimeMs;
     this.checkedAt = Date.now();
   }
@@ -138,13 +103,14 @@ export class HtpasswdFile {
     return this.entries.get(user);
   }
 
-  /** True when `password` is the user's; constant work whether or not the user exists. */
-  async verify(user: string, password: string): Promise<boolean> {
+  /**
+   * True when `password` is the user's; the same work whether or not the user exists. Runs on
+   * the hash pool in `client`'s turn.
+   */
+  async verify(user: string, password: string, client = ''): Promise<boolean> {
     const hash = await this.hashOf(user);
-    if (hash === undefined) {
-      await bcrypt.compare(password, DUMMY_BCRYPT);
-      return false;
-    }
-    return verifyHash(password, hash);
+    const usable = hash !== undefined && hashKind(hash) !== 'unsupported';
+    const ok = await this.pool.verify(password, usable ? hash : this.dummy, client);
+    return usable && ok;
   }
 }

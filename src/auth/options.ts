@@ -35,12 +35,35 @@ export function parseCorsOrigins(value: string | undefined): string[] {
   return out;
 }
 
+/** Parses --allowed-hosts: a comma list of host names or addresses (no port), or `*`. */
+export function parseAllowedHosts(value: string | undefined): string[] {
+  if (!value) return [];
+  const out: string[] = [];
+  for (const raw of value.split(',')) {
+    const h = raw.trim().toLowerCase();
+    if (!h) continue;
+    const bare = h.replace(/^\[(.*)\]$/, '$1');
+    if (h !== '*' && isIP(bare) === 0 && !/^[a-z0-9_-]+(\.[a-z0-9_-]+)*$/.test(h)) {
+      throw new ConfigError(`invalid --allowed-hosts entry ${raw.trim()} (a host name or address without port, or *)`);
+    }
+    out.push(bare);
+  }
+  return out;
+}
+
 export function checkSecurityOptions(o: ServerOptions): void {
   if (Boolean(o.tlsCert) !== Boolean(o.tlsKey)) throw new ConfigError('--tls-cert and --tls-key go together');
   if (o.users && !o.htpasswd) throw new ConfigError('--users needs --htpasswd (who the users are is checked against it)');
   if (!Number.isInteger(o.maxUpload) || o.maxUpload < 0) throw new ConfigError(`invalid maxUpload: ${o.maxUpload}`);
   if (!o.realm || /["\\\x00-\x1f\x7f]/.test(o.realm)) throw new ConfigError('--realm must be non-empty, without quotes, backslashes or control characters');
   parseCorsOrigins(o.corsOrigin);
+  parseAllowedHosts(o.allowedHosts);
+  for (const k of ['authMaxFailures', 'authMaxUserFailures', 'minBodyRate', 'maxClientConnections', 'hsts'] as const) {
+    if (!Number.isInteger(o[k]) || o[k] < 0) throw new ConfigError(`invalid ${k}: ${o[k]}`);
+  }
+  for (const k of ['authWindow', 'authBan', 'bodyTimeout'] as const) {
+    if (!Number.isInteger(o[k]) || o[k] < 1) throw new ConfigError(`invalid ${k}: ${o[k]} (at least 1 second)`);
+  }
   if (!isLoopback(o.host) && !o.htpasswd && !o.allowAnonymous) {
     throw new ConfigError(
       `refusing to listen on ${o.host} without authentication: pass --htpasswd FILE, or --allow-anonymous if anyone who can reach this address may read and change the files`,

@@ -1,10 +1,11 @@
 /**
  * Authentication and authorisation (after CORS, before limits and path resolution).
  * OPTIONS needs no credentials (Windows and CORS preflights ask before they authenticate);
- * everything else needs valid Basic credentials (401 + WWW-Authenticate otherwise). The user's
- * space then replaces the services for the rest of the request, and a read-only user gets 403
- * for every method that is not a read. Routes under `<prefix>/.dav/` that are public (the page's
- * assets, ...) are answered before this middleware runs (src/routes/); the others run it first.
+ * everything else needs valid Basic credentials (401 + WWW-Authenticate otherwise; 429 +
+ * Retry-After while the client is banned for failed logins). The user's space then replaces
+ * the services for the rest of the request, and a read-only user gets 403 for every method
+ * that is not a read. Routes under `<prefix>/.dav/` that are public (the page's assets, ...)
+ * are answered before this middleware runs (src/routes/); the others run it first.
  */
 import type { Next } from 'koa';
 import type { DavContext, Services } from '../context.js';
@@ -12,17 +13,20 @@ import type { ServerOptions } from '../config.js';
 import { DavError } from '../errors.js';
 import { HtpasswdFile } from '../auth/htpasswd.js';
 import { BasicAuthenticator } from '../auth/basic.js';
+import { PasswordVerifier, type AuthOutcome } from '../auth/verify.js';
+import { Defender } from '../auth/defender.js';
 import { loadUsers } from '../auth/users.js';
 import { Spaces } from '../auth/spaces.js';
 import type { FsBackend } from '../storage/fs/backend.js';
 import { ConfigError } from '../config.js';
+import type { StateStore } from '../state/store.js';
 
 /** Methods a read-only user may use. */
 export const READ_METHODS = new Set(['OPTIONS', 'GET', 'HEAD', 'PROPFIND']);
 
 export type Middleware = (ctx: DavContext, next: Next) => Promise<void>;
 
-/** Who a request comes from, as the authentication step found it. */
+/** Who a request comes from, as a host app embedding the server found it (src/embed.ts). */
 export interface Identity {
   user: string;
   /** Read-only on top of what the users file says (a host app's own rule). */
@@ -30,14 +34,48 @@ export interface Identity {
 }
 
 /**
- * Finds the user of a request: an Identity; null when the credentials are missing or wrong
- * (401); undefined for an anonymous request that may go on as if authentication were off
- * (without a users file; with one it is 401 too).
- * The default is HTTP Basic against --htpasswd; a host app embedding the server passes its own.
+ * A host app's authentication, in place of Basic against --htpasswd: an Identity; null when the
+ * credentials are missing or wrong (401); undefined for an anonymous request that may go on as
+ * if authentication were off (without a users file; with one it is 401 too).
  */
 export type Identify = (ctx: DavContext) => Promise<Identity | null | undefined>;
 
-async function basicIdentify(options: ServerOptions & { htpasswd: string }): Promise<Identify> {
+export interface Auth {
+  middleware: Middleware;
+  /** The password check a login form can call too (null without --htpasswd). */
+  verifier: PasswordVerifier | null;
+  /** Failed-login counters and bans (stats + 'failure'/'ban'/'refused' events), null without --htpasswd. */
+  defender: Defender | null;
+}
+
+/**
+ * The client's address: the TCP peer, or behind a trusted proxy the address that proxy saw
+ * (the last X-Forwarded-For entry: the one our proxy appended, which a client cannot forge).
+ */
+export function clientAddress(ctx: DavContext): string {
+  if (ctx.state.services.options.trustProxy) {
+    const fwd = ctx.get('x-forwarded-for');
+    const last = fwd.slice(fwd.lastIndexOf(',') + 1).trim();
+    if (last) return last;
+  }
+  return ctx.req.socket.remoteAddress ?? '';
+}
+
+/** An authenticated user enters their space: 403 without one, or for a write when read-only. */
+function admit(ctx: DavContext, spaces: Spaces, id: Identity): void {
+  const space = spaces.of(id.user);
+  if (!space) throw new DavError(403, 'No access is configured for this user');
+  const readOnly = space.readOnly || id.readOnly === true;
+  // The web page's script matches this exact text to say "you have read-only access".
+  if (readOnly && !READ_METHODS.has(ctx.method)) throw new DavError(403, 'Read-only access');
+  ctx.state.user = id.user;
+  ctx.state.readOnly = readOnly;
+  ctx.state.services = space.services;
+}
+
+export async function createAuth(options: ServerOptions, services: Services, storage: FsBackend, state: StateStore, identify?: Identify): Promise<Auth> {
+  if (identify) return hostAuth(options, services, storage, identify);
+  if (!options.htpasswd) return { middleware: (_ctx, next) => next(), verifier: null, defender: null };
   const htpasswd = new HtpasswdFile(options.htpasswd);
   try {
     await htpasswd.load();
@@ -46,32 +84,43 @@ async function basicIdentify(options: ServerOptions & { htpasswd: string }): Pro
   }
   // Start-up only; names line numbers and users, never a hash or password.
   for (const p of htpasswd.problems) console.warn(`koa-webdav-server: ${options.htpasswd} ${p}`);
-  const authenticator = new BasicAuthenticator(htpasswd);
-  return async (ctx) => {
-    const user = await authenticator.authenticate(ctx.get('authorization') || undefined);
-    return user === null ? null : { user };
-  };
-}
-
-export async function createAuth(options: ServerOptions, services: Services, storage: FsBackend, identify?: Identify): Promise<Middleware> {
-  if (!options.htpasswd && !identify) return (_ctx, next) => next();
-  const who = identify ?? (await basicIdentify(options as ServerOptions & { htpasswd: string }));
+  const defender = new Defender(state, {
+    maxFailures: options.authMaxFailures,
+    maxUserFailures: options.authMaxUserFailures,
+    windowSec: options.authWindow,
+    banSec: options.authBan,
+  });
+  const verifier = new PasswordVerifier(htpasswd, defender);
+  const basic = new BasicAuthenticator(verifier);
   const spaces = await Spaces.create(services, storage, options.users ? await loadUsers(options.users) : null);
   const challenge = `Basic realm="${options.realm}", charset="UTF-8"`;
 
-  return async function authMiddleware(ctx: DavContext, next: Next): Promise<void> {
+  const refuse = (outcome: AuthOutcome & { ok: false }): DavError =>
+    outcome.banned
+      ? new DavError(429, 'Too many failed logins; try again later', { headers: { 'Retry-After': String(outcome.retryAfterSec) } })
+      : new DavError(401, 'Authentication required', { headers: { 'WWW-Authenticate': challenge } });
+
+  async function authMiddleware(ctx: DavContext, next: Next): Promise<void> {
     if (ctx.method === 'OPTIONS') return next();
-    const id = await who(ctx);
+    const outcome = await basic.authenticate(ctx.get('authorization') || undefined, clientAddress(ctx));
+    if (!outcome.ok) throw refuse(outcome);
+    admit(ctx, spaces, { user: outcome.user });
+    return next();
+  }
+  return { middleware: authMiddleware, verifier, defender };
+}
+
+/** The user as the host app says (no passwords here, so no defender: the host app guards its logins). */
+async function hostAuth(options: ServerOptions, services: Services, storage: FsBackend, identify: Identify): Promise<Auth> {
+  const spaces = await Spaces.create(services, storage, options.users ? await loadUsers(options.users) : null);
+  const challenge = `Basic realm="${options.realm}", charset="UTF-8"`;
+  async function hostAuthMiddleware(ctx: DavContext, next: Next): Promise<void> {
+    if (ctx.method === 'OPTIONS') return next();
+    const id = await identify(ctx);
     if (id === undefined && !options.users) return next();
     if (!id) throw new DavError(401, 'Authentication required', { headers: { 'WWW-Authenticate': challenge } });
-    const space = spaces.of(id.user);
-    if (!space) throw new DavError(403, 'No access is configured for this user');
-    const readOnly = space.readOnly || id.readOnly === true;
-    // The web page's script matches this exact text to say "you have read-only access".
-    if (readOnly && !READ_METHODS.has(ctx.method)) throw new DavError(403, 'Read-only access');
-    ctx.state.user = id.user;
-    ctx.state.readOnly = readOnly;
-    ctx.state.services = space.services;
+    admit(ctx, spaces, id);
     return next();
-  };
+  }
+  return { middleware: hostAuthMiddleware, verifier: null, defender: null };
 }
