@@ -19,6 +19,9 @@ import { cors } from './middleware/cors.js';
 import { createAuth, type Auth, type Identify } from './middleware/auth.js';
 import type { StateStore } from './state/store.js';
 import { limits } from './middleware/limits.js';
+import { absoluteTarget } from './middleware/absolute-target.js';
+import { osJunk } from './middleware/os-junk.js';
+import { handleClientError } from './middleware/client-error.js';
 import { davRoutes, type FeatureRoutes } from './routes/index.js';
 import { ContainedFsBackend } from './storage/fs/contained.js';
 import { createListener, scheme } from './tls.js';
@@ -164,6 +167,7 @@ export async function createDav(partial: Partial<ServerOptions>, hooks: AppHooks
     // Outermost: metrics see every request with its final status.
     ...(services.metrics ? [services.metrics.observe()] : []),
     errors(logError),
+    absoluteTarget,
     requestLog(logger),
     async (ctx, next) => {
       ctx.state.services = services;
@@ -175,6 +179,7 @@ export async function createDav(partial: Partial<ServerOptions>, hooks: AppHooks
     auth.middleware,
     requestLimits,
     resolvePath,
+    osJunk,
     dispatch,
   ]);
 
@@ -246,6 +251,7 @@ export async function startServer(partial: Partial<ServerOptions>, hooks: AppHoo
     requestTimeout: requestTimeout * 1000,
     connectionsCheckingInterval: 1000,
   });
+  server.on('clientError', handleClientError);
   server.keepAliveTimeout = 10_000;
   server.timeout = idleTimeout * 1000;
   // Responses not yet started when a graceful stop begins say `Connection: close`, so keep-alive

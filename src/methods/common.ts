@@ -11,22 +11,30 @@ import type { ResourceInfo } from '../storage/backend.js';
 export const href = (ctx: DavContext, path: string, isCollection: boolean): string =>
   hrefFor(ctx.state.services.options.prefix, path, isCollection);
 
-/** host[:port] values that name this server in absolute URLs (Destination, If tags). */
+/**
+ * Origins (`scheme://host[:port]`) that name this server in absolute URLs (Destination, If
+ * tags): the Host header under the connection's scheme, the address the connection reached
+ * (same server, same port), and with --trust-proxy the forwarded host and scheme.
+ */
 export function ourHosts(ctx: DavContext): string[] {
-  const hosts = [ctx.get('host')];
+  const socket = ctx.req.socket as { encrypted?: boolean; localAddress?: string; localPort?: number };
+  const scheme = socket.encrypted ? 'https' : 'http';
+  const host = ctx.get('host');
+  const out = host ? [`${scheme}://${host}`] : [];
+  if (socket.localAddress && socket.localPort) {
+    const a = socket.localAddress.replace(/^::ffff:(?=\d+\.)/, '');
+    out.push(`${scheme}://${a.includes(':') ? `[${a}]` : a}:${socket.localPort}`);
+  }
   if (ctx.state.services.options.trustProxy) {
     // The first (client-most) value is the public one when proxies chain.
+    const proto = ctx.get('x-forwarded-proto').split(',')[0]!.trim().toLowerCase();
+    const publicScheme = proto === 'https' || proto === 'http' ? proto : scheme;
     const fwd = ctx.get('x-forwarded-host').split(',')[0]!.trim();
-    if (fwd) {
-      hosts.push(fwd);
-      // Without a port the public URL uses the forwarded scheme's default port.
-      if (!/:\d+$/.test(fwd)) {
-        const proto = ctx.get('x-forwarded-proto').split(',')[0]!.trim().toLowerCase();
-        hosts.push(`${fwd}:${proto === 'https' ? 443 : 80}`);
-      }
-    }
+    if (fwd) out.push(`${publicScheme}://${fwd}`);
+    // A proxy that keeps the Host header (nginx: proxy_set_header Host $host) only changes the scheme.
+    if (host && publicScheme !== scheme) out.push(`${publicScheme}://${host}`);
   }
-  return hosts.filter(Boolean);
+  return out;
 }
 
 export function guardFor(ctx: DavContext): Guard {

@@ -5,7 +5,8 @@
 import type { DavContext } from '../context.js';
 import { DavError } from '../errors.js';
 import { checkConditionals, guardFor, href, readXml } from './common.js';
-import { parseDepth, parseTimeout } from '../dav/headers.js';
+import { parseDepth, parseLockToken, parseTimeout } from '../dav/headers.js';
+import { bareLockToken } from '../dav/if-header.js';
 import { isSelfOrDescendant, parentPath } from '../dav/path.js';
 import { DAV_NS } from '../xml/names.js';
 import { childElements, findChild, isNamed, type XmlElement } from '../xml/parse.js';
@@ -47,7 +48,8 @@ export async function lock(ctx: DavContext): Promise<void> {
   const timeoutSec = parseTimeout(ctx.get('timeout') || undefined, options.defaultLockTimeout, options.maxLockTimeout);
   const guard = guardFor(ctx);
 
-  if (!body) {
+  // The npm `webdav` library refreshes with its lockinfo body again and the bare token as If.
+  if (!body || bareLockToken(ctx.get('if')) !== undefined) {
     // Refresh (9.10.2): the lock is identified by a token in the If header.
     if (!ctx.get('if')) throw new DavError(400, 'A LOCK without a body must carry the lock token in an If header');
     const info = await storage.stat(path);
@@ -93,10 +95,7 @@ export async function lock(ctx: DavContext): Promise<void> {
 export async function unlock(ctx: DavContext): Promise<void> {
   const { path, services, user } = ctx.state;
   const { locks } = services;
-  const header = ctx.get('lock-token').trim();
-  const m = /^<([^<>\s]+)>$/.exec(header);
-  if (!m) throw new DavError(400, 'UNLOCK needs a Lock-Token header: <token>');
-  const token = m[1]!;
+  const token = parseLockToken(ctx.get('lock-token'));
   await locks.exclusive([path], async () => {
     const l = await locks.byToken(token);
     // 9.11.1: the token must identify a lock whose scope includes the Request-URI.

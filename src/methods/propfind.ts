@@ -17,6 +17,8 @@ import { propTag } from '../xml/write.js';
 import { activeLockXml, lockDiscoveryXml } from '../xml/lock.js';
 import type { DeadProperty, Quota, ResourceInfo } from '../storage/backend.js';
 import { isLockStoreUnavailable } from '../locks/errors.js';
+import { setCollectionLocation } from './get.js';
+import { isOsJunk } from '../middleware/os-junk.js';
 
 export type PropfindRequest = { kind: 'allprop'; include: QName[] } | { kind: 'propname' } | { kind: 'prop'; names: QName[] };
 
@@ -42,9 +44,15 @@ export async function propfind(ctx: DavContext): Promise<void> {
   const { path, services } = ctx.state;
   const { storage, locks } = services;
   const depth = parseDepth(ctx.get('depth') || undefined, 'infinity');
+  // 9.1: a server may refuse Depth: infinity (an absent Depth means infinity) with this condition.
+  if (depth === 'infinity' && services.options.depthInfinity === 'off') {
+    throw new DavError(403, 'Depth: infinity is not allowed here; list with Depth: 1', { condition: 'propfind-finite-depth' });
+  }
   const request = parsePropfind(await readXml(ctx));
   const info = await storage.stat(path);
   if (!info || fileAtCollectionUrl(ctx, info)) throw new DavError(404, 'Not found');
+  if (info.isCollection) setCollectionLocation(ctx);
+  const hideJunk = services.options.hideOsJunk;
   if (ctx.get('if')) await guardFor(ctx).checkIf();
 
   // A writable live property (displayname) set by PROPPATCH is stored dead and wins over the live value.
@@ -86,7 +94,8 @@ export async function propfind(ctx: DavContext): Promise<void> {
       }
     }
     let quota: Quota | undefined;
-    if (wantsQuota && storage.quota) quota = await (quotaOnce ??= storage.quota(p));
+    // RFC 4331 defines quota for collections; a file has none (a 404 propstat when asked).
+    if (wantsQuota && i.isCollection && storage.quota) quota = await (quotaOnce ??= storage.quota(p));
     const live = (local: string): string | undefined => {
       if (local === 'lockdiscovery') return lockXml;
       if (local === 'quota-available-bytes') return quota && `<D:quota-available-bytes>${quota.availableBytes}</D:quota-available-bytes>`;
@@ -133,6 +142,7 @@ export async function propfind(ctx: DavContext): Promise<void> {
   async function* members(dir: string, recurse: boolean): AsyncGenerator<string> {
     const withProps = wantsDead ? await storage.props.membersWithProps(dir) : new Set<string>();
     for await (const m of listIfPresent(dir)) {
+      if (hideJunk && isOsJunk(m.name)) continue;
       const p = joinPath(dir, m.name);
       yield await entry(p, m.info, withProps.has(m.name));
       if (recurse && m.info.isCollection) yield* members(p, true);

@@ -23,6 +23,9 @@ export interface Propstat {
 
 export function propstatResponse(href: string, propstats: Propstat[]): string {
   let s = `<D:response><D:href>${escapeText(href)}</D:href>`;
+  // 14.24: a response holds a status or at least one propstat; an empty <D:prop/> request
+  // (nothing asked, nothing to report) gets one empty 200 propstat.
+  if (propstats.every((ps) => ps.props.length === 0)) return s + `<D:propstat><D:prop/><D:status>${statusLine(200)}</D:status></D:propstat></D:response>`;
   for (const ps of propstats) {
     if (ps.props.length === 0) continue;
     s += `<D:propstat><D:prop>${ps.props.join('')}</D:prop><D:status>${statusLine(ps.status)}</D:status>`;
