@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { makeTempDir, repoRoot, request } from '../helpers/server.js';
 import { ensureBuilt, multistatus } from '../helpers/dav.js';
 import { basic } from '../helpers/auth.js';
+import { run, type RunResult } from '../helpers/run.js';
 
 interface Example {
   proc: ChildProcess;
@@ -41,15 +42,9 @@ function startExample(args: string[]): Promise<Example> {
   });
 }
 
-function litmus(url: string, extra: string[] = []): Promise<{ code: number | null; output: string }> {
-  return new Promise((resolve) => {
-    const p = spawn(process.execPath, [join(repoRoot, 'scripts', 'litmus.mjs'), '--url', url, ...extra], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let output = '';
-    p.stdout.on('data', (d) => (output += d));
-    p.stderr.on('data', (d) => (output += d));
-    p.once('exit', (code) => resolve({ code, output }));
-  });
-}
+/** scripts/litmus.mjs against a running server (no server of its own). */
+const litmus = (url: string, extra: string[] = []): Promise<RunResult> =>
+  run(process.execPath, [join(repoRoot, 'scripts', 'litmus.mjs'), '--url', url, ...extra], { timeoutMs: 300_000 });
 
 describe('examples/koa-app: the embedded middleware in a real Koa app', function () {
   this.timeout(300_000);
