@@ -29,9 +29,12 @@ import cluster from 'node:cluster';
 import { ServerMetrics } from './admin/metrics.js';
 import { readiness, type Readiness } from './admin/health.js';
 import { startAdmin, type AdminServer } from './admin/server.js';
+import { META_DIR, type SweepReport } from './storage/fs/backend.js';
+import { TreeEvents } from './storage/events.js';
+import { propsFollowTree } from './storage/props-follow.js';
+import { locksFollowTree } from './locks/follow.js';
 import { createStateStore } from './state/index.js';
 import type { Defender } from './auth/defender.js';
-import type { FsBackend, SweepReport } from './storage/fs/backend.js';
 import { createLogger, requestLog, type Logger } from './middleware/log.js';
 import type { LockManager } from './locks/manager.js';
 import { MemoryLockManager } from './locks/memory.js';
@@ -95,6 +98,8 @@ export interface DavCore {
   logError: ErrorLogger;
   /** Storage root writable, lock store reachable (what /readyz answers). */
   health(): Promise<Readiness>;
+  /** The tree-event bus: subscribe to follow every change of the tree (src/storage/events.ts). */
+  events: TreeEvents;
   /** Failed-login counters and bans (null without --htpasswd). */
   defender: Defender | null;
 }
@@ -103,35 +108,45 @@ export interface DavApp extends Omit<DavCore, 'handle' | 'logError'> {
   app: Koa<DavState>;
 }
 
-async function createLockManager(o: ServerOptions, storage: FsBackend): Promise<LockManager> {
+/** The lock store named by the options (its location never depends on the storage backend). */
+async function createLockManager(o: ServerOptions): Promise<LockManager> {
   if (o.lockStore === 'memory') return new MemoryLockManager();
   if (isRedisUrl(o.lockStore)) {
     const r = new RedisLockManager({ url: o.lockStore });
     await r.init();
     return r;
   }
-  const file = o.lockStore === 'file' ? join(storage.metaDir, 'locks.json') : o.lockStore.slice('file:'.length);
+  const file = o.lockStore === 'file' ? join(o.root, META_DIR, 'locks.json') : o.lockStore.slice('file:'.length);
   const m = new FileLockManager(file);
   await m.init();
   return m;
 }
 
 /** Storage, lock store, small-state store and authentication, built from resolved options. */
-async function createServices(options: ServerOptions, hooks: AppHooks): Promise<{ services: Services; storage: FsBackend; auth: Auth }> {
+async function createServices(
+  options: ServerOptions,
+  hooks: AppHooks,
+  logger: Logger,
+): Promise<{ services: Services; storage: ContainedFsBackend; auth: Auth; events: TreeEvents }> {
   const storage = new ContainedFsBackend({ root: options.root, fsync: options.fsync });
   await storage.init();
-  const locks = await createLockManager(options, storage);
+  const locks = await createLockManager(options);
   let state: StateStore | undefined;
   try {
-    state = await createStateStore(options, storage.metaDir);
-    const services: Services = { options, storage, locks, state };
+    state = await createStateStore(options, join(options.root, META_DIR));
+    // Side data follows the tree: every write publishes what it changed, and the dead-property
+    // store and the lock manager keep themselves in step (src/storage/events.ts).
+    const events = new TreeEvents((err, name) => logger.error(Object.assign(new Error(`tree event listener ${name} failed: ${(err as Error)?.message ?? String(err)}`), { cause: err })));
+    events.subscribe(propsFollowTree(storage.props), 'dead properties');
+    events.subscribe(locksFollowTree(locks), 'locks');
+    const services: Services = { options, storage, locks, events, state };
     // Before the users' spaces copy the services, so every view carries the same metrics.
     if (hooks.metrics ?? options.adminPort !== undefined) services.metrics = new ServerMetrics(services);
-    const auth = await createAuth(options, services, storage, state, hooks.identify);
+    const auth = await createAuth(options, services, state, hooks.identify);
     services.metrics?.watch(auth.defender);
-    return { services, storage, auth };
+    return { services, storage, auth, events };
   } catch (e) {
-    await Promise.all([locks.close(), state?.close()]);
+    await Promise.all([locks.close(), state?.close(), storage.close()]);
     throw e;
   }
 }
@@ -159,8 +174,8 @@ export async function createDav(partial: Partial<ServerOptions>, hooks: AppHooks
   const options = resolveOptions(hooks.identify ? { ...partial, users: undefined } : partial);
   if (hooks.identify && partial.users) options.users = partial.users;
   const startedAt = Date.now();
-  const { services, storage, auth } = await createServices(options, hooks);
   const logger = hooks.logger ?? createLogger({ format: options.logFormat === 'json' ? 'json' : 'text', access: !options.quiet });
+  const { services, storage, auth, events } = await createServices(options, hooks, logger);
   const logError: ErrorLogger = hooks.log ?? ((err, ctx) => logger.error(err, ctx));
   const requestLimits = limits(options);
   const handle = compose([
@@ -199,10 +214,12 @@ export async function createDav(partial: Partial<ServerOptions>, hooks: AppHooks
     logger,
     logError,
     health: () => readiness(services),
+    events,
     defender: auth.defender,
     close: async () => {
       // The sweep is not awaited: stopping it half way only leaves work for the next start.
       await Promise.all([services.locks.close(), services.state.close()]);
+      await storage.close();
     },
   };
 }

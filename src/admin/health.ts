@@ -9,7 +9,7 @@ import { constants as fsc, promises as fsp } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { Services } from '../context.js';
 import { isRedisUrl } from '../config.js';
-import { META_DIR, TEMP_PREFIX } from '../storage/fs/backend.js';
+import { LEGACY_TEMP_PREFIX as TEMP_PREFIX, META_DIR } from '../storage/reserved.js';
 
 export interface Check {
   name: string;

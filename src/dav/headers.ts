@@ -46,12 +46,13 @@ export interface DestinationTarget {
  * URL the origin must be ours: `ours` lists `host[:port]` values (any scheme) or
  * `scheme://host[:port]` origins (that scheme only); another server, or this one under another
  * scheme, is 502 Bad Gateway (section 9.8.5). Loopback names (localhost, 127.0.0.0/8, [::1])
- * with the same port are the same server. A fragment has no place in it: 400.
+ * with the same port are the same server. A `#` is kept as a literal character here (the
+ * Request-URI goes through this parser too, where `/c/#frag` names a member called `#frag`);
+ * the Destination header refuses fragments itself (see destinationPath).
  */
 export function parseDestination(value: string | undefined, ours: string[]): DestinationTarget {
   if (!value) throw new DavError(400, 'Destination header missing');
   const v = value.trim();
-  if (v.includes('#')) throw new DavError(400, 'Destination must not contain a fragment (#); encode it as %23 in a name');
   if (v.startsWith('/') && !v.startsWith('//')) return { rawPath: stripQuery(v) };
   let url: URL;
   try {

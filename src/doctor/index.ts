@@ -9,7 +9,7 @@ import { dirname, join } from 'node:path';
 import type { Writable } from 'node:stream';
 import { Redis } from 'ioredis';
 import { isRedisUrl, type ServerOptions } from '../config.js';
-import { META_DIR } from '../storage/fs/backend.js';
+import { META_DIR } from '../storage/reserved.js';
 import { loadUsers } from '../auth/users.js';
 import { hashKind, parseHtpasswd } from '../auth/htpasswd.js';
 import { isLoopback } from '../auth/options.js';

@@ -7,7 +7,7 @@ import { execFile } from 'node:child_process';
 import { constants as fsc, promises as fsp, readFileSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
-import { TEMP_PREFIX } from '../storage/fs/backend.js';
+import { LEGACY_TEMP_PREFIX as TEMP_PREFIX } from '../storage/reserved.js';
 
 export const probeName = (tag: string): string => `${TEMP_PREFIX}doctor-${randomUUID().slice(0, 8)}-${tag}`;
 

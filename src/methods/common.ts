@@ -2,8 +2,8 @@
 import type { DavContext } from '../context.js';
 import { DavError } from '../errors.js';
 import { Guard } from '../dav/guard.js';
-import { hrefFor, decodeRequestPath } from '../dav/path.js';
-import { parseDestination } from '../dav/headers.js';
+import { hrefFor } from '../dav/path.js';
+import { resolveReference, type ResolveContext } from '../dav/resolve.js';
 import { evaluateConditionals } from '../dav/preconditions.js';
 import { parseXml, type XmlElement } from '../xml/parse.js';
 import type { ResourceInfo } from '../storage/backend.js';
@@ -37,11 +37,17 @@ export function ourHosts(ctx: DavContext): string[] {
   return out;
 }
 
+/** How this request resolves references to resources (Request-URI, Destination, If tags): one way for all. */
+export function resolveContext(ctx: DavContext): ResolveContext {
+  const { options, storage } = ctx.state.services;
+  return { prefix: options.prefix, ourHosts: ourHosts(ctx), canonicalPath: storage.canonicalPath?.bind(storage) };
+}
+
 export function guardFor(ctx: DavContext): Guard {
   const { services, path, user } = ctx.state;
   const ifHeader = ctx.get('if');
   return new Guard(
-    { ifHeader: ifHeader === '' ? undefined : ifHeader, path, ourHosts: ourHosts(ctx), prefix: services.options.prefix, user },
+    { ifHeader: ifHeader === '' ? undefined : ifHeader, path, resolve: resolveContext(ctx), prefix: services.options.prefix, user },
     services.storage,
     services.locks,
   );
@@ -82,11 +88,13 @@ export async function readXml(ctx: DavContext): Promise<XmlElement | null> {
 
 /** Destination header -> DAV path (502 for another server, 403 for a reserved name). */
 export async function destinationPath(ctx: DavContext): Promise<string> {
-  const { options, storage } = ctx.state.services;
-  const dest = parseDestination(ctx.get('destination') || undefined, ourHosts(ctx));
-  let path = decodeRequestPath(dest.rawPath, options.prefix);
+  const { storage } = ctx.state.services;
+  const dest = ctx.get('destination');
+  if (!dest) throw new DavError(400, 'Destination header missing');
+  // A fragment has no place in a Destination (RFC 4918 10.3): refused rather than stored as a name.
+  if (dest.includes('#')) throw new DavError(400, 'Destination must not contain a fragment (#); encode it as %23 in a name');
+  const path = await resolveReference(dest, resolveContext(ctx));
   if (path === null) throw new DavError(502, 'Destination is outside this server');
-  if (storage.canonicalPath) path = await storage.canonicalPath(path);
   if (storage.isReserved(path)) throw new DavError(403, 'Reserved name');
   return path;
 }

@@ -19,6 +19,8 @@ import type { DeadProperty, Quota, ResourceInfo } from '../storage/backend.js';
 import { isLockStoreUnavailable } from '../locks/errors.js';
 import { setCollectionLocation } from './get.js';
 import { isOsJunk } from '../middleware/os-junk.js';
+import { isStorageError } from '../storage/errors.js';
+import { MAX_TREE_DEPTH } from '../storage/walk.js';
 
 export type PropfindRequest = { kind: 'allprop'; include: QName[] } | { kind: 'propname' } | { kind: 'prop'; names: QName[] };
 
@@ -139,13 +141,19 @@ export async function propfind(ctx: DavContext): Promise<void> {
     return propstatResponse(href(ctx, p, i.isCollection), propstats);
   };
 
-  async function* members(dir: string, recurse: boolean): AsyncGenerator<string> {
+  /**
+   * `seen` holds the collections on the way down: a collection met again (a symlink to an
+   * ancestor) is listed but not entered, and no walk goes deeper than MAX_TREE_DEPTH.
+   */
+  async function* members(dir: string, recurse: boolean, seen: ReadonlySet<string>, level: number): AsyncGenerator<string> {
     const withProps = wantsDead ? await storage.props.membersWithProps(dir) : new Set<string>();
     for await (const m of listIfPresent(dir)) {
       if (hideJunk && isOsJunk(m.name)) continue;
       const p = joinPath(dir, m.name);
       yield await entry(p, m.info, withProps.has(m.name));
-      if (recurse && m.info.isCollection) yield* members(p, true);
+      if (recurse && m.info.isCollection && level < MAX_TREE_DEPTH && !(m.info.id && seen.has(m.info.id))) {
+        yield* members(p, true, m.info.id ? new Set([...seen, m.info.id]) : seen, level + 1);
+      }
     }
   }
 
@@ -157,7 +165,7 @@ export async function propfind(ctx: DavContext): Promise<void> {
     try {
       for await (const m of storage.list(dir)) yield m;
     } catch (e) {
-      if (e instanceof DavError && (e.status === 404 || e.status === 409)) return;
+      if ((e instanceof DavError && (e.status === 404 || e.status === 409)) || isStorageError(e, 'not-found', 'parent-missing', 'not-collection')) return;
       throw e;
     }
   }
@@ -165,7 +173,7 @@ export async function propfind(ctx: DavContext): Promise<void> {
   async function* body(): AsyncGenerator<string> {
     let buf = MULTISTATUS_OPEN + (await entry(path, info!, true));
     if (depth !== 0 && info!.isCollection) {
-      for await (const s of members(path, depth === 'infinity')) {
+      for await (const s of members(path, depth === 'infinity', new Set(info!.id ? [info!.id] : []), 1)) {
         buf += s;
         if (buf.length >= CHUNK) {
           yield buf;

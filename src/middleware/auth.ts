@@ -17,7 +17,6 @@ import { PasswordVerifier, type AuthOutcome } from '../auth/verify.js';
 import { Defender } from '../auth/defender.js';
 import { loadUsers } from '../auth/users.js';
 import { Spaces } from '../auth/spaces.js';
-import type { FsBackend } from '../storage/fs/backend.js';
 import { ConfigError } from '../config.js';
 import type { StateStore } from '../state/store.js';
 
@@ -73,8 +72,8 @@ function admit(ctx: DavContext, spaces: Spaces, id: Identity): void {
   ctx.state.services = space.services;
 }
 
-export async function createAuth(options: ServerOptions, services: Services, storage: FsBackend, state: StateStore, identify?: Identify): Promise<Auth> {
-  if (identify) return hostAuth(options, services, storage, identify);
+export async function createAuth(options: ServerOptions, services: Services, state: StateStore, identify?: Identify): Promise<Auth> {
+  if (identify) return hostAuth(options, services, identify);
   if (!options.htpasswd) return { middleware: (_ctx, next) => next(), verifier: null, defender: null };
   const htpasswd = new HtpasswdFile(options.htpasswd);
   try {
@@ -92,7 +91,7 @@ export async function createAuth(options: ServerOptions, services: Services, sto
   });
   const verifier = new PasswordVerifier(htpasswd, defender);
   const basic = new BasicAuthenticator(verifier);
-  const spaces = await Spaces.create(services, storage, options.users ? await loadUsers(options.users) : null);
+  const spaces = await Spaces.create(services, options.users ? await loadUsers(options.users) : null);
   const challenge = `Basic realm="${options.realm}", charset="UTF-8"`;
 
   const refuse = (outcome: AuthOutcome & { ok: false }): DavError =>
@@ -111,8 +110,8 @@ export async function createAuth(options: ServerOptions, services: Services, sto
 }
 
 /** The user as the host app says (no passwords here, so no defender: the host app guards its logins). */
-async function hostAuth(options: ServerOptions, services: Services, storage: FsBackend, identify: Identify): Promise<Auth> {
-  const spaces = await Spaces.create(services, storage, options.users ? await loadUsers(options.users) : null);
+async function hostAuth(options: ServerOptions, services: Services, identify: Identify): Promise<Auth> {
+  const spaces = await Spaces.create(services, options.users ? await loadUsers(options.users) : null);
   const challenge = `Basic realm="${options.realm}", charset="UTF-8"`;
   async function hostAuthMiddleware(ctx: DavContext, next: Next): Promise<void> {
     if (ctx.method === 'OPTIONS') return next();

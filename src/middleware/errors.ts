@@ -5,7 +5,8 @@
  */
 import type { Next } from 'koa';
 import type { DavContext } from '../context.js';
-import { DavError } from '../errors.js';
+import { DavError, davErrorOfStorage } from '../errors.js';
+import { StorageError } from '../storage/errors.js';
 import { errorBody } from '../xml/write.js';
 
 export type ErrorLogger = (err: unknown, ctx: DavContext) => void;
@@ -20,7 +21,9 @@ export function errors(log: ErrorLogger) {
   return async function errorMiddleware(ctx: DavContext, next: Next): Promise<void> {
     try {
       await next();
-    } catch (err) {
+    } catch (caught) {
+      // Storage reports domain errors; this is where they become HTTP (src/errors.ts has the table).
+      const err = caught instanceof StorageError ? davErrorOfStorage(caught) : caught;
       if (ctx.headerSent || !ctx.writable) {
         // A client error (4xx) that can no longer be answered is the client's business, not the log's.
         if (!isClientGone(err) && !(err instanceof DavError && err.status < 500)) log(err, ctx);

@@ -19,6 +19,8 @@ export interface Propstat {
   props: string[];
   /** Optional DAV:error condition for this propstat (e.g. cannot-modify-protected-property). */
   error?: string;
+  /** Optional human-readable reason (14.22 responsedescription), e.g. the cap a value exceeded. */
+  description?: string;
 }
 
 export function propstatResponse(href: string, propstats: Propstat[]): string {
@@ -30,6 +32,7 @@ export function propstatResponse(href: string, propstats: Propstat[]): string {
     if (ps.props.length === 0) continue;
     s += `<D:propstat><D:prop>${ps.props.join('')}</D:prop><D:status>${statusLine(ps.status)}</D:status>`;
     if (ps.error) s += `<D:error><D:${ps.error}/></D:error>`;
+    if (ps.description) s += `<D:responsedescription>${escapeText(ps.description)}</D:responsedescription>`;
     s += '</D:propstat>';
   }
   return s + '</D:response>';

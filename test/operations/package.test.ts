@@ -15,8 +15,9 @@ interface Pack {
 
 const packDryRun = (): Promise<string[]> =>
   new Promise((resolve, reject) =>
-    // --ignore-scripts: prepack (a clean build) would rebuild dist/ under the other tests' feet.
-    execFile('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], { cwd: repoRoot, maxBuffer: 16 << 20 }, (err, stdout) =>
+    // With its prepack script, as `npm pack` and `npm publish` run it: a clean build of dist/
+    // (mocha runs one file at a time, so no other test uses dist/ meanwhile).
+    execFile('npm', ['pack', '--dry-run', '--json'], { cwd: repoRoot, maxBuffer: 16 << 20 }, (err, stdout) =>
       err ? reject(err) : resolve((JSON.parse(stdout) as Pack[])[0]!.files.map((f) => f.path).sort()),
     ),
   );
@@ -41,10 +42,10 @@ describe('npm package', function () {
     const other = files.filter((f) => !(f === 'package.json' || f === 'README.md' || /^dist\/.+\.(js|d\.ts)$/.test(f) || f.startsWith('src/browser/assets/')));
     expect(other, 'files outside the allowed set').to.deep.equal([]);
     for (const a of assets) expect(files).to.include(a);
-    // Compiled code of the current sources only (`npm pack` runs prepack: a clean build).
+    // Compiled code of the current sources only: prepack removed what an older build left.
     const dist = files.filter((f) => f.startsWith('dist/'));
     const stale = dist.filter((f) => !existsSync(join(repoRoot, f.replace(/^dist\//, 'src/').replace(/\.(d\.ts|js)$/, '.ts'))));
-    expect(stale, 'build output without a source (run the clean build: npm run prepack)').to.deep.equal([]);
+    expect(stale, 'build output without a source').to.deep.equal([]);
     for (const f of dist.filter((x) => x.endsWith('.js'))) expect(files, `${f} has its declaration`).to.include(f.replace(/\.js$/, '.d.ts'));
     expect(files.filter((f) => /(^|\/)(test|scripts|examples|deploy)\//.test(f) || f.endsWith('.map'))).to.deep.equal([]);
     expect(pkg.scripts.prepack).to.match(/rmSync\('dist'.*tsc -p tsconfig\.json/);
