@@ -8,7 +8,7 @@
  * answered here and never reaches path resolution or storage (no route: 404; a route without
  * that method: 405 with Allow); a request outside it goes on to the WebDAV chain. Storage keeps
  * `.dav` out of listings and refuses it as a stored name (isReservedTopName in
- * src/storage/fs/backend.ts), so Destination headers cannot reach it either.
+ * src/storage/reserved.ts), so Destination headers cannot reach it either.
  */
 import Router from '@koa/router';
 import type { Next } from 'koa';
