@@ -128,6 +128,27 @@ describe('admin listener', function () {
     });
   });
 
+  it('counts the brute-force defender: failed logins, the ban, logins refused while banned', async () => {
+    const dir = await makeTempDir('admin-defender');
+    const htpasswd = await writeHtpasswd(dir, { alice: 'pw' });
+    const running = await startServer({ root: dir, host: '127.0.0.1', port: 0, quiet: true, adminPort: 0, lockStore: 'memory', htpasswd, authMaxFailures: 3 }, { log: () => undefined });
+    const base = `http://127.0.0.1:${running.port}`;
+    try {
+      const statuses: number[] = [];
+      for (let i = 0; i < 5; i++) statuses.push((await request(base, 'GET', '/', { headers: { Authorization: basic('alice', `wrong${i}`) } })).status);
+      // The third failure causes the ban and is answered 429 itself.
+      expect(statuses).to.deep.equal([401, 401, 429, 429, 429]);
+      const m = series((await request(running.admin!.url, 'GET', '/metrics')).body);
+      expect(value(m, 'webdav_auth_failures_total')).to.equal(3);
+      expect(value(m, 'webdav_auth_bans_total')).to.equal(1);
+      expect(value(m, 'webdav_auth_refused_total')).to.equal(2);
+      expect(value(m, 'webdav_requests_total{method="GET",status="429"}')).to.equal(3);
+    } finally {
+      await running.close();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
   it('--admin-host moves it to another address', async () => {
     const dir = await makeTempDir('admin-host');
     const running = await startServer({ root: dir, host: '127.0.0.1', port: 0, quiet: true, adminPort: 0, adminHost: '127.0.0.2', lockStore: 'memory' });
