@@ -19,6 +19,7 @@ COPY --from=build /app/package.json ./
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
 COPY --from=build /app/src/browser/assets ./src/browser/assets
+COPY --from=build /app/src/locks/redis/lua ./src/locks/redis/lua
 RUN mkdir -p /data && chown node:node /data
 USER node
 VOLUME ["/data"]

@@ -23,7 +23,7 @@ import { absoluteTarget } from './middleware/absolute-target.js';
 import { osJunk } from './middleware/os-junk.js';
 import { handleClientError } from './middleware/client-error.js';
 import { davRoutes, type FeatureRoutes } from './routes/index.js';
-import { ContainedFsBackend } from './storage/fs/contained.js';
+import { createStorage, type StorageHandle } from './storage/create.js';
 import { createListener, scheme } from './tls.js';
 import cluster from 'node:cluster';
 import { ServerMetrics } from './admin/metrics.js';
@@ -110,7 +110,8 @@ export interface DavApp extends Omit<DavCore, 'handle' | 'logError'> {
 
 /** The lock store named by the options (its location never depends on the storage backend). */
 async function createLockManager(o: ServerOptions): Promise<LockManager> {
-  if (o.lockStore === 'memory') return new MemoryLockManager();
+  // A tree held in memory keeps its locks in memory too, unless a store is named explicitly.
+  if (o.lockStore === 'memory' || (o.storage === 'memory' && o.lockStore === 'file')) return new MemoryLockManager();
   if (isRedisUrl(o.lockStore)) {
     const r = new RedisLockManager({ url: o.lockStore });
     await r.init();
@@ -127,9 +128,9 @@ async function createServices(
   options: ServerOptions,
   hooks: AppHooks,
   logger: Logger,
-): Promise<{ services: Services; storage: ContainedFsBackend; auth: Auth; events: TreeEvents }> {
-  const storage = new ContainedFsBackend({ root: options.root, fsync: options.fsync });
-  await storage.init();
+): Promise<{ services: Services; store: StorageHandle; auth: Auth; events: TreeEvents }> {
+  const store = await createStorage(options);
+  const { storage } = store;
   const locks = await createLockManager(options);
   let state: StateStore | undefined;
   try {
@@ -144,9 +145,9 @@ async function createServices(
     if (hooks.metrics ?? options.adminPort !== undefined) services.metrics = new ServerMetrics(services);
     const auth = await createAuth(options, services, state, hooks.identify);
     services.metrics?.watch(auth.defender);
-    return { services, storage, auth, events };
+    return { services, store, auth, events };
   } catch (e) {
-    await Promise.all([locks.close(), state?.close(), storage.close()]);
+    await Promise.all([locks.close(), state?.close(), store.close()]);
     throw e;
   }
 }
@@ -175,7 +176,7 @@ export async function createDav(partial: Partial<ServerOptions>, hooks: AppHooks
   if (hooks.identify && partial.users) options.users = partial.users;
   const startedAt = Date.now();
   const logger = hooks.logger ?? createLogger({ format: options.logFormat === 'json' ? 'json' : 'text', access: !options.quiet });
-  const { services, storage, auth, events } = await createServices(options, hooks, logger);
+  const { services, store, auth, events } = await createServices(options, hooks, logger);
   const logError: ErrorLogger = hooks.log ?? ((err, ctx) => logger.error(err, ctx));
   const requestLimits = limits(options);
   const handle = compose([
@@ -199,9 +200,9 @@ export async function createDav(partial: Partial<ServerOptions>, hooks: AppHooks
   ]);
 
   // Temp files of uploads cut short by a crash: removed in the background, never listed meanwhile.
-  const sweep = storage.sweepStale(startedAt).then(
+  const sweep = store.sweep(startedAt).then(
     (r) => {
-      if (r.removed && !options.quiet) process.stdout.write(`Removed ${r.removed} stale temp file(s) of interrupted writes\n`);
+      if (r?.removed && !options.quiet) process.stdout.write(`Removed ${r.removed} stale temp file(s) of interrupted writes\n`);
       return r;
     },
     () => null,
@@ -219,7 +220,7 @@ export async function createDav(partial: Partial<ServerOptions>, hooks: AppHooks
     close: async () => {
       // The sweep is not awaited: stopping it half way only leaves work for the next start.
       await Promise.all([services.locks.close(), services.state.close()]);
-      await storage.close();
+      await store.close();
     },
   };
 }

@@ -38,6 +38,7 @@ const why = (e: unknown): string => (e as NodeJS.ErrnoException).code ?? (e as E
 
 export async function probeStorage(services: Services): Promise<Check> {
   const { root } = services.options;
+  if (services.options.storage === 'memory') return { name: 'storage', ok: true, detail: 'the tree is held in memory' };
   const probe = join(root, `${TEMP_PREFIX}ready-${randomUUID()}`);
   try {
     await within(
@@ -56,7 +57,9 @@ export async function probeStorage(services: Services): Promise<Check> {
 
 export async function probeLockStore(services: Services): Promise<Check & { store: string }> {
   const { lockStore, root } = services.options;
-  const store = isRedisUrl(lockStore) ? 'redis' : lockStore.startsWith('file') ? 'file' : 'memory';
+  // A tree in memory keeps its locks in memory unless a store is named (createLockManager).
+  const inMemory = lockStore === 'memory' || (services.options.storage === 'memory' && lockStore === 'file');
+  const store = isRedisUrl(lockStore) ? 'redis' : inMemory ? 'memory' : 'file';
   try {
     await within(services.locks.byToken(PROBE_TOKEN), 'the lock store');
     if (store === 'file') {

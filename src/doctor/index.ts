@@ -40,6 +40,7 @@ const FS_NOTES: Record<string, string> = {
 };
 
 async function rootFindings(o: ServerOptions): Promise<Finding[]> {
+  if (o.storage === 'memory') return [{ level: 'warn', topic: 'root', text: '--storage memory: the tree is held in memory and is gone when the server stops' }];
   const out: Finding[] = [];
   const root = o.root;
   let st;
@@ -134,7 +135,7 @@ async function redisFindings(url: string): Promise<Finding[]> {
 }
 
 async function lockStoreFindings(o: ServerOptions): Promise<Finding[]> {
-  if (o.lockStore === 'memory') return [{ level: 'warn', topic: 'lock store', text: 'memory: locks are forgotten when the server stops' }];
+  if (o.lockStore === 'memory' || (o.storage === 'memory' && o.lockStore === 'file')) return [{ level: 'warn', topic: 'lock store', text: 'memory: locks are forgotten when the server stops' }];
   if (isRedisUrl(o.lockStore)) return redisFindings(o.lockStore);
   const file = o.lockStore === 'file' ? join(o.root, META_DIR, 'locks.json') : o.lockStore.slice('file:'.length);
   const dir = dirname(file);

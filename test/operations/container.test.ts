@@ -30,7 +30,9 @@ describe('container image and compose example', () => {
     }
     // The runtime stage copies from the build stage exactly what the npm package ships, plus node_modules.
     const fromBuild = instructions.filter((l) => l.includes('--from=build')).map((l) => l.split(' ')[2]);
-    expect(fromBuild).to.deep.equal(['/app/package.json', '/app/node_modules', '/app/dist', '/app/src/browser/assets']);
+    expect(fromBuild).to.deep.equal(['/app/package.json', '/app/node_modules', '/app/dist', '/app/src/browser/assets', '/app/src/locks/redis/lua']);
+    const pkg = JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')) as { files: string[] };
+    for (const shipped of pkg.files.filter((f) => f.startsWith('src/'))) expect(fromBuild, shipped).to.include(`/app/${shipped}`);
     const user = instructions.filter((l) => l.startsWith('USER ')).at(-1);
     expect(user).to.equal('USER node');
     expect(instructions.indexOf(user!)).to.be.greaterThan(instructions.indexOf(froms[1]!));

@@ -37,9 +37,11 @@ describe('npm package', function () {
     files = await packDryRun();
   });
 
-  it('lists exactly: package.json, README.md, dist/**/*.js + .d.ts of src/, the page assets', () => {
-    const assets = ['src/browser/assets/app.css', 'src/browser/assets/app.js'];
-    const other = files.filter((f) => !(f === 'package.json' || f === 'README.md' || /^dist\/.+\.(js|d\.ts)$/.test(f) || f.startsWith('src/browser/assets/')));
+  it('lists exactly: package.json, README.md, dist/**/*.js + .d.ts of src/, the page assets, the Redis Lua scripts', () => {
+    const assets = ['src/browser/assets/app.css', 'src/browser/assets/app.js', 'src/locks/redis/lua/lock-create.lua'];
+    const other = files.filter(
+      (f) => !(f === 'package.json' || f === 'README.md' || /^dist\/.+\.(js|d\.ts)$/.test(f) || f.startsWith('src/browser/assets/') || /^src\/locks\/redis\/lua\/[\w-]+\.lua$/.test(f)),
+    );
     expect(other, 'files outside the allowed set').to.deep.equal([]);
     for (const a of assets) expect(files).to.include(a);
     // Compiled code of the current sources only: prepack removed what an older build left.
