@@ -149,6 +149,16 @@ describe('admin listener', function () {
     }
   });
 
+  it('/readyz with --storage memory: nothing on disk to probe, locks in memory', async () => {
+    const running = await startServer({ storage: 'memory', host: '127.0.0.1', port: 0, quiet: true, adminPort: 0 });
+    try {
+      const r = await request(running.admin!.url, 'GET', '/readyz');
+      expect([r.status, r.body]).to.deep.equal([200, 'ready\nok   storage: the tree is held in memory\nok   lock store: in memory\n']);
+    } finally {
+      await running.close();
+    }
+  });
+
   it('--admin-host moves it to another address', async () => {
     const dir = await makeTempDir('admin-host');
     const running = await startServer({ root: dir, host: '127.0.0.1', port: 0, quiet: true, adminPort: 0, adminHost: '127.0.0.2', lockStore: 'memory' });
