@@ -63,7 +63,7 @@ class StatWorker {
   private transfers: ArrayBuffer[] = [];
   private flushing = false;
 
-  /** Calls waiting for the worker. */
+  /** Calls waiting for the worker (the admin listener's queue-depth gauge). */
   get queued(): number {
     return this.waiting.size;
   }
