@@ -84,6 +84,7 @@ class StatWorker {
         this.waiting.delete(r.id);
         waiter?.(r);
       }
+      if (this.waiting.size === 0) w.unref();
     });
     // A worker that fails (e.g. ERR_WORKER_INIT_FAILED under EMFILE) answers its waiting calls
     // with null, so every caller takes its threadpool path instead of failing the request; a
@@ -101,6 +102,8 @@ class StatWorker {
     w.on('exit', fail);
     // Unref only after the listeners: in Node 20 adding a 'message' listener re-refs the port,
     // and a ref'd worker keeps the process (and every test run) alive after the server closed.
+    // It is ref'd again while calls wait (call()): a start-up that awaits only the worker (a
+    // user root's stat before the listener exists) must not see the process exit under it.
     w.unref();
     this.worker = w;
     return w;
@@ -139,7 +142,9 @@ class StatWorker {
   }
 
   private call<R extends WorkerRequest>(msg: Body<R>, transfer: ArrayBuffer[] = []): Promise<ReplyOf<R> | null> | null {
-    if (!this.start()) return null;
+    const w = this.start();
+    if (!w) return null;
+    if (this.waiting.size === 0) w.ref();
     return new Promise((resolve) => this.waiting.set(this.enqueue(msg, transfer), resolve as Waiter));
   }
 
