@@ -44,7 +44,8 @@ export const SUPPORTED_LOCK =
 export function contentTypeFor(name: string): string {
   // The type depends on the extension alone: remember it per extension (listings ask 10,000 times).
   const dot = name.lastIndexOf('.');
-  const ext = dot === -1 ? '' : name.slice(dot).toLowerCase();
+  // A name without a dot is looked up whole by mime-types ('f' is Fortran): key it whole too.
+  const ext = dot === -1 ? '/' + name.toLowerCase() : name.slice(dot).toLowerCase();
   let t = typeByExt.get(ext);
   if (t === undefined) {
     t = typeFromMime(name);
