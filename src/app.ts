@@ -28,9 +28,9 @@ import { createListener, hsts, scheme } from './tls.js';
 import { hostCheck } from './middleware/host-check.js';
 import { guardConnections, type ConnectionStats } from './middleware/connections.js';
 import cluster from 'node:cluster';
-import { ServerMetrics } from './admin/metrics.js';
+import type { ServerMetrics } from './admin/metrics.js';
 import { readiness, type Readiness } from './admin/health.js';
-import { startAdmin, type AdminServer } from './admin/server.js';
+import type { AdminServer } from './admin/server.js';
 import { META_DIR, type SweepReport } from './storage/fs/backend.js';
 import { TreeEvents } from './storage/events.js';
 import { propsFollowTree } from './storage/props-follow.js';
@@ -145,7 +145,8 @@ async function createServices(
     events.subscribe(locksFollowTree(locks), 'locks');
     const services: Services = { options, storage, locks, events, state };
     // Before the users' spaces copy the services, so every view carries the same metrics.
-    if (hooks.metrics ?? options.adminPort !== undefined) services.metrics = new ServerMetrics(services);
+    // prom-client and the admin router are loaded only when metrics are kept (~5 MiB resident otherwise).
+    if (hooks.metrics ?? options.adminPort !== undefined) services.metrics = await newMetrics(services);
     const auth = await createAuth(options, services, state, hooks.identify);
     services.metrics?.watch(auth.defender);
     return { services, store, auth, events };
@@ -153,6 +154,11 @@ async function createServices(
     await Promise.all([locks.close(), state?.close(), store.close()]);
     throw e;
   }
+}
+
+async function newMetrics(services: Services): Promise<ServerMetrics> {
+  const { ServerMetrics } = await import('./admin/metrics.js');
+  return new ServerMetrics(services);
 }
 
 /** Runs middleware in order, each one's `next` being the rest (koa-compose without the checks). */
@@ -313,6 +319,7 @@ export async function startServer(partial: Partial<ServerOptions>, hooks: AppHoo
   if (adminPort !== undefined && !cluster.isWorker) {
     const registry = dav.services.metrics!.registry;
     try {
+      const { startAdmin } = await import('./admin/server.js');
       admin = await startAdmin(adminHost, adminPort, { metrics: async () => ({ contentType: registry.contentType, body: await registry.metrics() }), readiness: health });
     } catch (e) {
       await new Promise<void>((r) => server.close(() => r()));

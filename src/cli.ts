@@ -129,7 +129,7 @@ async function main(): Promise<void> {
   };
   process.on('SIGINT', () => stop('SIGINT'));
   process.on('SIGTERM', () => stop('SIGTERM'));
-  if (isWorker()) workerStarted(running, stop);
+  if (isWorker()) await workerStarted(running, stop);
 }
 
 void main();

@@ -6,11 +6,10 @@
  * and the root directory. The banner is printed once all workers listen.
  */
 import cluster, { type Worker } from 'node:cluster';
-import { AggregatorRegistry } from 'prom-client';
 import type { ServerOptions } from './config.js';
 import type { RunningServer } from './app.js';
 import type { Readiness } from './admin/health.js';
-import { startAdmin, type AdminServer } from './admin/server.js';
+import type { AdminServer } from './admin/server.js';
 
 interface ListeningMessage {
   type: 'listening';
@@ -40,9 +39,11 @@ export const isWorker = (): boolean => cluster.isWorker;
  * In a worker: tells the primary where we listen, answers its metrics and readiness questions,
  * and stops (SIGTERM from the primary) or when the primary goes away.
  */
-export function workerStarted(running: RunningServer, stop: (why: string) => void): void {
+export async function workerStarted(running: RunningServer, stop: (why: string) => void): Promise<void> {
   const metrics = running.dav.services.metrics;
   if (metrics) {
+    // Loaded only with metrics (--admin-port): prom-client is several MiB of resident memory.
+    const { AggregatorRegistry } = await import('prom-client');
     AggregatorRegistry.setRegistries([metrics.registry]);
     new AggregatorRegistry(); // answers the primary's prom-client:getMetricsReq messages
   }
@@ -86,6 +87,7 @@ async function clusterReadiness(expected: number): Promise<Readiness> {
 }
 
 async function startClusterAdmin(options: ServerOptions): Promise<AdminServer> {
+  const [{ AggregatorRegistry }, { startAdmin }] = await Promise.all([import('prom-client'), import('./admin/server.js')]);
   const aggregator = new AggregatorRegistry();
   return startAdmin(options.adminHost, options.adminPort!, {
     metrics: async () => ({ contentType: aggregator.contentType, body: await aggregator.clusterMetrics() }),
