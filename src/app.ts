@@ -26,6 +26,8 @@ import { TreeEvents } from './storage/events.js';
 import { propsFollowTree } from './storage/props-follow.js';
 import { locksFollowTree } from './locks/follow.js';
 import { createStateStore } from './state/index.js';
+import { Checksums } from './checksums/service.js';
+import { FsChecksumStore } from './checksums/store.js';
 import type { Defender } from './auth/defender.js';
 import { createLogger, requestLog, type Logger } from './middleware/log.js';
 import type { LockManager } from './locks/manager.js';
@@ -111,7 +113,9 @@ export async function createApp(partial: Partial<ServerOptions>, hooks: AppHooks
   const events = new TreeEvents((err, name) => logger.error(Object.assign(new Error(`tree event listener ${name} failed: ${(err as Error)?.message ?? String(err)}`), { cause: err })));
   events.subscribe(propsFollowTree(storage.props), 'dead properties');
   events.subscribe(locksFollowTree(locks), 'locks');
-  const services: Services = { options, storage, locks, events, state };
+  const checksums = new Checksums(new FsChecksumStore(storage.metaDir), storage);
+  events.subscribe(checksums.listener(), 'checksums');
+  const services: Services = { options, storage, locks, events, state, checksums: checksums.view(storage) };
   const auth = await createAuth(options, services, state);
 
   const app = new Koa<DavState>();

@@ -9,8 +9,7 @@
  */
 import { createHash } from 'node:crypto';
 import { DavError } from '../errors.js';
-
-export const OC_NS = 'http://owncloud.org/ns';
+import { OC_NS } from '../xml/names.js';
 
 export const ALGORITHMS = ['sha1', 'md5', 'sha256'] as const;
 export type Algorithm = (typeof ALGORITHMS)[number];

@@ -10,6 +10,7 @@ import { ifRangeHolds } from '../dav/preconditions.js';
 import { baseName } from '../dav/path.js';
 import { renderListing } from '../browser/listing.js';
 import type { OpenFile, ResourceInfo } from '../storage/backend.js';
+import { setChecksumHeader } from '../checksums/http.js';
 
 /** Types a browser would run as a document on our origin: they must not script the file page. */
 const ACTIVE_TYPES = /^(text\/html|application\/xhtml\+xml|image\/svg\+xml|text\/xml|application\/xml)\b/;
@@ -53,6 +54,7 @@ async function respond(ctx: DavContext, info: ResourceInfo, file: OpenFile | nul
   }
 
   ctx.set('Accept-Ranges', 'bytes');
+  await setChecksumHeader(ctx, info, smallBody);
   ctx.type = contentTypeFor(baseName(path));
   // A stored HTML or SVG file opened in a browser runs sandboxed (an opaque origin), so it cannot
   // use the visitor's credentials to call WebDAV methods on this server.
