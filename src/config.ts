@@ -76,6 +76,8 @@ export interface ServerOptions {
   depthInfinity: string;
   /** Accept and drop writes of OS metadata files (._*, .DS_Store, Thumbs.db, desktop.ini). */
   hideOsJunk: boolean;
+  /** Seconds an unfinished resumable upload is kept after its last write. */
+  uploadExpiry: number;
 }
 
 export interface OptionSpec {
@@ -124,6 +126,7 @@ export const OPTION_SPECS: OptionSpec[] = [
   { key: 'hsts', flag: 'hsts', type: 'int', arg: 'SEC', help: 'send Strict-Transport-Security: max-age=SEC over HTTPS (default: 0, not sent)' },
   { key: 'depthInfinity', flag: 'depth-infinity', type: 'string', arg: 'on|off', help: 'serve PROPFIND Depth: infinity (on, streamed) or refuse it with 403 (off) (default: on)' },
   { key: 'hideOsJunk', flag: 'hide-os-junk', type: 'boolean', help: 'accept but never store ._*, .DS_Store, Thumbs.db, desktop.ini (they read as 404)' },
+  { key: 'uploadExpiry', flag: 'upload-expiry', type: 'int', arg: 'SEC', help: 'an unfinished resumable (tus) upload is removed this long after its last write (default: 86400)' },
 ];
 
 export const DEFAULTS: ServerOptions = {
@@ -157,6 +160,7 @@ export const DEFAULTS: ServerOptions = {
   hsts: 0,
   depthInfinity: 'on',
   hideOsJunk: false,
+  uploadExpiry: 24 * 3600,
 };
 
 export class ConfigError extends Error {}
@@ -171,7 +175,7 @@ export function resolveOptions(partial: Partial<ServerOptions>): ServerOptions {
     o.prefix = o.prefix.replace(/\/+$/, '');
     if (/[?#%\\]/.test(o.prefix) || o.prefix.split('/').some((s) => s === '.' || s === '..')) throw new ConfigError(`invalid prefix: ${partial.prefix}`);
   }
-  for (const k of ['defaultLockTimeout', 'maxLockTimeout', 'maxXmlBytes'] as const) {
+  for (const k of ['defaultLockTimeout', 'maxLockTimeout', 'maxXmlBytes', 'uploadExpiry'] as const) {
     if (!Number.isFinite(o[k]) || o[k] <= 0) throw new ConfigError(`invalid ${k}: ${o[k]}`);
   }
   o.depthInfinity = String(o.depthInfinity).toLowerCase();

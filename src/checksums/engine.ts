@@ -108,9 +108,13 @@ class HashThread {
     return w;
   }
 
-  /** The thread keeps the process alive only while a job waits on it. */
+  /**
+   * The thread keeps the process alive only while it has work: bytes not yet acknowledged or a
+   * digest asked for (a job merely kept open between two requests of an upload does not count).
+   */
   private idle(): void {
-    if (this.jobs.size === 0) this.worker?.unref();
+    for (const s of this.jobs.values()) if (s.inFlight > 0 || s.digest) return;
+    this.worker?.unref();
   }
 
   private onReply(m: HashReply): void {
@@ -123,6 +127,7 @@ class HashThread {
         s.waiter = undefined;
         w();
       }
+      this.idle();
       return;
     }
     this.jobs.delete(m.job);
@@ -136,11 +141,11 @@ class HashThread {
     const id = this.nextJob++;
     const state: JobState = { inFlight: 0 };
     this.jobs.set(id, state);
-    this.worker?.ref();
     return { id, state };
   }
 
   post(m: HashRequest, transfer?: ArrayBuffer[]): void {
+    if (m.op !== 'drop') this.worker?.ref();
     this.worker?.postMessage(m, transfer);
   }
 

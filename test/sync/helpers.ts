@@ -17,3 +17,19 @@ export async function sameSizeSameMtimeEdit(file: string, content: string | Buff
   await run('touch', ['-r', ref, file]);
   await run('rm', ['-f', ref]);
 }
+
+/** Upload-Metadata value: each key with its base64 value. */
+export const tusMetadata = (m: Record<string, string>): string =>
+  Object.entries(m)
+    .map(([k, v]) => `${k} ${Buffer.from(v, 'utf8').toString('base64')}`)
+    .join(',');
+
+export const TUS = { 'Tus-Resumable': '1.0.0' };
+
+/** Headers of a tus PATCH at `offset`. */
+export const patchHeaders = (offset: number, extra: Record<string, string> = {}): Record<string, string> => ({
+  ...TUS,
+  'Content-Type': 'application/offset+octet-stream',
+  'Upload-Offset': String(offset),
+  ...extra,
+});
