@@ -15,6 +15,8 @@ export interface ServerOptions {
   prefix: string;
   /** 'memory', 'file' (default: `<root>/.davmeta/locks.json`), `file:PATH`, or `redis://host:port/db`. */
   lockStore: string;
+  /** Storage backend: 'fs' (the directory `root`, default) or 'memory' (nothing survives a restart). */
+  storage: string;
   /** Timeout given to a LOCK that asks for none, seconds. */
   defaultLockTimeout: number;
   /** Cap on any lock timeout (Infinite included), seconds. */
@@ -78,6 +80,10 @@ export interface ServerOptions {
   hideOsJunk: boolean;
   /** Seconds an unfinished resumable upload is kept after its last write. */
   uploadExpiry: number;
+  /** Port of the admin listener (/metrics, /healthz, /readyz); none when unset, 0 picks a free one. */
+  adminPort?: number;
+  /** Address of the admin listener. */
+  adminHost: string;
 }
 
 export interface OptionSpec {
@@ -95,6 +101,7 @@ export const OPTION_SPECS: OptionSpec[] = [
   { key: 'host', flag: 'host', type: 'string', arg: 'H', help: 'address to listen on (default: 127.0.0.1)' },
   { key: 'prefix', flag: 'prefix', type: 'string', arg: '/PATH', help: 'serve under a sub-path, e.g. /dav (default: the URL root)' },
   { key: 'lockStore', flag: 'lock-store', type: 'string', arg: 'STORE', help: 'memory | file | file:PATH | redis://host:port/db (default: file, <root>/.davmeta/locks.json)' },
+  { key: 'storage', flag: 'storage', type: 'string', arg: 'KIND', help: 'fs | memory: serve the root directory, or a tree held in memory for demos and tests (default: fs)' },
   { key: 'defaultLockTimeout', flag: 'lock-timeout', type: 'int', arg: 'SEC', help: 'timeout of a LOCK that asks for none (default: 3600)' },
   { key: 'maxLockTimeout', flag: 'max-lock-timeout', type: 'int', arg: 'SEC', help: 'cap on any lock timeout, Infinite included (default: 604800)' },
   { key: 'maxXmlBytes', flag: 'max-xml-bytes', type: 'int', arg: 'N', help: 'largest XML request body in bytes (default: 1048576)' },
@@ -127,6 +134,8 @@ export const OPTION_SPECS: OptionSpec[] = [
   { key: 'depthInfinity', flag: 'depth-infinity', type: 'string', arg: 'on|off', help: 'serve PROPFIND Depth: infinity (on, streamed) or refuse it with 403 (off) (default: on)' },
   { key: 'hideOsJunk', flag: 'hide-os-junk', type: 'boolean', help: 'accept but never store ._*, .DS_Store, Thumbs.db, desktop.ini (they read as 404)' },
   { key: 'uploadExpiry', flag: 'upload-expiry', type: 'int', arg: 'SEC', help: 'an unfinished resumable (tus) upload is removed this long after its last write (default: 86400)' },
+  { key: 'adminPort', flag: 'admin-port', type: 'int', arg: 'N', help: 'serve /metrics, /healthz and /readyz on this port (default: none; 0 picks a free one)' },
+  { key: 'adminHost', flag: 'admin-host', type: 'string', arg: 'H', help: 'address of the admin listener (default: 127.0.0.1)' },
 ];
 
 export const DEFAULTS: ServerOptions = {
@@ -135,6 +144,7 @@ export const DEFAULTS: ServerOptions = {
   port: 8080,
   prefix: '',
   lockStore: 'file',
+  storage: 'fs',
   defaultLockTimeout: 3600,
   maxLockTimeout: 7 * 24 * 3600,
   maxXmlBytes: 1024 * 1024,
@@ -161,6 +171,7 @@ export const DEFAULTS: ServerOptions = {
   depthInfinity: 'on',
   hideOsJunk: false,
   uploadExpiry: 24 * 3600,
+  adminHost: '127.0.0.1',
 };
 
 export class ConfigError extends Error {}
@@ -170,10 +181,19 @@ export function resolveOptions(partial: Partial<ServerOptions>): ServerOptions {
   const o: ServerOptions = { ...DEFAULTS, ...Object.fromEntries(Object.entries(partial).filter(([, v]) => v !== undefined)) };
   o.root = resolve(o.root);
   if (!Number.isInteger(o.port) || o.port < 0 || o.port > 65535) throw new ConfigError(`invalid port: ${o.port}`);
+  if (o.adminPort !== undefined) {
+    if (!Number.isInteger(o.adminPort) || o.adminPort < 0 || o.adminPort > 65535) throw new ConfigError(`invalid admin port: ${o.adminPort}`);
+    if (o.adminPort !== 0 && o.adminPort === o.port) throw new ConfigError(`--admin-port ${o.adminPort} is the WebDAV port: the admin listener needs a port of its own`);
+  }
   if (o.prefix) {
     if (!o.prefix.startsWith('/')) o.prefix = '/' + o.prefix;
     o.prefix = o.prefix.replace(/\/+$/, '');
     if (/[?#%\\]/.test(o.prefix) || o.prefix.split('/').some((s) => s === '.' || s === '..')) throw new ConfigError(`invalid prefix: ${partial.prefix}`);
+    // hrefs carry the prefix as is and requests are matched against it before decoding: only
+    // characters that need no percent-encoding (RFC 3986 pchar) keep both sides in step.
+    if (!/^(\/[A-Za-z0-9._~!$&'()*+,;=:@-]+)*$/.test(o.prefix)) {
+      throw new ConfigError(`invalid prefix: ${partial.prefix} (only letters, digits and - . _ ~ ! $ & ' ( ) * + , ; = : @ are allowed in its segments; no spaces or non-ASCII characters)`);
+    }
   }
   for (const k of ['defaultLockTimeout', 'maxLockTimeout', 'maxXmlBytes', 'uploadExpiry'] as const) {
     if (!Number.isFinite(o[k]) || o[k] <= 0) throw new ConfigError(`invalid ${k}: ${o[k]}`);
@@ -186,6 +206,8 @@ export function resolveOptions(partial: Partial<ServerOptions>): ServerOptions {
   }
   if (o.headersTimeout === 0) throw new ConfigError('invalid headersTimeout: 0 (it must be at least 1 second)');
   if (o.requestTimeout > 0 && o.headersTimeout > o.requestTimeout) throw new ConfigError(`headersTimeout (${o.headersTimeout}) cannot exceed requestTimeout (${o.requestTimeout})`);
+  if (o.storage !== 'fs' && o.storage !== 'memory') throw new ConfigError(`invalid storage: ${o.storage} (use fs or memory)`);
+  if (o.storage === 'memory' && o.workers > 1) throw new ConfigError('--storage memory lives inside one process: it cannot be shared by --workers');
   if (!/^(memory|file|file:.+)$/.test(o.lockStore) && !isRedisUrl(o.lockStore)) {
     throw new ConfigError(`invalid lock store: ${o.lockStore} (use memory, file, file:PATH or redis://host:port/db)`);
   }

@@ -6,6 +6,7 @@ import type { LockManager } from './locks/manager.js';
 import type { TreeEventSink } from './storage/events.js';
 import type { StateStore } from './state/store.js';
 import type { ChecksumView } from './checksums/service.js';
+import type { ServerMetrics } from './admin/metrics.js';
 
 export interface Services {
   options: ServerOptions;
@@ -17,6 +18,8 @@ export interface Services {
   state: StateStore;
   /** Content checksums (MD5, SHA-1, SHA-256) of this view's files: recorded on upload, computed lazily. */
   checksums: ChecksumView;
+  /** Prometheus metrics, when something serves them (--admin-port, or createWebdav({ metrics: true })). */
+  metrics?: ServerMetrics;
 }
 
 export interface DavState {
@@ -29,6 +32,8 @@ export interface DavState {
   requestId?: string;
   /** True when the authenticated user may only read (the browser page hides its write controls). */
   readOnly?: boolean;
+  /** Signed in through the page's login form (src/auth/session.ts): the CSRF token its writes carry. */
+  session?: { csrf: string };
   /** The Request-URI ends in '/' (below the root): it can only name a collection. */
   collectionUrl?: boolean;
 }

@@ -59,8 +59,9 @@ const join2 = (dir: string, name: string): string => (dir === '/' ? '/' + name :
 export class FsChecksumStore implements ChecksumStore {
   private readonly base: string;
 
-  constructor(metaDir: string) {
-    this.base = join(metaDir, 'sums');
+  /** `base`: a folder of the hidden metadata area (`<meta>/sums`). */
+  constructor(base: string) {
+    this.base = base;
   }
 
   private membersDir(path: string): string {
@@ -182,4 +183,15 @@ async function renameIfPresent(from: string, to: string): Promise<void> {
     await fsp.mkdir(join(to, '..'), { recursive: true });
     await fsp.rename(from, to);
   }
+}
+
+/** For a backend without a disk (--storage memory): nothing is kept, checksums are computed when asked. */
+export class NoChecksumStore implements ChecksumStore {
+  async get(): Promise<ChecksumRecord | null> {
+    return null;
+  }
+  async put(): Promise<void> {}
+  async removeTree(): Promise<void> {}
+  async moveTree(): Promise<void> {}
+  async *walk(): AsyncIterable<{ rel: string; rec: ChecksumRecord }> {}
 }

@@ -9,17 +9,18 @@ import { multipartPlan, parseRanges, type ByteRange } from '../dav/range.js';
 import { ifRangeHolds } from '../dav/preconditions.js';
 import { baseName } from '../dav/path.js';
 import { renderListing } from '../browser/listing.js';
+import { serveView } from '../browser/views.js';
 import type { OpenFile, ResourceInfo } from '../storage/backend.js';
 import { setChecksumHeader } from '../checksums/http.js';
-
-/** Types a browser would run as a document on our origin: they must not script the file page. */
-const ACTIVE_TYPES = /^(text\/html|application\/xhtml\+xml|image\/svg\+xml|text\/xml|application\/xml)\b/;
+import { protectStoredFile } from '../middleware/stored-content.js';
 
 /** Bodies up to this size are read with their stat in one step instead of streamed. */
 const SMALL_BODY = 64 * 1024;
 
 export async function get(ctx: DavContext): Promise<void> {
   const { path, services } = ctx.state;
+  // ?thumb=, ?q=, ?download: per-resource views of the file page (src/browser/views.ts).
+  if (await serveView(ctx)) return;
   const { storage } = services;
   // GET of a small file: stat and content in one step from one descriptor (the content is
   // only used if the request ends up answering 200/206 with a body).
@@ -56,9 +57,9 @@ async function respond(ctx: DavContext, info: ResourceInfo, file: OpenFile | nul
   ctx.set('Accept-Ranges', 'bytes');
   await setChecksumHeader(ctx, info, smallBody);
   ctx.type = contentTypeFor(baseName(path));
-  // A stored HTML or SVG file opened in a browser runs sandboxed (an opaque origin), so it cannot
-  // use the visitor's credentials to call WebDAV methods on this server.
-  if (ACTIVE_TYPES.test(ctx.type)) ctx.set('Content-Security-Policy', 'sandbox');
+  // Stored HTML, SVG, XML ... opened in a browser run sandboxed (an opaque origin), so they
+  // cannot use the visitor's credentials to call WebDAV methods on this server.
+  protectStoredFile(ctx, ctx.type);
   // RFC 9110 14.2: Range is defined for GET only; HEAD describes the whole representation.
   let ranges = ctx.method === 'GET' ? parseRanges(ctx.get('range') || undefined, info.size) : null;
   if (ranges !== null && !ifRangeHolds(ctx.get('if-range') || undefined, { etag: info.etag, lastModifiedMs: info.mtimeMs })) ranges = null;

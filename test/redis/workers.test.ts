@@ -8,7 +8,7 @@ import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { cliPath, lockBody, makeTempDir, repoRoot, request, spawnCli, type CliServer } from '../helpers/server.js';
+import { lockBody, makeTempDir, repoRoot, request, runCli, spawnCli, type CliServer } from '../helpers/server.js';
 import { TestRedis } from './redis-server.js';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -28,16 +28,6 @@ const alive = (pid: number): boolean => {
     return false;
   }
 };
-
-function runCli(args: string[]): Promise<{ code: number | null; output: string }> {
-  return new Promise((resolve) => {
-    const p = spawn(process.execPath, [cliPath, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let output = '';
-    p.stdout.on('data', (d) => (output += d));
-    p.stderr.on('data', (d) => (output += d));
-    p.once('exit', (code) => resolve({ code, output }));
-  });
-}
 
 describe('--workers', function () {
   this.timeout(120_000);
@@ -116,6 +106,30 @@ describe('--workers', function () {
       await sleep(100);
       expect(kids.filter(alive)).to.deep.equal([]);
     });
+  });
+
+  it('honours --shutdown-timeout: an upload that needs longer than 10 s to finish still finishes, exit 0', async () => {
+    const srv = await spawnCli(['--root', root, '--port', '0', '--workers', '2', '--lock-store', redis.url, '--shutdown-timeout', '20']);
+    const url = new URL(srv.base);
+    const { request: httpRequest } = await import('node:http');
+    const body = Buffer.alloc(256 * 1024, 7);
+    const status = new Promise<number>((resolve, reject) => {
+      const req = httpRequest({ host: url.hostname, port: url.port, method: 'PUT', path: '/slow-stop.bin', headers: { 'Content-Length': body.length }, agent: false }, (res) => {
+        res.resume();
+        res.on('end', () => resolve(res.statusCode ?? 0));
+      });
+      req.on('error', reject);
+      req.write(body.subarray(0, 1024));
+      void (async () => {
+        await sleep(300);
+        srv.proc.kill('SIGTERM');
+        await sleep(11_000); // longer than the primary's old fixed 10 s limit
+        req.end(body.subarray(1024));
+      })();
+    });
+    expect(await status).to.equal(201);
+    expect(await srv.stop('SIGTERM')).to.equal(0);
+    expect(readFileSync(join(root, 'slow-stop.bin')).equals(body)).to.equal(true);
   });
 
   it('passes litmus with --workers 2 and a Redis lock store', async () => {
