@@ -41,8 +41,10 @@ import {
   tusHeaders,
 } from './tus.js';
 
-/** How often creating an upload also looks for expired ones (per process). */
+/** How often creating an upload also looks for expired ones (per process; more often with a shorter expiry). */
 const SWEEP_EVERY_MS = 5 * 60_000;
+/** Unfinished uploads one user may keep at a time. */
+export const MAX_OPEN_UPLOADS = 100;
 
 const gone = (what: string): DavError => new DavError(410, `This upload ${what}; start a new one`, { headers: tusHeaders() });
 const notFound = (): DavError => new DavError(404, 'No such upload', { headers: tusHeaders() });
@@ -135,12 +137,8 @@ export class Uploads {
 
     // Refuse now what the commit would refuse anyway (it checks everything again at the end).
     await this.checkTarget(ctx, path, ifHeader);
-    if (storage.quota) {
-      const q = await storage.quota(path);
-      if (q.availableBytes < length) throw tusError(507, `Not enough space for ${length} bytes (${q.availableBytes} available)`);
-    }
-
     await this.sweepSometimes();
+    await this.checkRoom(ctx, path, length);
     const id = newUploadId();
     const session: UploadSession = { user: ctx.state.user ?? null, path, length, metadata: rawMetadata, ifHeader, mtimeMs, claims, created: Date.now() };
     await staging.create(id);
@@ -153,6 +151,26 @@ export class Uploads {
     ctx.set('Upload-Expires', this.expires(Date.now()));
     ctx.status = 201;
     ctx.body = '';
+  }
+
+  /**
+   * An upload may only claim room nobody claimed yet: the free space less what every unfinished
+   * upload still has to send (so many uploads created at once cannot promise the same bytes),
+   * and one user keeps at most MAX_OPEN_UPLOADS unfinished ones (each holds state and a file).
+   */
+  private async checkRoom(ctx: DavContext, path: string, length: number): Promise<void> {
+    const { storage } = ctx.state.services;
+    const user = ctx.state.user ?? null;
+    const open = await this.sessions.unfinished();
+    const mine = open.filter((o) => o.session.user === user).length;
+    if (mine >= MAX_OPEN_UPLOADS) throw tusError(429, `You have ${mine} unfinished uploads; finish or delete one (DELETE its URL) first`, { 'Retry-After': '60' });
+    if (!storage.quota || length === 0) return;
+    const staging = Uploads.staging(ctx);
+    let promised = 0;
+    for (const o of open) promised += Math.max(0, o.session.length - ((await staging.stat(o.id).catch(() => null))?.size ?? o.session.length));
+    const q = await storage.quota(path);
+    const room = q.availableBytes - promised;
+    if (room < length) throw tusError(507, `Not enough space for ${length} bytes (${Math.max(0, room)} available${promised ? `, after ${promised} bytes promised to unfinished uploads` : ''})`);
   }
 
   /** PUT's early checks for a target: parent collection, not a collection, If header and locks. */
@@ -342,7 +360,7 @@ export class Uploads {
   }
 
   private async sweepSometimes(): Promise<void> {
-    if (Date.now() - this.lastSweep < SWEEP_EVERY_MS) return;
+    if (Date.now() - this.lastSweep < Math.min(SWEEP_EVERY_MS, this.expiryMs)) return;
     this.lastSweep = Date.now();
     await this.sweep().catch(() => undefined);
   }

@@ -76,6 +76,12 @@ export class UploadSessions {
     return (await this.state.list(SESSION(''))).map((e) => e.key.slice(SESSION('').length));
   }
 
+  /** Every upload not yet committed, with its session. */
+  async unfinished(): Promise<{ id: string; session: UploadSession }[]> {
+    const all = await this.state.list<UploadSession>(SESSION(''));
+    return all.filter((e) => !e.value.done).map((e) => ({ id: e.key.slice(SESSION('').length), session: e.value }));
+  }
+
   /** True when some request holds the upload's lease. */
   async busy(id: string): Promise<boolean> {
     return (await this.state.get(LEASE(id))) !== undefined;

@@ -259,3 +259,47 @@ describe('tus: limits and expiry', function () {
     }
   });
 });
+
+describe('tus: what an upload may claim', function () {
+  this.timeout(60_000);
+  let s: TestServer;
+  beforeEach(async () => {
+    s = await startTestServer({ uploadExpiry: 1 });
+  });
+  afterEach(async () => s.close());
+
+  it('room promised to an unfinished upload is not promised again; deleting it gives the room back', async () => {
+    const pf = await s.req('PROPFIND', '/', { headers: { Depth: '0' }, body: '<d:propfind xmlns:d="DAV:"><d:prop><d:quota-available-bytes/></d:prop></d:propfind>' });
+    const free = Number(/quota-available-bytes>(\d+)</.exec(pf.body)![1]);
+    const claim = Math.floor(free * 0.6);
+    // Nothing is written by a creation: two claims of 60% of the free space each cannot both hold.
+    const first = await created(s, '/a.bin', claim);
+    const second = await create(s, '/b.bin', claim);
+    expect(second.status, second.body).to.equal(507);
+    expect(second.body).to.match(/promised to unfinished uploads/);
+    expect((await s.req('DELETE', first, { headers: TUS })).status).to.equal(204);
+    await created(s, '/b.bin', claim);
+  });
+
+  it(`one user keeps at most 100 unfinished uploads`, async () => {
+    await s.close();
+    s = await startTestServer(); // uploads that stay, for as long as this takes
+    const locs: string[] = [];
+    for (let i = 0; i < 100; i++) locs.push(await created(s, `/f${i}`, 10));
+    const over = await create(s, '/f100', 10);
+    expect(over.status, over.body).to.equal(429);
+    expect(over.body).to.match(/100 unfinished uploads/);
+    expect((await s.req('PATCH', locs[0]!, { headers: patchHeaders(0), body: '0123456789' })).status).to.equal(201);
+    await created(s, '/f100', 10);
+  });
+
+  it('expired uploads are swept when another upload is created, without a request to them', async () => {
+    const old = await created(s, '/old.bin', 10);
+    expect((await s.req('PATCH', old, { headers: patchHeaders(0), body: 'abc' })).status).to.equal(204);
+    await new Promise((r) => setTimeout(r, 1300));
+    const fresh = await created(s, '/new.bin', 10);
+    expect(await partials(s.root)).to.deep.equal([fresh.slice(fresh.lastIndexOf('/') + 1)]);
+    // Gone with its session: not even "expired" any more.
+    expect((await s.req('HEAD', old, { headers: TUS })).status).to.equal(404);
+  });
+});
