@@ -191,3 +191,23 @@ describe('checksums across a restart', function () {
     }
   });
 });
+
+describe('checksums with --storage memory', function () {
+  this.timeout(60_000);
+  it('are computed when asked (nothing is kept on disk) and follow edits; tus answers that it cannot keep partial uploads', async () => {
+    const s = await startTestServer({ storage: 'memory' });
+    try {
+      await putOk(s, '/m.txt', 'in memory');
+      expect(await sums(s, '/m.txt')).to.equal(list('in memory'));
+      expect((await s.req('HEAD', '/m.txt')).headers['oc-checksum']).to.equal(`SHA1:${hex('sha1', 'in memory')}`);
+      expect((await s.req('COPY', '/m.txt', { headers: { Destination: '/n.txt' } })).status).to.equal(201);
+      await putOk(s, '/m.txt', 'edited!!!');
+      expect(await sums(s, '/m.txt')).to.equal(list('edited!!!'));
+      expect(await sums(s, '/n.txt')).to.equal(list('in memory'));
+      const tus = await s.req('POST', '/.dav/uploads/', { headers: { 'Tus-Resumable': '1.0.0', 'Upload-Length': '3', 'Upload-Metadata': `path ${Buffer.from('/t.txt').toString('base64')}` } });
+      expect(tus.status, tus.body).to.equal(501);
+    } finally {
+      await s.close();
+    }
+  });
+});
