@@ -50,4 +50,24 @@ describe('tus with users, roots and --prefix', function () {
     expect((await s.req('GET', '/dav/mine.txt', { headers: alice })).body).to.equal('hello');
     expect((await s.req('GET', '/dav/mine.txt', { headers: bob })).status).to.equal(404);
   });
+
+  it('a page session needs its CSRF token to create, append or abandon (a cross-site form cannot)', async () => {
+    const login = await s.req('POST', '/dav/.dav/login', {
+      headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ user: 'alice', password: 'a-secret', next: '/dav/' }).toString(),
+    });
+    const cookie = { Cookie: `dav_session=${/dav_session=([^;]*)/.exec(String(login.headers['set-cookie']))![1]}` };
+    const csrf = { 'X-CSRF-Token': /data-csrf="([^"]+)"/.exec((await s.req('GET', '/dav/', { headers: { ...cookie, Accept: 'text/html' } })).body)![1]! };
+    const headers = { ...TUS, ...cookie, 'Upload-Length': '4', 'Upload-Metadata': tusMetadata({ path: '/dav/session.txt' }) };
+    expect((await s.req('POST', '/dav/.dav/uploads/', { headers })).status).to.equal(403);
+    const c = await s.req('POST', '/dav/.dav/uploads/', { headers: { ...headers, ...csrf } });
+    expect(c.status, c.body).to.equal(201);
+    const loc = c.headers.location!;
+    expect((await s.req('PATCH', loc, { headers: { ...patchHeaders(0), ...cookie }, body: 'sess' })).status).to.equal(403);
+    expect((await s.req('DELETE', loc, { headers: { ...TUS, ...cookie } })).status).to.equal(403);
+    expect((await s.req('HEAD', loc, { headers: { ...TUS, ...cookie } })).headers['upload-offset']).to.equal('0');
+    const r = await s.req('PATCH', loc, { headers: { ...patchHeaders(0), ...cookie, ...csrf }, body: 'sess' });
+    expect(r.status, r.body).to.equal(201);
+    expect(await readFile(join(s.root, 'home', 'alice', 'session.txt'), 'utf8')).to.equal('sess');
+  });
 });
