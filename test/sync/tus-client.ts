@@ -4,9 +4,7 @@
  * (HEAD) and carries on from there, as tus clients do.
  */
 import { createCipheriv, createHash } from 'node:crypto';
-import { request as httpRequest } from 'node:http';
 import { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import { request, type Res } from '../helpers/server.js';
 import { patchHeaders, TUS, tusMetadata } from './helpers.js';
 
@@ -59,23 +57,6 @@ export interface TusUpload {
   resumedAt: number[];
 }
 
-function patch(base: string, url: string, offset: number, body: Readable, length: number): Promise<Res> {
-  const u = new URL(base);
-  return new Promise((resolve, reject) => {
-    const req = httpRequest({ host: u.hostname, port: u.port, method: 'PATCH', path: url, headers: { ...patchHeaders(offset), 'Content-Length': length }, agent: false }, (res) => {
-      const parts: Buffer[] = [];
-      res.on('data', (c: Buffer) => parts.push(c));
-      res.on('end', () => {
-        const raw = Buffer.concat(parts);
-        resolve({ status: res.statusCode ?? 0, headers: res.headers, body: raw.toString('utf8'), raw });
-      });
-      res.on('error', reject);
-    });
-    req.on('error', reject);
-    pipeline(body, req).catch(reject);
-  });
-}
-
 export async function tusUpload(o: { base: string; path: string; size: number; chunk: number; source: ByteSource; maxFailures?: number }): Promise<TusUpload> {
   const c = await request(o.base, 'POST', '/.dav/uploads/', { headers: { ...TUS, 'Upload-Length': String(o.size), 'Upload-Metadata': tusMetadata({ path: o.path }) } });
   if (c.status !== 201) throw new Error(`creation answered ${c.status}: ${c.body}`);
@@ -87,7 +68,7 @@ export async function tusUpload(o: { base: string; path: string; size: number; c
     const length = Math.min(o.chunk, o.size - offset);
     let r: Res;
     try {
-      r = await patch(o.base, url, offset, o.source(offset, length), length);
+      r = await request(o.base, 'PATCH', url, { headers: { ...patchHeaders(offset), 'Content-Length': length }, body: o.source(offset, length) });
     } catch {
       if (++failures > (o.maxFailures ?? 5)) throw new Error(`gave up after ${failures} failed PATCH requests`);
       await new Promise((res) => setTimeout(res, 200));
