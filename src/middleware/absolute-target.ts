@@ -2,6 +2,10 @@
  * Absolute-form request targets (`GET http://host/path HTTP/1.1`), which RFC 9112 3.2.2 says a
  * server must accept: the target's path becomes the request URL and its authority replaces the
  * Host header (which the RFC says to ignore in that case). Runs before anything reads either.
+ * Also refuses what Node's parser lets through about the target and the message's framing:
+ * more than one Host line (RFC 9112 3.2: 400; Node keeps the first, a proxy in front may have
+ * routed by another) and a transfer coding other than chunked (RFC 9112 6.1: 501; Node decodes
+ * only chunked, so a gzip-coded body would be stored still coded).
  */
 import type { Next } from 'koa';
 import type { DavContext } from '../context.js';
@@ -9,7 +13,18 @@ import { DavError } from '../errors.js';
 
 const ABSOLUTE = /^(https?):\/\/([^/?#]*)([^#]*)/i;
 
+function hostLines(raw: string[]): number {
+  let n = 0;
+  for (let i = 0; i < raw.length; i += 2) if (raw[i]!.length === 4 && raw[i]!.toLowerCase() === 'host') n++;
+  return n;
+}
+
 export async function absoluteTarget(ctx: DavContext, next: Next): Promise<void> {
+  if (hostLines(ctx.req.rawHeaders) > 1) throw new DavError(400, 'More than one Host header');
+  const te = ctx.req.headers['transfer-encoding'];
+  if (te !== undefined && te.trim().toLowerCase() !== 'chunked') {
+    throw new DavError(501, `Transfer-Encoding "${te}" is not supported: send the body with chunked alone`, { headers: { Connection: 'close' } });
+  }
   const url = ctx.req.url ?? '';
   if (url.startsWith('/') || url === '*') return next();
   const m = ABSOLUTE.exec(url);

@@ -1,0 +1,60 @@
+/**
+ * Message framing the HTTP parser lets through, found by sending the same raw requests to Apache
+ * mod_dav and to this server: a second Host line (RFC 9112 3.2) and transfer codings other than
+ * chunked (RFC 9112 6.1), which Node passes on undecoded.
+ */
+import { expect } from 'chai';
+import { connect } from 'node:net';
+import { readFile, readdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { startTestServer, type TestServer } from '../helpers/server.js';
+import { putOk } from '../helpers/dav.js';
+
+function rawExchange(port: number, text: string | Buffer): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const c = connect(port, '127.0.0.1');
+    let out = '';
+    c.on('data', (d) => (out += d.toString('latin1')));
+    c.on('end', () => resolve(out));
+    c.on('error', reject);
+    c.write(text);
+  });
+}
+const statusOf = (raw: string): number => Number(/^HTTP\/1\.1 (\d{3})/.exec(raw)?.[1]);
+
+describe('qa: request framing (Host lines, transfer codings)', () => {
+  let s: TestServer;
+  before(async () => {
+    s = await startTestServer({ lockStore: 'memory' });
+    await putOk(s, '/f.txt', 'hello');
+  });
+  after(() => s.close());
+
+  it('two Host lines are 400 (RFC 9112 3.2), for every method', async () => {
+    for (const m of ['GET', 'PROPFIND', 'DELETE']) {
+      const r = await rawExchange(s.running.port, `${m} /f.txt HTTP/1.1\r\nHost: 127.0.0.1\r\nHost: evil.example\r\nConnection: close\r\n\r\n`);
+      expect(statusOf(r), r).to.equal(400);
+    }
+    expect(await readFile(join(s.root, 'f.txt'), 'utf8')).to.equal('hello');
+  });
+
+  it('one Host line (any letter case) is served', async () => {
+    const r = await rawExchange(s.running.port, `GET /f.txt HTTP/1.1\r\nhOST: 127.0.0.1\r\nConnection: close\r\n\r\n`);
+    expect(statusOf(r), r).to.equal(200);
+  });
+
+  it('a gzip transfer coding is 501 and stores nothing (Node would hand over the coded bytes)', async () => {
+    const z = gzipSync('plain text');
+    const head = `PUT /z.txt HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: gzip, chunked\r\nConnection: close\r\n\r\n${z.length.toString(16)}\r\n`;
+    const r = await rawExchange(s.running.port, Buffer.concat([Buffer.from(head, 'latin1'), z, Buffer.from('\r\n0\r\n\r\n')]));
+    expect(statusOf(r), r).to.equal(501);
+    expect(await readdir(s.root)).to.not.include('z.txt');
+  });
+
+  it('chunked alone (any letter case) still stores the decoded body', async () => {
+    const r = await rawExchange(s.running.port, 'PUT /c.txt HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: Chunked\r\nConnection: close\r\n\r\n5\r\nhello\r\n0\r\n\r\n');
+    expect(statusOf(r), r).to.equal(201);
+    expect(await readFile(join(s.root, 'c.txt'), 'utf8')).to.equal('hello');
+  });
+});
