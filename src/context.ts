@@ -5,6 +5,7 @@ import type { StorageBackend } from './storage/backend.js';
 import type { LockManager } from './locks/manager.js';
 import type { TreeEventSink } from './storage/events.js';
 import type { StateStore } from './state/store.js';
+import type { ServerMetrics } from './admin/metrics.js';
 
 export interface Services {
   options: ServerOptions;
@@ -14,6 +15,8 @@ export interface Services {
   events: TreeEventSink;
   /** Small state every process shares (defender counters; app passwords, shares, upload sessions). */
   state: StateStore;
+  /** Prometheus metrics, when something serves them (--admin-port, or createWebdav({ metrics: true })). */
+  metrics?: ServerMetrics;
 }
 
 export interface DavState {
