@@ -5,7 +5,8 @@
  * Also refuses what Node's parser lets through about the target and the message's framing:
  * more than one Host line (RFC 9112 3.2: 400; Node keeps the first, a proxy in front may have
  * routed by another) and a transfer coding other than chunked (RFC 9112 6.1: 501; Node decodes
- * only chunked, so a gzip-coded body would be stored still coded).
+ * only chunked, so a gzip-coded body would be stored still coded), and a Host that is not
+ * `host[:port]` (RFC 9112 3.2: 400; it would reach the URLs built from it, Apache refuses it too).
  */
 import type { Next } from 'koa';
 import type { DavContext } from '../context.js';
@@ -19,6 +20,24 @@ function hostLines(raw: string[]): number {
   return n;
 }
 
+/** RFC 3986 host (IP-literal or reg-name) and an optional port, as RFC 9112 3.2 has Host. */
+const HOST = /^(?:\[[0-9a-f:.]+\]|(?:[a-z0-9\-._~!$&'()*+,;=]|%[0-9a-f]{2})+)(?::(\d{0,5}))?$/i;
+
+function checkHost(ctx: DavContext): void {
+  const host = ctx.req.headers.host;
+  if (!host) return;
+  const m = HOST.exec(host);
+  let ok = m !== null && !(m[1] && Number(m[1]) > 65535);
+  if (ok) {
+    try {
+      new URL(`http://${host}/`);
+    } catch {
+      ok = false;
+    }
+  }
+  if (!ok) throw new DavError(400, 'Host header is not a valid host[:port]');
+}
+
 export async function absoluteTarget(ctx: DavContext, next: Next): Promise<void> {
   if (hostLines(ctx.req.rawHeaders) > 1) throw new DavError(400, 'More than one Host header');
   const te = ctx.req.headers['transfer-encoding'];
@@ -26,7 +45,10 @@ export async function absoluteTarget(ctx: DavContext, next: Next): Promise<void>
     throw new DavError(501, `Transfer-Encoding "${te}" is not supported: send the body with chunked alone`, { headers: { Connection: 'close' } });
   }
   const url = ctx.req.url ?? '';
-  if (url.startsWith('/') || url === '*') return next();
+  if (url.startsWith('/') || url === '*') {
+    checkHost(ctx);
+    return next();
+  }
   const m = ABSOLUTE.exec(url);
   if (!m) throw new DavError(400, 'Request target must be a path or an absolute http(s) URL');
   const authority = m[2]!.slice(m[2]!.lastIndexOf('@') + 1);
@@ -34,5 +56,6 @@ export async function absoluteTarget(ctx: DavContext, next: Next): Promise<void>
   const rest = m[3]!;
   ctx.req.url = rest.startsWith('/') ? rest : '/' + rest;
   ctx.req.headers.host = authority;
+  checkHost(ctx);
   return next();
 }

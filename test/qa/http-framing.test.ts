@@ -57,4 +57,31 @@ describe('qa: request framing (Host lines, transfer codings)', () => {
     expect(statusOf(r), r).to.equal(201);
     expect(await readFile(join(s.root, 'c.txt'), 'utf8')).to.equal('hello');
   });
+
+  describe('a Host that is not host[:port]', () => {
+    let any: TestServer;
+    before(async () => {
+      any = await startTestServer({ lockStore: 'memory', allowedHosts: '*' });
+    });
+    after(() => any.close());
+
+    it('is 400 (RFC 9112 3.2), not a 500 from the page that builds URLs from it', async () => {
+      for (const host of ['a b', '[', 'files.example:99999999', 'a/b', '%zz']) {
+        for (const path of ['/.dav/connect', '/f.txt']) {
+          const r = await rawExchange(any.running.port, `GET ${path} HTTP/1.1\r\nHost: ${host}\r\nConnection: close\r\n\r\n`);
+          expect(statusOf(r), `${host} ${path}: ${r}`).to.equal(400);
+          expect(r).to.include('Host header is not a valid host[:port]');
+        }
+      }
+      const r = await rawExchange(any.running.port, 'GET http://a%20b/ HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n');
+      expect(statusOf(r), r).to.equal(400);
+    });
+
+    it('names, addresses and ports are served', async () => {
+      for (const host of ['files.example', 'files.example.:8080', '[::1]:80', '127.0.0.1', 'xn--bcher-kva.example']) {
+        const r = await rawExchange(any.running.port, `GET /.dav/connect HTTP/1.1\r\nHost: ${host}\r\nConnection: close\r\n\r\n`);
+        expect(statusOf(r), `${host}: ${r.slice(0, 300)}`).to.equal(200);
+      }
+    });
+  });
 });
