@@ -312,7 +312,7 @@ export async function startServer(partial: Partial<ServerOptions>, hooks: AppHoo
   if (adminPort !== undefined && !cluster.isWorker) {
     const registry = dav.services.metrics!.registry;
     try {
-      admin = await startAdmin(adminHost, adminPort, { metrics: async () => ({ contentType: registry.contentType, body: await registry.metrics() }), readiness: health });
+      admin = await startAdmin(adminHost, adminPort, { metrics: async () => ({ contentType: registry.contentType, body: await registry.metrics() }), readiness: health }, dav.services.options.allowedHosts);
     } catch (e) {
       await new Promise<void>((r) => server.close(() => r()));
       await dav.close();
