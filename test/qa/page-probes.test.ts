@@ -32,3 +32,30 @@ describe('qa: the page endpoints under hostile input', () => {
     expect(ok.status).to.equal(303);
   });
 });
+
+describe('qa: ?download=zip with a member picked twice', () => {
+  let s: TestServer;
+  before(async () => {
+    s = await startTestServer({ lockStore: 'memory' });
+    await s.req('PUT', '/a.txt', { body: 'alpha' });
+    await s.req('PUT', '/b.txt', { body: 'beta' });
+  });
+  after(() => s.close());
+
+  /** Central directory headers in a zip: one per member. */
+  const members = (raw: Buffer): string[] => {
+    const out: string[] = [];
+    for (let i = raw.indexOf('PK\x01\x02'); i !== -1; i = raw.indexOf('PK\x01\x02', i + 4)) {
+      const nameLen = raw.readUInt16LE(i + 28);
+      out.push(raw.subarray(i + 46, i + 46 + nameLen).toString('utf8'));
+    }
+    return out;
+  };
+
+  it('holds it once', async () => {
+    const r = await s.req('GET', '/?download=zip&f=a.txt&f=a.txt&f=b.txt');
+    expect(r.status).to.equal(200);
+    expect(r.headers['content-type']).to.equal('application/zip');
+    expect(members(r.raw)).to.deep.equal(['a.txt', 'b.txt']);
+  });
+});
