@@ -185,7 +185,7 @@ export async function createDav(partial: Partial<ServerOptions>, hooks: AppHooks
     // Outermost: metrics see every request with its final status.
     ...(services.metrics ? [services.metrics.observe()] : []),
     errors(logError),
-    absoluteTarget,
+    absoluteTarget(options),
     requestLog(logger),
     // DNS rebinding guard for servers without authentication; a host app that authenticates
     // (the identify hook) has users, so its Host names are its own business.

@@ -10,6 +10,7 @@
  */
 import type { Next } from 'koa';
 import type { DavContext } from '../context.js';
+import type { ServerOptions } from '../config.js';
 import { DavError } from '../errors.js';
 
 const ABSOLUTE = /^(https?):\/\/([^/?#]*)([^#]*)/i;
@@ -23,22 +24,25 @@ function hostLines(raw: string[]): number {
 /** RFC 3986 host (IP-literal or reg-name) and an optional port, as RFC 9112 3.2 has Host. */
 const HOST = /^(?:\[[0-9a-f:.]+\]|(?:[a-z0-9\-._~!$&'()*+,;=]|%[0-9a-f]{2})+)(?::(\d{0,5}))?$/i;
 
-function checkHost(ctx: DavContext): void {
-  const host = ctx.req.headers.host;
-  if (!host) return;
+const validHost = (host: string): boolean => {
   const m = HOST.exec(host);
-  let ok = m !== null && !(m[1] && Number(m[1]) > 65535);
-  if (ok) {
-    try {
-      new URL(`http://${host}/`);
-    } catch {
-      ok = false;
-    }
-  }
-  if (!ok) throw new DavError(400, 'Host header is not a valid host[:port]');
+  return m !== null && !(m[1] && Number(m[1]) > 65535) && URL.canParse(`http://${host}/`);
+};
+
+function checkHost(ctx: DavContext, trustProxy: boolean): void {
+  const host = ctx.req.headers.host;
+  if (host && !validHost(host)) throw new DavError(400, 'Host header is not a valid host[:port]');
+  // Behind --trust-proxy the forwarded host stands in for Host in every URL built (publicOrigin).
+  const fwd = trustProxy ? ctx.get('x-forwarded-host').split(',')[0]!.trim() : '';
+  if (fwd && !validHost(fwd)) throw new DavError(400, 'X-Forwarded-Host is not a valid host[:port]');
 }
 
-export async function absoluteTarget(ctx: DavContext, next: Next): Promise<void> {
+export const absoluteTarget =
+  ({ trustProxy }: Pick<ServerOptions, 'trustProxy'>) =>
+  (ctx: DavContext, next: Next): Promise<void> =>
+    target(ctx, next, trustProxy);
+
+async function target(ctx: DavContext, next: Next, trustProxy: boolean): Promise<void> {
   if (hostLines(ctx.req.rawHeaders) > 1) throw new DavError(400, 'More than one Host header');
   const te = ctx.req.headers['transfer-encoding'];
   if (te !== undefined && te.trim().toLowerCase() !== 'chunked') {
@@ -46,7 +50,7 @@ export async function absoluteTarget(ctx: DavContext, next: Next): Promise<void>
   }
   const url = ctx.req.url ?? '';
   if (url.startsWith('/') || url === '*') {
-    checkHost(ctx);
+    checkHost(ctx, trustProxy);
     return next();
   }
   const m = ABSOLUTE.exec(url);
@@ -56,6 +60,6 @@ export async function absoluteTarget(ctx: DavContext, next: Next): Promise<void>
   const rest = m[3]!;
   ctx.req.url = rest.startsWith('/') ? rest : '/' + rest;
   ctx.req.headers.host = authority;
-  checkHost(ctx);
+  checkHost(ctx, trustProxy);
   return next();
 }

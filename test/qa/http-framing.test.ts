@@ -84,4 +84,20 @@ describe('qa: request framing (Host lines, transfer codings)', () => {
       }
     });
   });
+
+  it('behind --trust-proxy, an X-Forwarded-Host that is not host[:port] is 400 too', async () => {
+    const proxied = await startTestServer({ lockStore: 'memory', trustProxy: true });
+    try {
+      for (const fwd of ['a b', '[', 'files.example:99999999']) {
+        const r = await proxied.req('GET', '/.dav/connect', { headers: { 'X-Forwarded-Host': fwd, 'X-Forwarded-Proto': 'https' } });
+        expect(r.status, `${fwd}: ${r.body}`).to.equal(400);
+        expect(r.body).to.include('X-Forwarded-Host is not a valid host[:port]');
+      }
+      const ok = await proxied.req('GET', '/.dav/connect', { headers: { 'X-Forwarded-Host': 'files.example.org', 'X-Forwarded-Proto': 'https' } });
+      expect(ok.status).to.equal(200);
+      expect(ok.body).to.include('https://files.example.org/');
+    } finally {
+      await proxied.close();
+    }
+  });
 });
