@@ -75,6 +75,11 @@ export async function readXml(ctx: DavContext): Promise<XmlElement | null> {
     ctx.req.resume();
     throw new DavError(413, `XML body larger than ${max} bytes`, { headers: { Connection: 'close' } });
   }
+  const coding = ctx.get('content-encoding').trim().toLowerCase();
+  if (coding !== '' && coding !== 'identity') {
+    ctx.req.resume();
+    throw new DavError(415, `XML bodies are read without a content coding; "${coding}" is not supported`, { headers: { 'Accept-Encoding': 'identity' } });
+  }
   const chunks: Buffer[] = [];
   let total = 0;
   for await (const chunk of ctx.req as AsyncIterable<Buffer>) {

@@ -67,4 +67,14 @@ describe('qa: XML bodies in UTF-16 and declared encodings', () => {
     const one = single(await s.req('PROPFIND', '/f.txt', { body: '<D:propfind xmlns:D="DAV:"><D:prop><q:w xmlns:q="urn:q"/></D:prop></D:propfind>', headers: { Depth: '0' } }));
     expect(propText(one, 'urn:q', 'w')).to.equal('été');
   });
+
+  it('a gzip-coded XML body is 415 naming the coding, with Accept-Encoding: identity (RFC 7694 3)', async () => {
+    const { gzipSync } = await import('node:zlib');
+    const r = await s.req('PROPFIND', '/f.txt', { body: gzipSync(pf('UTF-8')), headers: { Depth: '0', 'Content-Encoding': 'gzip' } });
+    expect(r.status, r.body).to.equal(415);
+    expect(r.body).to.include('"gzip" is not supported');
+    expect(r.headers['accept-encoding']).to.equal('identity');
+    const plain = await s.req('PROPFIND', '/f.txt', { body: pf('UTF-8'), headers: { Depth: '0', 'Content-Encoding': 'identity' } });
+    expect(plain.status).to.equal(207);
+  });
 });
