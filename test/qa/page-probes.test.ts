@@ -6,6 +6,7 @@ import { expect } from 'chai';
 import { rm } from 'node:fs/promises';
 import { makeTempDir, startTestServer, type TestServer } from '../helpers/server.js';
 import { writeHtpasswd } from '../helpers/auth.js';
+import { sessionsOf, SESSION_TTL_MS } from '../../src/auth/session.js';
 
 const FORM = { 'Content-Type': 'application/x-www-form-urlencoded' };
 
@@ -30,6 +31,30 @@ describe('qa: the page endpoints under hostile input', () => {
     }
     const ok = await s.req('POST', '/.dav/login', { headers: { ...FORM, Origin: s.base }, body });
     expect(ok.status).to.equal(303);
+  });
+
+  it('a session renewed past half its life keeps the CSRF token the open page holds', async () => {
+    // A page opened 7 hours ago: its cookie is past half of its 12 hours.
+    const sessions = sessionsOf(s.running.dav.services)!;
+    const old = await sessions.issue('alice', Date.now() - 7 * 3600 * 1000);
+    expect(old.split('.')[2]! < String(Math.floor((Date.now() + SESSION_TTL_MS / 2) / 1000))).to.equal(true);
+    const page = await s.req('GET', '/', { headers: { Cookie: `dav_session=${old}`, Accept: 'text/html' } });
+    expect(page.status).to.equal(200);
+    const csrf = /data-csrf="([^"]+)"/.exec(page.body)![1]!;
+    // Any request of the page renews the cookie (here a listing it loads in the background).
+    const bg = await s.req('PROPFIND', '/', { headers: { Cookie: `dav_session=${old}`, Depth: '0', 'X-Dav-Page': '1' } });
+    const renewed = /dav_session=([^;]+)/.exec(String(bg.headers['set-cookie']))![1]!;
+    expect(renewed).to.not.equal(old);
+    // The page still sends the token it was given.
+    const put = await s.req('PUT', '/kept.txt', { headers: { Cookie: `dav_session=${renewed}`, 'X-CSRF-Token': csrf, 'X-Dav-Page': '1' }, body: 'x' });
+    expect(put.status, put.body).to.equal(201);
+    // Signing out with the renewed cookie ends the session for the old cookie too.
+    const out = await s.req('POST', '/.dav/logout', { headers: { ...FORM, Cookie: `dav_session=${renewed}` }, body: `csrf=${encodeURIComponent(csrf)}` });
+    expect(out.status).to.equal(303);
+    for (const c of [old, renewed]) {
+      const r = await s.req('PROPFIND', '/', { headers: { Cookie: `dav_session=${c}`, Depth: '0', 'X-Dav-Page': '1' } });
+      expect(r.status).to.equal(401);
+    }
   });
 });
 
