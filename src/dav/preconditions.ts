@@ -30,7 +30,8 @@ export function evaluateConditionals(h: ConditionalHeaders, v: Validators, metho
     if (matchList(h.ifNoneMatch, v.etag, false)) return safe ? 304 : 412;
   } else if (safe && h.ifModifiedSince !== undefined && v.lastModifiedMs !== null) {
     const t = Date.parse(h.ifModifiedSince);
-    if (!Number.isNaN(t) && Math.floor(v.lastModifiedMs / 1000) * 1000 <= t) return 304;
+    // A date after the server's clock is invalid (RFC 2616 14.25; Apache and nginx ignore it).
+    if (!Number.isNaN(t) && t <= Date.now() && Math.floor(v.lastModifiedMs / 1000) * 1000 <= t) return 304;
   }
   return 'ok';
 }

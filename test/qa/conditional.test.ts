@@ -34,4 +34,15 @@ describe('qa: If-Range with a Last-Modified date', () => {
     expect(r.body).to.equal('TWO');
     expect(r.headers['content-range']).to.equal('bytes 8-10/11');
   });
+
+  it('If-Modified-Since in the future (a client clock ahead) is ignored: 200, not a stale 304', async () => {
+    expect((await s.req('PUT', '/ims.txt', { body: 'new' })).status).to.equal(201);
+    const ahead = new Date(Date.now() + 3600_000).toUTCString();
+    const r = await s.req('GET', '/ims.txt', { headers: { 'If-Modified-Since': ahead } });
+    expect(r.status).to.equal(200);
+    expect(r.body).to.equal('new');
+    const now = String(r.headers['last-modified']);
+    const same = await s.req('GET', '/ims.txt', { headers: { 'If-Modified-Since': now } });
+    expect(same.status).to.equal(304);
+  });
 });
