@@ -190,7 +190,7 @@ export async function createDav(partial: Partial<ServerOptions>, hooks: AppHooks
     // Outermost: metrics see every request with its final status.
     ...(services.metrics ? [services.metrics.observe()] : []),
     errors(logError),
-    absoluteTarget,
+    absoluteTarget(options),
     requestLog(logger),
     // DNS rebinding guard for servers without authentication; a host app that authenticates
     // (the identify hook) has users, so its Host names are its own business.
@@ -317,7 +317,7 @@ export async function startServer(partial: Partial<ServerOptions>, hooks: AppHoo
   if (adminPort !== undefined && !cluster.isWorker) {
     const registry = dav.services.metrics!.registry;
     try {
-      admin = await startAdmin(adminHost, adminPort, { metrics: async () => ({ contentType: registry.contentType, body: await registry.metrics() }), readiness: health });
+      admin = await startAdmin(adminHost, adminPort, { metrics: async () => ({ contentType: registry.contentType, body: await registry.metrics() }), readiness: health }, dav.services.options.allowedHosts);
     } catch (e) {
       await new Promise<void>((r) => server.close(() => r()));
       await dav.close();
