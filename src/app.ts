@@ -177,12 +177,29 @@ async function dispatch(ctx: DavContext): Promise<void> {
   await handler(ctx);
 }
 
+/**
+ * A host app that lets requests through anonymously (the identify hook answers undefined, no
+ * users file) trusts whoever reaches it, as an anonymous server does, so those requests get the
+ * same Host check; requests the host app authenticated do not (a rebinding page cannot send the
+ * host's cookies). The host app's listener is unknown here: any address literal passes.
+ */
+function anonymousHostCheck(identify: Identify, options: ServerOptions): Identify {
+  const check = hostCheck({ ...options, host: '0.0.0.0' });
+  if (!check) return identify;
+  return async (ctx) => {
+    const id = await identify(ctx);
+    if (id === undefined && !options.users) await check(ctx, () => Promise.resolve());
+    return id;
+  };
+}
+
 export async function createDav(partial: Partial<ServerOptions>, hooks: AppHooks = {}): Promise<DavCore> {
   // A host app's authentication stands in for --htpasswd, so a users file may come without one.
   const options = resolveOptions(hooks.identify ? { ...partial, users: undefined } : partial);
   if (hooks.identify && partial.users) options.users = partial.users;
   const startedAt = Date.now();
   const logger = hooks.logger ?? createLogger({ format: options.logFormat === 'json' ? 'json' : 'text', access: !options.quiet });
+  if (hooks.identify) hooks = { ...hooks, identify: anonymousHostCheck(hooks.identify, options) };
   const { services, store, auth, events } = await createServices(options, hooks, logger);
   const logError: ErrorLogger = hooks.log ?? ((err, ctx) => logger.error(err, ctx));
   const requestLimits = limits(options);
@@ -192,9 +209,9 @@ export async function createDav(partial: Partial<ServerOptions>, hooks: AppHooks
     errors(logError),
     absoluteTarget(options),
     requestLog(logger),
-    // DNS rebinding guard for servers without authentication; a host app that authenticates
-    // (the identify hook) has users, so its Host names are its own business.
-    ...[hooks.identify ? null : hostCheck(options), hsts(options)].filter((g): g is Middleware => !!g),
+    // DNS rebinding guard for servers without authentication (for a host app's anonymous
+    // requests it runs in the identify hook, see anonymousHostCheck); HSTS first, so a 421 has it too.
+    ...[hsts(options), hooks.identify ? null : hostCheck(options)].filter((g): g is Middleware => !!g),
     async (ctx, next) => {
       ctx.state.services = services;
       await next();
