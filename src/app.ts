@@ -187,9 +187,9 @@ export async function createDav(partial: Partial<ServerOptions>, hooks: AppHooks
     errors(logError),
     absoluteTarget,
     requestLog(logger),
-    // DNS rebinding guard for servers without authentication; a host app that authenticates
-    // (the identify hook) has users, so its Host names are its own business.
-    ...[hooks.identify ? null : hostCheck(options), hsts(options)].filter((g): g is Middleware => !!g),
+    // DNS rebinding guard for servers without authentication; in a host app (the identify
+    // hook) its Host names are its own business unless it names them with allowedHosts.
+    ...[hooks.identify && options.allowedHosts === undefined ? null : hostCheck(options), hsts(options)].filter((g): g is Middleware => !!g),
     async (ctx, next) => {
       ctx.state.services = services;
       await next();
