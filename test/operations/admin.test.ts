@@ -275,6 +275,9 @@ describe('admin listener', function () {
       expect(delta('webdav_requests_total{method="PUT",status="201"}')).to.equal(20);
       expect(delta('webdav_requests_total{method="GET",status="200"}')).to.equal(10);
       expect(delta('webdav_request_duration_seconds_count{method="PUT"}')).to.equal(20);
+      // Each worker's connection guards are counted too (summed; nothing cut here).
+      expect(after.get('webdav_connections_refused_total')).to.equal(0);
+      expect(after.get('webdav_slow_bodies_cut_total')).to.equal(0);
       // One shared lock store: every worker sees the same lock, counted once.
       expect(value(after, 'webdav_locks_held')).to.equal(1);
       expect(value(after, 'webdav_lock_store_up{store="redis"}')).to.equal(1);
