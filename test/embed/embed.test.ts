@@ -10,6 +10,9 @@ import mount from 'koa-mount';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { connect, type Socket } from 'node:net';
+import { createServer as createHttpsServer } from 'node:https';
+import { readFileSync } from 'node:fs';
+import { makeCert } from '../helpers/auth.js';
 import { createWebdav, WEBDAV_METHODS, type Webdav } from '../../src/index.js';
 import { makeTempDir } from '../helpers/server.js';
 import { davError, ifToken, lockOk, multistatus } from '../helpers/dav.js';
@@ -293,6 +296,42 @@ describe('embedding: createWebdav() in a host Koa app', () => {
     // Nothing of the cut upload is left.
     await new Promise((r) => setTimeout(r, 200));
     expect((await host.req('GET', '/dav/slow.bin')).status).to.equal(404);
+  });
+
+  it('guard(server) on an https server: a connection past the cap is closed, no plain-text 429 into the TLS stream', async () => {
+    webdav = await createWebdav({ root, lockStore: 'memory', maxClientConnections: 1 });
+    const app = new Koa();
+    app.use(mount('/dav', webdav.middleware));
+    const { cert, key } = makeCert(root);
+    const server = createHttpsServer({ cert: readFileSync(cert), key: readFileSync(key) }, app.callback());
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+    const stats = webdav.guard(server);
+    const port = (server.address() as { port: number }).port;
+    const raw = (): Promise<{ socket: Socket; answer: Promise<string> }> =>
+      new Promise((resolve, reject) => {
+        const socket = connect({ port, host: '127.0.0.1' }, () => {
+          const answer = new Promise<string>((done) => {
+            let text = '';
+            socket.on('data', (d: Buffer) => (text += d.toString('latin1')));
+            socket.on('close', () => done(text));
+          });
+          resolve({ socket, answer });
+        });
+        socket.once('error', reject);
+      });
+    const first = await raw();
+    try {
+      const second = await raw();
+      second.socket.on('error', () => undefined);
+      expect(await second.answer).to.equal('');
+      expect(stats.refusedConnections).to.equal(1);
+    } finally {
+      first.socket.destroy();
+      await new Promise<void>((r) => {
+        server.close(() => r());
+        server.closeAllConnections();
+      });
+    }
   });
 
   it('reports bad options at creation', async () => {
