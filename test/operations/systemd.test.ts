@@ -14,6 +14,7 @@ import { cliPath, repoRoot, request } from '../helpers/server.js';
 import { ensureBuilt, eventually, lockOk } from '../helpers/dav.js';
 import { basic, writeHtpasswd } from '../helpers/auth.js';
 import sharp from 'sharp';
+import { createHash } from 'node:crypto';
 import { request as httpRequest } from 'node:http';
 
 const UNIT = join(repoRoot, 'deploy', 'koa-webdav-server.service');
@@ -116,7 +117,7 @@ describe('systemd unit (deploy/)', function () {
     expect(Number(m![1])).to.be.at.most(2.0);
   });
 
-  it('inside the unit\'s filesystem sandbox it writes only below its root: files, dead properties, locks, the state store, thumbnails', async function () {
+  it('inside the unit\'s filesystem sandbox it writes only below its root: files, dead properties, locks, the state store, tus uploads, thumbnails', async function () {
     if (!canSandbox()) {
       console.log('    SANDBOX NOT REBUILT ON THIS MACHINE: needs root, unshare --mount and setpriv (util-linux)');
       return;
@@ -172,6 +173,16 @@ describe('systemd unit (deploy/)', function () {
       const thumb = await req('GET', '/docs/p.png?thumb=64', { headers: { Accept: 'image/webp' } });
       expect([thumb.status, thumb.headers['content-type']], thumb.body.slice(0, 200)).to.deep.equal([200, 'image/webp']);
       expect((await sharp(thumb.raw).metadata()).width).to.equal(64);
+      // A resumable (tus) upload with a checksum: staging, its session in the state store, the sums.
+      const TUS = { 'Tus-Resumable': '1.0.0' };
+      const sha1 = createHash('sha1').update('0123456789').digest('base64');
+      const tusMeta = `path ${Buffer.from('/docs/t.bin').toString('base64')},checksum ${Buffer.from(`sha1 ${sha1}`).toString('base64')}`;
+      const created = await req('POST', '/.dav/uploads/', { headers: { ...TUS, 'Upload-Length': '10', 'Upload-Metadata': tusMeta } });
+      expect(created.status, created.body).to.equal(201);
+      const part = { ...TUS, 'Content-Type': 'application/offset+octet-stream' };
+      expect((await req('PATCH', created.headers.location!, { body: '01234', headers: { ...part, 'Upload-Offset': '0' } })).status).to.equal(204);
+      const done = await req('PATCH', created.headers.location!, { body: '56789', headers: { ...part, 'Upload-Offset': '5' } });
+      expect(done.status, done.body).to.be.oneOf([201, 204]);
       // The page, with its assets.
       const page = await req('GET', '/docs/', { headers: { Accept: 'text/html' } });
       expect(page.status).to.equal(200);
@@ -181,6 +192,7 @@ describe('systemd unit (deploy/)', function () {
       // Nothing failed to write, and it all landed below the root, owned by the service's user.
       expect(err, 'stderr').to.not.match(/EROFS|EACCES|EPERM|Error/);
       expect(await readFile(join(state, 'docs', 'a.txt'), 'utf8')).to.equal('hello');
+      expect(await readFile(join(state, 'docs', 't.bin'), 'utf8')).to.equal('0123456789');
       const meta = join(state, '.davmeta');
       const found = (await readdir(meta, { recursive: true })).map(String);
       expect(found.some((f) => f.startsWith('thumbs/') && f.endsWith('.webp')), found.join(' ')).to.equal(true);
@@ -188,6 +200,7 @@ describe('systemd unit (deploy/)', function () {
       const locks = await Promise.all(['locks.json', 'locks.json.journal'].map((f) => readFile(join(meta, f), 'utf8').catch(() => '')));
       expect(locks.join('\n')).to.contain(token.replace(/^urn:uuid:/, ''));
       expect(found.some((f) => f.startsWith('state/')), found.join(' ')).to.equal(true);
+      expect(found.some((f) => f.startsWith('sums/')), found.join(' ')).to.equal(true);
       console.log(`    .davmeta after the run: ${[...new Set(found.map((f) => f.split('/')[0]))].sort().join(', ')}`);
     } finally {
       if (proc.exitCode === null) proc.kill('SIGKILL');
