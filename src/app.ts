@@ -301,6 +301,7 @@ export async function startServer(partial: Partial<ServerOptions>, hooks: AppHoo
   server.on('clientError', handleClientError);
   server.keepAliveTimeout = 10_000;
   const connectionStats = guardConnections(server, dav.services.options);
+  dav.services.metrics?.watchConnections(connectionStats);
   server.timeout = idleTimeout * 1000;
   // Responses not yet started when a graceful stop begins say `Connection: close`, so keep-alive
   // clients do not send another request on a connection that is about to go.
