@@ -5,6 +5,7 @@ import type { StorageBackend } from './storage/backend.js';
 import type { LockManager } from './locks/manager.js';
 import type { TreeEventSink } from './storage/events.js';
 import type { StateStore } from './state/store.js';
+import type { ChecksumView } from './checksums/service.js';
 import type { ServerMetrics } from './admin/metrics.js';
 
 export interface Services {
@@ -15,6 +16,8 @@ export interface Services {
   events: TreeEventSink;
   /** Small state every process shares (defender counters; app passwords, shares, upload sessions). */
   state: StateStore;
+  /** Content checksums (MD5, SHA-1, SHA-256) of this view's files: recorded on upload, computed lazily. */
+  checksums: ChecksumView;
   /** Prometheus metrics, when something serves them (--admin-port, or createWebdav({ metrics: true })). */
   metrics?: ServerMetrics;
 }

@@ -45,7 +45,7 @@ export class Spaces {
           throw e;
         }
         const scope = new Scope(rule.root);
-        services = { ...global, storage, locks: new ScopedLockManager(global.locks, rule.root), events: new ScopedTreeEvents(global.events, scope.abs) };
+        services = { ...global, storage, locks: new ScopedLockManager(global.locks, rule.root), events: new ScopedTreeEvents(global.events, scope.abs), checksums: global.checksums.below(storage, scope.abs) };
         byRoot.set(rule.root, services);
       }
       byUser.set(user, { services, readOnly: rule.readOnly, root: rule.root });

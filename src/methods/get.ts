@@ -11,6 +11,7 @@ import { ifRangeHolds } from '../dav/preconditions.js';
 import { baseName } from '../dav/path.js';
 import { compressBody } from '../middleware/compress.js';
 import type { OpenFile, ResourceInfo } from '../storage/backend.js';
+import { setChecksumHeader } from '../checksums/http.js';
 import { protectStoredFile } from '../middleware/stored-content.js';
 
 /** Bodies up to this size are read with their stat in one step instead of streamed. */
@@ -77,6 +78,7 @@ async function respond(ctx: DavContext, info: ResourceInfo, file: OpenFile | nul
   }
 
   res.setHeader('Accept-Ranges', 'bytes');
+  await setChecksumHeader(ctx, info, smallBody);
   const type = headerType(contentTypeFor(baseName(path)));
   res.setHeader('Content-Type', type);
   // Stored HTML, SVG, XML ... opened in a browser run sandboxed (an opaque origin), so they

@@ -15,12 +15,13 @@ import type { DavContext } from '../context.js';
 import { DavError } from '../errors.js';
 import type { DavRoute, FeatureRoutes, RouteContext, RouteDeps } from './types.js';
 import { assetRoutes } from './assets.js';
+import { uploadRoutes } from './uploads.js';
 import { pageRoutes } from './page.js';
 
 export type { Access, DavRoute, FeatureRoutes, RouteContext, RouteDeps } from './types.js';
 
 /** One line per feature module. */
-const FEATURES: FeatureRoutes[] = [assetRoutes, pageRoutes];
+const FEATURES: FeatureRoutes[] = [assetRoutes, pageRoutes, uploadRoutes];
 
 export const RESERVED_SEGMENT = '.dav';
 

@@ -73,6 +73,17 @@ export async function receive(t: UploadTarget, body: Readable, opts: ReceiveOpti
     await discard();
     throw bodyError(e);
   }
+  return staged(t, tmp, true);
+}
+
+/**
+ * A complete file in the staging area as the pending content of `t.path`: commit renames it over
+ * the target. With `owned` a refused commit or an abort removes the file; without (a finished
+ * resumable upload, which the client may commit again once it has fixed what refused it) the
+ * file stays where it is.
+ */
+export function staged(t: UploadTarget, tmp: string, owned: boolean): PendingUpload {
+  const discard = (): Promise<void> => (owned ? fsp.rm(tmp, { force: true }) : Promise.resolve());
   let settled = false;
   return {
     commit: async (current, copts = {}) => {
@@ -99,7 +110,7 @@ export async function receive(t: UploadTarget, body: Readable, opts: ReceiveOpti
   };
 }
 
-const changesOf = (t: UploadTarget, current: ResourceInfo | null): CommitResult['changes'] => [current ? { type: 'replaced', path: t.path } : { type: 'created', path: t.path, isCollection: false }];
+const changesOf = (t: UploadTarget, current: ResourceInfo | null): CommitResult['changes'] => [current ? { type: 'replaced', path: t.path, previousId: current.id } : { type: 'created', path: t.path, isCollection: false }];
 
 async function done(t: UploadTarget, current: ResourceInfo | null): Promise<CommitResult> {
   const info = await statFile(t.file);
