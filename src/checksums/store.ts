@@ -105,6 +105,15 @@ export class FsChecksumStore implements ChecksumStore {
   }
 
   async put(path: string, rec: ChecksumRecord): Promise<void> {
+    try {
+      await this.write(path, rec);
+    } catch (e) {
+      // Its folder was removed under us (the file moved or went): the record is moot.
+      if (!isEnoent(e)) throw e;
+    }
+  }
+
+  private async write(path: string, rec: ChecksumRecord): Promise<void> {
     if (path === '/') return;
     const file = this.fileOf(path);
     const d = {} as Digests;
