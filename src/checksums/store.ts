@@ -105,6 +105,15 @@ export class FsChecksumStore implements ChecksumStore {
   }
 
   async put(path: string, rec: ChecksumRecord): Promise<void> {
+    try {
+      await this.write(path, rec);
+    } catch (e) {
+      // Its folder was removed under us (the file moved or went): the record is moot.
+      if (!isEnoent(e)) throw e;
+    }
+  }
+
+  private async write(path: string, rec: ChecksumRecord): Promise<void> {
     if (path === '/') return;
     const file = this.fileOf(path);
     const d = {} as Digests;
@@ -129,10 +138,10 @@ export class FsChecksumStore implements ChecksumStore {
 
   async removeTree(path: string): Promise<void> {
     if (path === '/') {
-      await fsp.rm(this.membersDir('/'), { recursive: true, force: true });
+      await rmTree(this.membersDir('/'));
       return;
     }
-    await Promise.all([fsp.rm(this.fileOf(path), { force: true }), fsp.rm(this.membersDir(path), { recursive: true, force: true })]);
+    await Promise.all([fsp.rm(this.fileOf(path), { force: true }), rmTree(this.membersDir(path))]);
   }
 
   async moveTree(src: string, dst: string): Promise<void> {
@@ -166,6 +175,26 @@ export class FsChecksumStore implements ChecksumStore {
         // (A member folder under a hashed name cannot be mapped back; its records are simply not carried.)
         yield* this.walkMembers(join(dir, n), join2(rel || '/', n.slice(0, -MEMBERS.length)));
       }
+    }
+  }
+}
+
+/**
+ * Records are written outside the write section (a GET that computes a file's checksum stores
+ * it), so a record may appear in a folder while rm -r empties it: rmdir then fails with
+ * ENOTEMPTY. Retry (each pass removes what appeared meanwhile); a record that slips in after
+ * the last pass names content that is gone, so it is never served and is left for later.
+ */
+async function rmTree(dir: string): Promise<void> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      await fsp.rm(dir, { recursive: true, force: true });
+      return;
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code !== 'ENOTEMPTY' && code !== 'EEXIST') throw e;
+      // Writers still busy in there: what they leave names content that is gone (never served).
+      if (attempt >= 20) return;
     }
   }
 }

@@ -68,3 +68,31 @@ describe('checksums digests', () => {
     expect(claimMismatch(parseChecksumClaims('SHA1:' + '0'.repeat(40)), d)).to.match(/SHA1 checksum of the received body is f572d396.*nothing was stored/);
   });
 });
+
+describe('checksums store', () => {
+  it('removes a subtree while records are written into it (no ENOTEMPTY from the race)', async () => {
+    const { FsChecksumStore } = await import('../../../src/checksums/store.js');
+    const { mkdtemp, rm, readdir } = await import('node:fs/promises');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const base = await mkdtemp(join(tmpdir(), 'sums-race-'));
+    try {
+      const store = new FsChecksumStore(base);
+      const rec = { etag: '"e"', size: 1, mtimeMs: 1, digests: { md5: 'a'.repeat(32), sha1: 'b'.repeat(40), sha256: 'c'.repeat(64) } };
+      for (let round = 0; round < 30; round++) {
+        let writing = true;
+        const writers = Array.from({ length: 4 }, async (_, w) => {
+          for (let i = 0; writing; i++) await store.put(`/d/sub${i % 5}/f${w}-${i}`, rec);
+        });
+        await new Promise((r) => setTimeout(r, 2));
+        await store.removeTree('/d');
+        writing = false;
+        await Promise.all(writers);
+      }
+      await store.removeTree('/d');
+      expect(await readdir(join(base, 'root.d'))).to.deep.equal([]);
+    } finally {
+      await rm(base, { recursive: true, force: true });
+    }
+  });
+});
