@@ -12,6 +12,7 @@ import type { DavContext, DavState, Handler, Services } from './context.js';
 import { DavError } from './errors.js';
 import { errors, isClientGone, type ErrorLogger } from './middleware/errors.js';
 import { resolvePath } from './middleware/resolve-path.js';
+import { rightsMiddleware } from './middleware/rights.js';
 import { cors } from './middleware/cors.js';
 import { createAuth } from './middleware/auth.js';
 import { limits } from './middleware/limits.js';
@@ -54,6 +55,16 @@ const HANDLERS: Record<string, Handler> = {
 
 /** Methods HTTP defines that we do not serve here: 405 with Allow rather than 501. */
 const KNOWN_UNSUPPORTED = new Set(['POST', 'PATCH', 'TRACE', 'CONNECT', 'SEARCH', 'REPORT', 'ACL', 'BIND', 'MKCALENDAR', 'VERSION-CONTROL']);
+
+async function dispatch(ctx: DavContext): Promise<void> {
+  const handler = HANDLERS[ctx.method];
+  if (!handler) {
+    throw KNOWN_UNSUPPORTED.has(ctx.method)
+      ? new DavError(405, 'Method not allowed', { headers: { Allow: ALLOWED_METHODS } })
+      : new DavError(501, 'Method not implemented');
+  }
+  await handler(ctx);
+}
 
 export interface DavApp {
   app: Koa<DavState>;
@@ -116,19 +127,13 @@ export async function createApp(partial: Partial<ServerOptions>, hooks: AppHooks
   app.use(cors(options));
   const requestLimits = limits(options);
   // The server's own endpoints (`<prefix>/.dav/`): public routes answer here, the others run auth first.
-  app.use(davRoutes({ services }, { auth: auth.middleware, limits: requestLimits }, hooks.routes));
+  const routeDeps = { services, dispatch, defender: auth.defender, spaces: auth.spaces, appPasswords: auth.appPasswords };
+  app.use(davRoutes(routeDeps, { auth: auth.middleware, limits: requestLimits }, hooks.routes));
   app.use(auth.middleware);
   app.use(requestLimits);
   app.use(resolvePath);
-  app.use(async (ctx: DavContext) => {
-    const handler = HANDLERS[ctx.method];
-    if (!handler) {
-      throw KNOWN_UNSUPPORTED.has(ctx.method)
-        ? new DavError(405, 'Method not allowed', { headers: { Allow: ALLOWED_METHODS } })
-        : new DavError(501, 'Method not implemented');
-    }
-    await handler(ctx);
-  });
+  app.use(rightsMiddleware);
+  app.use(dispatch);
 
   // Temp files of uploads cut short by a crash: removed in the background, never listed meanwhile.
   const sweep = storage.sweepStale(startedAt).then(

@@ -4,6 +4,7 @@ import type { ServerOptions } from './config.js';
 import type { StorageBackend } from './storage/backend.js';
 import type { LockManager } from './locks/manager.js';
 import type { StateStore } from './state/store.js';
+import type { Rights } from './auth/rules.js';
 
 export interface Services {
   options: ServerOptions;
@@ -25,6 +26,13 @@ export interface DavState {
   readOnly?: boolean;
   /** The Request-URI ends in '/' (below the root): it can only name a collection. */
   collectionUrl?: boolean;
+  /**
+   * Path rules in force (src/auth/rules.ts), checked before dispatch by src/middleware/rights.ts;
+   * `storage` is the view without the listing filter. Absent: no rules, nothing to check.
+   */
+  rights?: { rights: Rights; storage: StorageBackend };
+  /** Authenticated with an app password (src/auth/app-passwords.ts): its label. */
+  appPassword?: string;
 }
 
 export type DavContext = ParameterizedContext<DavState>;

@@ -13,11 +13,15 @@ import { ScopedPropertyStore } from '../storage/fs/scoped-props.js';
 import { ScopedLockManager } from '../locks/scoped.js';
 import type { FsBackend } from '../storage/fs/backend.js';
 import type { UserRule } from './users.js';
+import type { Rights } from './rules.js';
+import { userRights } from './user-rights.js';
 
 export interface UserSpace {
   services: Services;
   readOnly: boolean;
   root: string;
+  /** Path rules of the users file (null: none, `readOnly` says it all). */
+  rights: Rights | null;
 }
 
 export class Spaces {
@@ -28,7 +32,7 @@ export class Spaces {
 
   /** Without rules every authenticated user gets the whole tree, read-write. */
   static async create(global: Services, fs: FsBackend, rules: Map<string, UserRule> | null): Promise<Spaces> {
-    const everyone: UserSpace = { services: global, readOnly: false, root: '/' };
+    const everyone: UserSpace = { services: global, readOnly: false, root: '/', rights: null };
     if (!rules) return new Spaces(null, everyone);
     const realRoot = await fsp.realpath(fs.root);
     const byRoot = new Map<string, Services>();
@@ -50,7 +54,8 @@ export class Spaces {
         services = { ...global, storage, locks: new ScopedLockManager(global.locks, rule.root) };
         byRoot.set(rule.root, services);
       }
-      byUser.set(user, { services, readOnly: rule.readOnly, root: rule.root });
+      const rights = userRights(user, rule);
+      byUser.set(user, { services, readOnly: rights ? !rights.mayWrite : rule.readOnly, root: rule.root, rights });
     }
     return new Spaces(byUser, everyone);
   }

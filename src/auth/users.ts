@@ -11,14 +11,18 @@
  * here is refused (403).
  */
 import { promises as fsp } from 'node:fs';
+import { basename } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { ConfigError } from '../config.js';
 import { checkSegment } from '../dav/path.js';
+import { parseRules, type Rule } from './rules.js';
 
 export interface UserRule {
   /** DAV path below the served root, '/' or '/a/b'. */
   root: string;
   readOnly: boolean;
+  /** Path rules that apply to this user: the file's global `rules`, then the user's own (src/auth/rules.ts). */
+  rules?: Rule[];
 }
 
 function normaliseRoot(value: unknown, user: string): string {
@@ -52,12 +56,20 @@ export function parseUsers(text: string, file = 'users file'): Map<string, UserR
   const users = (doc as { users?: unknown } | null)?.users;
   if (!users || typeof users !== 'object' || Array.isArray(users)) throw new ConfigError(`${file}: expected a "users" map of name -> { root, access }`);
   const out = new Map<string, UserRule>();
+  const where = basename(file);
+  let global: Rule[];
+  try {
+    global = parseRules((doc as { rules?: unknown }).rules, `${where} rules`);
+  } catch (e) {
+    throw new ConfigError(`${file}: ${(e as Error).message}`);
+  }
   for (const [name, rule] of Object.entries(users as Record<string, unknown>)) {
     try {
       if (!rule || typeof rule !== 'object') throw new Error(`user ${name}: expected { root, access }`);
       const r = rule as Record<string, unknown>;
-      for (const k of Object.keys(r)) if (k !== 'root' && k !== 'access') throw new Error(`user ${name}: unknown key ${k}`);
-      out.set(name, { root: normaliseRoot(r.root, name), readOnly: parseAccess(r.access, name) });
+      for (const k of Object.keys(r)) if (k !== 'root' && k !== 'access' && k !== 'rules') throw new Error(`user ${name}: unknown key ${k}`);
+      const own = parseRules(r.rules, `${where} users.${name}.rules`);
+      out.set(name, { root: normaliseRoot(r.root, name), readOnly: parseAccess(r.access, name), ...(global.length || own.length ? { rules: [...global, ...own] } : {}) });
     } catch (e) {
       throw new ConfigError(`${file}: ${(e as Error).message}`);
     }

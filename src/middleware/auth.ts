@@ -20,6 +20,8 @@ import { Spaces } from '../auth/spaces.js';
 import type { FsBackend } from '../storage/fs/backend.js';
 import { ConfigError } from '../config.js';
 import type { StateStore } from '../state/store.js';
+import { AppPasswords } from '../auth/app-passwords.js';
+import { applyRights, withLimits } from '../auth/user-rights.js';
 
 /** Methods a read-only user may use. */
 export const READ_METHODS = new Set(['OPTIONS', 'GET', 'HEAD', 'PROPFIND']);
@@ -32,6 +34,10 @@ export interface Auth {
   verifier: PasswordVerifier | null;
   /** Failed-login counters and bans (stats + 'failure'/'ban'/'refused' events), null without --htpasswd. */
   defender: Defender | null;
+  /** Each user's root and rules (null without --htpasswd). */
+  spaces: Spaces | null;
+  /** The users' app passwords (null without --htpasswd). */
+  appPasswords: AppPasswords | null;
 }
 
 /**
@@ -48,7 +54,7 @@ export function clientAddress(ctx: DavContext): string {
 }
 
 export async function createAuth(options: ServerOptions, services: Services, storage: FsBackend, state: StateStore): Promise<Auth> {
-  if (!options.htpasswd) return { middleware: (_ctx, next) => next(), verifier: null, defender: null };
+  if (!options.htpasswd) return { middleware: (_ctx, next) => next(), verifier: null, defender: null, spaces: null, appPasswords: null };
   const htpasswd = new HtpasswdFile(options.htpasswd);
   try {
     await htpasswd.load();
@@ -63,7 +69,8 @@ export async function createAuth(options: ServerOptions, services: Services, sto
     windowSec: options.authWindow,
     banSec: options.authBan,
   });
-  const verifier = new PasswordVerifier(htpasswd, defender);
+  const appPasswords = new AppPasswords(state);
+  const verifier = new PasswordVerifier(htpasswd, defender, appPasswords);
   const basic = new BasicAuthenticator(verifier);
   const spaces = await Spaces.create(services, storage, options.users ? await loadUsers(options.users) : null);
   const challenge = `Basic realm="${options.realm}", charset="UTF-8"`;
@@ -79,12 +86,16 @@ export async function createAuth(options: ServerOptions, services: Services, sto
     if (!outcome.ok) throw refuse(outcome);
     const space = spaces.of(outcome.user);
     if (!space) throw new DavError(403, 'No access is configured for this user');
+    const ap = outcome.appPassword;
+    const limits = ap && (ap.scope || ap.readOnly) ? [{ scope: ap.scope ?? undefined, readOnly: ap.readOnly, source: `app password ${JSON.stringify(ap.label)}` }] : [];
+    const readOnly = space.readOnly || ap?.readOnly === true;
     // The web page's script matches this exact text to say "you have read-only access".
-    if (space.readOnly && !READ_METHODS.has(ctx.method)) throw new DavError(403, 'Read-only access');
+    if (readOnly && !READ_METHODS.has(ctx.method)) throw new DavError(403, 'Read-only access');
     ctx.state.user = outcome.user;
-    ctx.state.readOnly = space.readOnly;
-    ctx.state.services = space.services;
+    ctx.state.readOnly = readOnly;
+    if (ap) ctx.state.appPassword = ap.label;
+    applyRights(ctx.state, space.services, withLimits(space.rights, space.readOnly, limits));
     return next();
   }
-  return { middleware: authMiddleware, verifier, defender };
+  return { middleware: authMiddleware, verifier, defender, spaces, appPasswords };
 }

@@ -16,11 +16,12 @@ import type { DavContext } from '../context.js';
 import { DavError } from '../errors.js';
 import type { DavRoute, FeatureRoutes, RouteContext, RouteDeps } from './types.js';
 import { assetRoutes } from './assets.js';
+import { appPasswordRoutes } from './app-passwords.js';
 
 export type { Access, DavRoute, FeatureRoutes, RouteContext, RouteDeps } from './types.js';
 
 /** One line per feature module. */
-const FEATURES: FeatureRoutes[] = [assetRoutes];
+const FEATURES: FeatureRoutes[] = [assetRoutes, appPasswordRoutes];
 
 export const RESERVED_SEGMENT = '.dav';
 

@@ -1,0 +1,46 @@
+/**
+ * The management commands beside serving: `app-password`, `explain` (also written
+ * `--explain USER PATH` among the server's options). `runCommand` answers null when the
+ * arguments name none of them, so the CLI goes on to serve.
+ */
+import { ConfigError } from '../../config.js';
+import { DavError } from '../../errors.js';
+import { UsageError, type CommandIO } from './common.js';
+import { appPasswordCommand } from './app-password.js';
+import { explainCommand } from './explain.js';
+
+const COMMANDS: Record<string, (argv: string[], io: CommandIO) => Promise<number>> = {
+  'app-password': appPasswordCommand,
+  explain: explainCommand,
+};
+
+const stdio: CommandIO = {
+  out: (line) => process.stdout.write(line + '\n'),
+  err: (line) => process.stderr.write(line + '\n'),
+};
+
+/** Runs the command `argv` names and resolves with its exit code; null when it names none. */
+export async function runCommand(argv: string[], io: CommandIO = stdio): Promise<number | null> {
+  let run = COMMANDS[argv[0] ?? ''];
+  let args = argv.slice(1);
+  const explain = argv.indexOf('--explain');
+  if (!run && explain !== -1) {
+    run = explainCommand;
+    args = [...argv.slice(0, explain), ...argv.slice(explain + 1)];
+  }
+  if (!run) return null;
+  try {
+    return await run(args, io);
+  } catch (e) {
+    if (e instanceof UsageError) {
+      io.err(`koa-webdav-server: ${e.message}`);
+      return 2;
+    }
+    if (e instanceof ConfigError) {
+      io.err(`koa-webdav-server: ${e.message} (see --help)`);
+      return 2;
+    }
+    io.err(`koa-webdav-server: ${e instanceof DavError ? e.message : String((e as Error)?.message ?? e)}`);
+    return 1;
+  }
+}
