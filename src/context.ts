@@ -33,6 +33,8 @@ export interface DavState {
   rights?: { rights: Rights; storage: StorageBackend };
   /** Authenticated with an app password (src/auth/app-passwords.ts): its label. */
   appPassword?: string;
+  /** Served through a share link (src/routes/shares.ts). */
+  share?: { mode: 'read' | 'drop'; kind: 'file' | 'folder' };
 }
 
 export type DavContext = ParameterizedContext<DavState>;

@@ -12,6 +12,7 @@ import { DavError } from '../errors.js';
 const TYPES: Record<string, string> = {
   'app.js': 'text/javascript; charset=utf-8',
   'app.css': 'text/css; charset=utf-8',
+  'drop.js': 'text/javascript; charset=utf-8',
 };
 
 interface Asset {

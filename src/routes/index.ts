@@ -16,12 +16,13 @@ import type { DavContext } from '../context.js';
 import { DavError } from '../errors.js';
 import type { DavRoute, FeatureRoutes, RouteContext, RouteDeps } from './types.js';
 import { assetRoutes } from './assets.js';
+import { shareRoutes } from './shares.js';
 import { appPasswordRoutes } from './app-passwords.js';
 
 export type { Access, DavRoute, FeatureRoutes, RouteContext, RouteDeps } from './types.js';
 
 /** One line per feature module. */
-const FEATURES: FeatureRoutes[] = [assetRoutes, appPasswordRoutes];
+const FEATURES: FeatureRoutes[] = [assetRoutes, shareRoutes, appPasswordRoutes];
 
 export const RESERVED_SEGMENT = '.dav';
 

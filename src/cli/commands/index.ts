@@ -1,5 +1,5 @@
 /**
- * The management commands beside serving: `app-password`, `explain` (also written
+ * The management commands beside serving: `app-password`, `share`, `explain` (also written
  * `--explain USER PATH` among the server's options). `runCommand` answers null when the
  * arguments name none of them, so the CLI goes on to serve.
  */
@@ -7,10 +7,12 @@ import { ConfigError } from '../../config.js';
 import { DavError } from '../../errors.js';
 import { UsageError, type CommandIO } from './common.js';
 import { appPasswordCommand } from './app-password.js';
+import { shareCommand } from './share.js';
 import { explainCommand } from './explain.js';
 
 const COMMANDS: Record<string, (argv: string[], io: CommandIO) => Promise<number>> = {
   'app-password': appPasswordCommand,
+  share: shareCommand,
   explain: explainCommand,
 };
 
