@@ -16,12 +16,18 @@ import { rightsMiddleware } from './middleware/rights.js';
 import { cors } from './middleware/cors.js';
 import { createAuth } from './middleware/auth.js';
 import { limits } from './middleware/limits.js';
+import { absoluteTarget } from './middleware/absolute-target.js';
+import { osJunk } from './middleware/os-junk.js';
+import { handleClientError } from './middleware/client-error.js';
 import { davRoutes, type FeatureRoutes } from './routes/index.js';
 import { ContainedFsBackend } from './storage/fs/contained.js';
 import { createListener, scheme } from './tls.js';
+import { META_DIR, type SweepReport } from './storage/fs/backend.js';
+import { TreeEvents } from './storage/events.js';
+import { propsFollowTree } from './storage/props-follow.js';
+import { locksFollowTree } from './locks/follow.js';
 import { createStateStore } from './state/index.js';
 import type { Defender } from './auth/defender.js';
-import type { FsBackend, SweepReport } from './storage/fs/backend.js';
 import { createLogger, requestLog, type Logger } from './middleware/log.js';
 import type { LockManager } from './locks/manager.js';
 import { MemoryLockManager } from './locks/memory.js';
@@ -74,6 +80,8 @@ export interface DavApp {
   /** The start-up sweep of temp files left by interrupted writes (runs in the background). */
   sweep: Promise<SweepReport | null>;
   logger: Logger;
+  /** The tree-event bus: subscribe to follow every change of the tree (src/storage/events.ts). */
+  events: TreeEvents;
   /** Failed-login counters and bans (null without --htpasswd). */
   defender: Defender | null;
 }
@@ -87,14 +95,15 @@ export interface AppHooks {
   routes?: FeatureRoutes[];
 }
 
-async function createLockManager(o: ServerOptions, storage: FsBackend): Promise<LockManager> {
+/** The lock store named by the options (its location never depends on the storage backend). */
+async function createLockManager(o: ServerOptions): Promise<LockManager> {
   if (o.lockStore === 'memory') return new MemoryLockManager();
   if (isRedisUrl(o.lockStore)) {
     const r = new RedisLockManager({ url: o.lockStore });
     await r.init();
     return r;
   }
-  const file = o.lockStore === 'file' ? join(storage.metaDir, 'locks.json') : o.lockStore.slice('file:'.length);
+  const file = o.lockStore === 'file' ? join(o.root, META_DIR, 'locks.json') : o.lockStore.slice('file:'.length);
   const m = new FileLockManager(file);
   await m.init();
   return m;
@@ -106,10 +115,15 @@ export async function createApp(partial: Partial<ServerOptions>, hooks: AppHooks
   const startedAt = Date.now();
   await storage.init();
   const logger = hooks.logger ?? createLogger({ format: options.logFormat === 'json' ? 'json' : 'text', access: !options.quiet });
-  const locks = await createLockManager(options, storage);
-  const state = await createStateStore(options, storage.metaDir);
-  const services: Services = { options, storage, locks, state };
-  const auth = await createAuth(options, services, storage, state);
+  const locks = await createLockManager(options);
+  const state = await createStateStore(options, join(options.root, META_DIR));
+  // Side data follows the tree: every write publishes what it changed, and the dead-property
+  // store and the lock manager keep themselves in step (src/storage/events.ts).
+  const events = new TreeEvents((err, name) => logger.error(Object.assign(new Error(`tree event listener ${name} failed: ${(err as Error)?.message ?? String(err)}`), { cause: err })));
+  events.subscribe(propsFollowTree(storage.props), 'dead properties');
+  events.subscribe(locksFollowTree(locks), 'locks');
+  const services: Services = { options, storage, locks, events, state };
+  const auth = await createAuth(options, services, state);
 
   const app = new Koa<DavState>();
   app.silent = true;
@@ -119,6 +133,7 @@ export async function createApp(partial: Partial<ServerOptions>, hooks: AppHooks
   app.on('error', (err: unknown, ctx?: DavContext) => {
     if (ctx && !isClientGone(err)) logError(err, ctx);
   });
+  app.use(absoluteTarget);
   app.use(requestLog(logger));
   app.use(async (ctx: DavContext, next) => {
     ctx.state.services = services;
@@ -132,6 +147,7 @@ export async function createApp(partial: Partial<ServerOptions>, hooks: AppHooks
   app.use(auth.middleware);
   app.use(requestLimits);
   app.use(resolvePath);
+  app.use(osJunk);
   app.use(rightsMiddleware);
   app.use(dispatch);
 
@@ -149,10 +165,12 @@ export async function createApp(partial: Partial<ServerOptions>, hooks: AppHooks
     services,
     sweep,
     logger,
+    events,
     defender: auth.defender,
     close: async () => {
       // The sweep is not awaited: stopping it half way only leaves work for the next start.
       await Promise.all([locks.close(), state.close()]);
+      await storage.close();
     },
   };
 }
@@ -184,6 +202,7 @@ export async function startServer(partial: Partial<ServerOptions>, hooks: AppHoo
     requestTimeout: requestTimeout * 1000,
     connectionsCheckingInterval: 1000,
   });
+  server.on('clientError', handleClientError);
   server.keepAliveTimeout = 10_000;
   server.timeout = idleTimeout * 1000;
   // Responses not yet started when a graceful stop begins say `Connection: close`, so keep-alive

@@ -72,6 +72,10 @@ export interface ServerOptions {
   allowedHosts?: string;
   /** Strict-Transport-Security max-age in seconds for HTTPS responses (0: not sent). */
   hsts: number;
+  /** 'on': PROPFIND Depth: infinity is served (streamed); 'off': 403 propfind-finite-depth. */
+  depthInfinity: string;
+  /** Accept and drop writes of OS metadata files (._*, .DS_Store, Thumbs.db, desktop.ini). */
+  hideOsJunk: boolean;
 }
 
 export interface OptionSpec {
@@ -118,6 +122,8 @@ export const OPTION_SPECS: OptionSpec[] = [
   { key: 'maxClientConnections', flag: 'max-client-connections', type: 'int', arg: 'N', help: 'open connections allowed per client address, 0 for no cap (default: 64)' },
   { key: 'allowedHosts', flag: 'allowed-hosts', type: 'string', arg: 'HOSTS', help: 'without --htpasswd: Host names accepted besides loopback ones (comma list; * for any)' },
   { key: 'hsts', flag: 'hsts', type: 'int', arg: 'SEC', help: 'send Strict-Transport-Security: max-age=SEC over HTTPS (default: 0, not sent)' },
+  { key: 'depthInfinity', flag: 'depth-infinity', type: 'string', arg: 'on|off', help: 'serve PROPFIND Depth: infinity (on, streamed) or refuse it with 403 (off) (default: on)' },
+  { key: 'hideOsJunk', flag: 'hide-os-junk', type: 'boolean', help: 'accept but never store ._*, .DS_Store, Thumbs.db, desktop.ini (they read as 404)' },
 ];
 
 export const DEFAULTS: ServerOptions = {
@@ -149,6 +155,8 @@ export const DEFAULTS: ServerOptions = {
   bodyTimeout: 20,
   maxClientConnections: 64,
   hsts: 0,
+  depthInfinity: 'on',
+  hideOsJunk: false,
 };
 
 export class ConfigError extends Error {}
@@ -166,6 +174,8 @@ export function resolveOptions(partial: Partial<ServerOptions>): ServerOptions {
   for (const k of ['defaultLockTimeout', 'maxLockTimeout', 'maxXmlBytes'] as const) {
     if (!Number.isFinite(o[k]) || o[k] <= 0) throw new ConfigError(`invalid ${k}: ${o[k]}`);
   }
+  o.depthInfinity = String(o.depthInfinity).toLowerCase();
+  if (o.depthInfinity !== 'on' && o.depthInfinity !== 'off') throw new ConfigError(`invalid depth-infinity: ${partial.depthInfinity} (use on or off)`);
   if (o.logFormat !== 'text' && o.logFormat !== 'json') throw new ConfigError(`invalid log format: ${o.logFormat} (use text or json)`);
   for (const k of ['headersTimeout', 'requestTimeout', 'idleTimeout', 'shutdownTimeout'] as const) {
     if (!Number.isInteger(o[k]) || o[k] < 0) throw new ConfigError(`invalid ${k}: ${o[k]}`);

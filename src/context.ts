@@ -3,6 +3,7 @@ import type { ParameterizedContext } from 'koa';
 import type { ServerOptions } from './config.js';
 import type { StorageBackend } from './storage/backend.js';
 import type { LockManager } from './locks/manager.js';
+import type { TreeEventSink } from './storage/events.js';
 import type { StateStore } from './state/store.js';
 import type { Rights } from './auth/rules.js';
 
@@ -10,6 +11,8 @@ export interface Services {
   options: ServerOptions;
   storage: StorageBackend;
   locks: LockManager;
+  /** Where the write spine publishes tree changes (dead properties and locks subscribe). */
+  events: TreeEventSink;
   /** Small state every process shares (defender counters; app passwords, shares, upload sessions). */
   state: StateStore;
 }

@@ -6,7 +6,7 @@
 import { promises as fsp } from 'node:fs';
 import { join, sep } from 'node:path';
 import { DavError } from '../errors.js';
-import { isReservedTopName, TEMP_PREFIX } from '../storage/fs/backend.js';
+import { isReservedPath } from '../storage/reserved.js';
 import { isSelfOrDescendant, joinPath } from '../dav/path.js';
 import type { Rights } from './rules.js';
 import type { ShareMode } from './shares.js';
@@ -16,8 +16,7 @@ const inside = (real: string, root: string): boolean => real === root || real.st
 
 /** Whether `target` (a DAV path from the served root) is a file or a folder; 404/403 otherwise. */
 export async function shareTarget(servedRoot: string, ownerRoot: string, target: string): Promise<'file' | 'folder'> {
-  const segs = target === '/' ? [] : target.slice(1).split('/');
-  if ((segs[0] !== undefined && isReservedTopName(segs[0])) || segs.some((s) => s.startsWith(TEMP_PREFIX))) throw new DavError(404, 'Not found');
+  if (isReservedPath(target)) throw new DavError(404, 'Not found');
   if (!isSelfOrDescendant(target, ownerRoot)) throw new DavError(403, 'Outside the owner\'s files');
   let real: string;
   let realOwner: string;

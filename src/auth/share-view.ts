@@ -10,10 +10,9 @@
  * the locks are a view of the one lock manager, so the owner's locks hold through the link.
  * Built per share and kept for a few seconds; the target is checked again when rebuilt.
  */
-import { join } from 'node:path';
 import type { Services } from '../context.js';
-import { ContainedFsBackend } from '../storage/fs/contained.js';
-import { ScopedPropertyStore } from '../storage/fs/scoped-props.js';
+import { ScopedStorage, Scope } from '../storage/scoped.js';
+import { ScopedTreeEvents, type TreeEventSink } from '../storage/events.js';
 import { ScopedLockManager } from '../locks/scoped.js';
 import type { StorageBackend } from '../storage/backend.js';
 import type { LockManager } from '../locks/manager.js';
@@ -26,6 +25,7 @@ import { DavError } from '../errors.js';
 export interface ShareView {
   storage: StorageBackend;
   locks: LockManager;
+  events: TreeEventSink;
   rights: Rights;
 }
 
@@ -45,9 +45,8 @@ export class ShareViews {
 
   constructor(
     private readonly global: Services,
-    /** The served directory and the metadata folder (dead properties). */
+    /** The served directory. */
     private readonly servedRoot: string,
-    private readonly metaDir: string,
   ) {}
 
   /** The view of a share; 404 when what it shares is gone, 403 when it now leads outside its owner's files. */
@@ -66,8 +65,8 @@ export class ShareViews {
     const kind = await shareTarget(this.servedRoot, record.within, record.target);
     if (kind !== record.kind) throw new DavError(404, 'The shared item is gone');
     const dir = kind === 'file' ? parentPath(record.target) : record.target;
-    const storage = new ContainedFsBackend({ root: join(this.servedRoot, dir), metaDir: this.metaDir, props: new ScopedPropertyStore(this.metaDir, dir) });
-    await storage.init();
-    return { storage, locks: new ScopedLockManager(this.global.locks, dir), rights: shareRights(record) };
+    const storage = await ScopedStorage.create(this.global.storage, dir);
+    const events = new ScopedTreeEvents(this.global.events, new Scope(dir).abs);
+    return { storage, locks: new ScopedLockManager(this.global.locks, dir), events, rights: shareRights(record) };
   }
 }

@@ -1,17 +1,17 @@
 /**
- * What an authenticated user sees: a StorageBackend over their root and a view of the one
- * LockManager, chosen per request. Handlers stay unaware of users: hrefs, Destination headers
- * and lock roots are all relative to the user's root, and nothing outside it has a URL.
- * Users with the same root share one backend.
+ * What an authenticated user sees: a view of the storage below their root (the generic
+ * ScopedStorage, confined so no symlink leads out of it), a view of the one LockManager and of
+ * the one tree-event sink, chosen per request. Handlers stay unaware of users: hrefs,
+ * Destination headers and lock roots are all relative to the user's root, and nothing outside
+ * it has a URL. Users with the same root share one view.
  */
-import { promises as fsp } from 'node:fs';
-import { join } from 'node:path';
 import type { Services } from '../context.js';
 import { ConfigError } from '../config.js';
-import { ContainedFsBackend } from '../storage/fs/contained.js';
-import { ScopedPropertyStore } from '../storage/fs/scoped-props.js';
 import { ScopedLockManager } from '../locks/scoped.js';
-import type { FsBackend } from '../storage/fs/backend.js';
+import { ScopedStorage, Scope } from '../storage/scoped.js';
+import { ScopedTreeEvents } from '../storage/events.js';
+import { isStorageError } from '../storage/errors.js';
+import { joinPath } from '../dav/path.js';
 import type { UserRule } from './users.js';
 import type { Rights } from './rules.js';
 import { userRights } from './user-rights.js';
@@ -31,27 +31,25 @@ export class Spaces {
   ) {}
 
   /** Without rules every authenticated user gets the whole tree, read-write. */
-  static async create(global: Services, fs: FsBackend, rules: Map<string, UserRule> | null): Promise<Spaces> {
+  static async create(global: Services, rules: Map<string, UserRule> | null): Promise<Spaces> {
     const everyone: UserSpace = { services: global, readOnly: false, root: '/', rights: null };
     if (!rules) return new Spaces(null, everyone);
-    const realRoot = await fsp.realpath(fs.root);
     const byRoot = new Map<string, Services>();
     const byUser = new Map<string, UserSpace>();
     for (const [user, rule] of rules) {
       let services = rule.root === '/' ? global : byRoot.get(rule.root);
       if (!services) {
-        const dir = join(fs.root, rule.root);
-        await checkInside(fs.root, realRoot, rule.root, user);
-        await fsp.mkdir(dir, { recursive: true });
-        const storage = new ContainedFsBackend({
-          root: dir,
-          metaDir: fs.metaDir,
-          props: new ScopedPropertyStore(fs.metaDir, rule.root),
-        });
-        await storage.init();
-        const real = storage.realRootPath;
-        if (real !== realRoot && !real.startsWith(realRoot + '/')) throw new ConfigError(`user ${user}: root ${rule.root} leads outside the served directory`);
-        services = { ...global, storage, locks: new ScopedLockManager(global.locks, rule.root) };
+        if (global.storage.isReserved(rule.root)) throw new ConfigError(`user ${user}: root ${rule.root} is a reserved name`);
+        await createRoot(global, rule.root, user);
+        let storage: ScopedStorage;
+        try {
+          storage = await ScopedStorage.create(global.storage, rule.root);
+        } catch (e) {
+          if (isStorageError(e, 'forbidden')) throw new ConfigError(`user ${user}: root ${rule.root} leads outside the served directory`);
+          throw e;
+        }
+        const scope = new Scope(rule.root);
+        services = { ...global, storage, locks: new ScopedLockManager(global.locks, rule.root), events: new ScopedTreeEvents(global.events, scope.abs) };
         byRoot.set(rule.root, services);
       }
       const rights = userRights(user, rule);
@@ -65,17 +63,21 @@ export class Spaces {
   }
 }
 
-/** Before creating a user's root: the deepest part of it that exists must really be inside the served root. */
-async function checkInside(root: string, realRoot: string, userRoot: string, user: string): Promise<void> {
-  for (let p = userRoot; ; p = p.slice(0, p.lastIndexOf('/')) || '/') {
-    let real: string;
+/** Creates a user's root and the collections on the way (each one confined-checked first). */
+async function createRoot(global: Services, root: string, user: string): Promise<void> {
+  let path = '/';
+  for (const seg of root.slice(1).split('/')) {
+    path = joinPath(path, seg);
+    let info;
     try {
-      real = await fsp.realpath(join(root, p));
-    } catch {
-      if (p === '/') return;
-      continue;
+      info = await global.storage.stat(path);
+    } catch (e) {
+      if (isStorageError(e, 'forbidden')) throw new ConfigError(`user ${user}: root ${root} leads outside the served directory`);
+      throw e;
     }
-    if (real !== realRoot && !real.startsWith(realRoot + '/')) throw new ConfigError(`user ${user}: root ${userRoot} leads outside the served directory`);
-    return;
+    if (info?.isCollection) continue;
+    if (info) throw new ConfigError(`user ${user}: root ${root} is a file`);
+    const changes = await global.storage.mkdir(path);
+    await global.events.publish(changes);
   }
 }

@@ -1,24 +1,26 @@
 /**
- * The checks every state-changing request passes before it touches storage:
- * the If header (RFC 4918 10.4; false -> 412) and the write locks on every resource the
- * method affects (7.x; a lock whose token was not submitted -> 423 lock-token-submitted).
+ * The checks every state-changing request passes before it touches storage: the If header
+ * (RFC 4918 10.4; false -> 412) and the write locks on every resource the method affects
+ * (7.x; a lock whose token was not submitted -> 423 lock-token-submitted). The write spine
+ * (src/dav/write.ts) runs them inside the critical section against fresh state; reads (GET,
+ * PROPFIND) evaluate the If header alone.
  */
 import { DavError } from '../errors.js';
 import type { LockInfo, LockManager } from '../locks/manager.js';
-import type { StorageBackend } from '../storage/backend.js';
+import type { ResourceInfo, StorageBackend } from '../storage/backend.js';
 import { evaluateIf, parseIfHeader, submittedTokens, type IfList, type ResourceState } from './if-header.js';
-import { parseDestination } from './headers.js';
-import { decodeRequestPath, hrefFor, parentPath } from './path.js';
+import { hrefFor, isSelfOrDescendant, parentPath } from './path.js';
+import { resolveReference, type ResolveContext } from './resolve.js';
 
 export interface GuardRequest {
   /** Raw If header, if any. */
   ifHeader?: string;
   /** DAV path of the Request-URI (what untagged lists apply to). */
   path: string;
-  /** host[:port] values naming this server (for tagged lists with absolute URLs). */
-  ourHosts: string[];
+  /** How tags are resolved: the same resolver as the Request-URI and Destination. */
+  resolve: ResolveContext;
   prefix: string;
-  /** Authenticated user; a lock taken by another principal cannot be used (issue: auth). */
+  /** Authenticated user; a lock taken by another principal cannot be used. */
   user?: string;
 }
 
@@ -29,11 +31,18 @@ export interface WriteTarget {
   membership?: boolean;
   /** The method changes everything below `path` too (DELETE, MOVE or COPY over a collection). */
   tree?: boolean;
+  /**
+   * Nothing exists at `path` now: locks rooted at or below it belong to no resource (its files
+   * were deleted outside WebDAV) and protect nothing; the new resource does not inherit them.
+   */
+  vacant?: boolean;
 }
 
 export class Guard {
   private lists: IfList[] | undefined;
   private tokens: Set<string> = new Set();
+  /** Fresh state of resources the caller already looked up inside its critical section. */
+  private known = new Map<string, ResourceInfo | null>();
 
   constructor(
     private readonly req: GuardRequest,
@@ -51,31 +60,28 @@ export class Guard {
     return this.tokens;
   }
 
+  /** Hands over state looked up inside the critical section (so the If header sees it, not an older stat). */
+  useState(state: ReadonlyMap<string, ResourceInfo | null>): void {
+    this.known = new Map(state);
+  }
+
   /** DAV path a resource tag names, or null when it is not on this server. */
-  tagPath(tag: string): string | null {
+  async tagPath(tag: string): Promise<string | null> {
     try {
-      return decodeRequestPath(parseDestination(tag, this.req.ourHosts).rawPath, this.req.prefix);
+      const path = await resolveReference(tag, this.req.resolve);
+      return path === null || this.storage.isReserved(path) ? null : path;
     } catch {
       return null;
     }
   }
 
-  /** The parent's entity tag when the If header was first evaluated (see stateOf). */
-  private parentEtag: string | null | undefined;
-
   private async stateOf(tag: string | undefined): Promise<ResourceState> {
-    const path = tag === undefined ? this.req.path : this.tagPath(tag);
+    const path = tag === undefined ? this.req.path : await this.tagPath(tag);
     if (path === null) return { etag: null, lockTokens: new Set() };
-    const [info, locks] = await Promise.all([this.storage.stat(path), this.locks.covering(path)]);
-    let etag = info?.etag ?? null;
-    // PUT evaluates the If header again after the body is in a temp file beside the target: that
-    // file changed the parent collection's mtime (its ETag), so the parent keeps the ETag it had
-    // when the request arrived. Lock tokens are always current.
-    if (path !== this.req.path && path === parentPath(this.req.path)) {
-      if (this.parentEtag === undefined) this.parentEtag = etag;
-      else etag = this.parentEtag;
-    }
-    return { etag, lockTokens: new Set(locks.map((l) => l.token)) };
+    const [info, locks] = await Promise.all([this.known.has(path) ? this.known.get(path)! : this.storage.stat(path), this.locks.covering(path)]);
+    // A lock rooted at a path where nothing exists covers no resource (see WriteTarget.vacant).
+    const live = info ? locks : locks.filter((l) => !isSelfOrDescendant(l.root, path));
+    return { etag: info?.etag ?? null, lockTokens: new Set(live.map((l) => l.token)) };
   }
 
   /** 412 when the If header evaluates to false. */
@@ -92,7 +98,8 @@ export class Guard {
   /** 423 naming the first lock that protects a target and whose token was not submitted. */
   async checkLocks(targets: WriteTarget[]): Promise<void> {
     for (const t of targets) {
-      const found = await this.locks.covering(t.path, { descendants: t.tree });
+      let found = await this.locks.covering(t.path, { descendants: t.tree });
+      if (t.vacant) found = found.filter((l) => !isSelfOrDescendant(l.root, t.path));
       if (t.membership && t.path !== '/') {
         // A depth-0 lock on a collection protects its membership too (7.5).
         for (const l of await this.locks.covering(parentPath(t.path))) if (l.root === parentPath(t.path)) found.push(l);
@@ -106,7 +113,7 @@ export class Guard {
   }
 
   async lockedError(lock: LockInfo, condition: string): Promise<DavError> {
-    const info = await this.storage.stat(lock.root);
+    const info = this.known.has(lock.root) ? this.known.get(lock.root)! : await this.storage.stat(lock.root).catch(() => null);
     const href = hrefFor(this.req.prefix, lock.root, info?.isCollection ?? false);
     return new DavError(423, 'Locked', { condition, hrefs: [href] });
   }

@@ -37,7 +37,17 @@ const MAX_CONDITIONS = 64;
 
 const malformed = (why: string): DavError => new DavError(400, `Malformed If header: ${why}`);
 
+/**
+ * The lock token alone (`If: urn:uuid:...` or `If: <urn:uuid:...>`), as the npm `webdav` library
+ * sends it to refresh a lock; not RFC 4918 syntax, read as the one-condition list `(<token>)`.
+ */
+export function bareLockToken(header: string | undefined): string | undefined {
+  return /^\s*<?((?:urn:uuid:|opaquelocktoken:)[^\s<>()[\]]+?)>?\s*$/i.exec(header ?? '')?.[1];
+}
+
 export function parseIfHeader(header: string): IfList[] {
+  const bare = bareLockToken(header);
+  if (bare !== undefined) header = `(<${bare}>)`;
   const lists: IfList[] = [];
   let i = 0;
   let tagged: boolean | undefined;

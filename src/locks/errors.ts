@@ -13,3 +13,11 @@ export class LockStoreUnavailable extends DavError {
 }
 
 export const isLockStoreUnavailable = (e: unknown): e is LockStoreUnavailable => e instanceof LockStoreUnavailable;
+
+/** A new lock would take its principal past the cap on live locks (507, RFC 4918 9.10.6 allows it). */
+export class LockLimitReached extends DavError {
+  constructor(max: number) {
+    super(507, `A user may hold at most ${max} locks at once; release some first`);
+    this.name = 'LockLimitReached';
+  }
+}

@@ -52,7 +52,7 @@ export class FileLockManager extends MemoryLockManager {
       return;
     }
     for (const n of names) {
-      if (n.startsWith(base + '.') && ATOMIC_TMP_RE.test(n) && n.length === base.length + 41) await fsp.rm(join(dir, n), { force: true });
+      if (n.startsWith(base + '.') && ATOMIC_TMP_RE.exec(n)?.index === base.length) await fsp.rm(join(dir, n), { force: true });
     }
   }
 

@@ -1,6 +1,7 @@
 /** Locks kept in memory: the reference implementation and the base of the persisted one. */
 import { randomUUID } from 'node:crypto';
-import { conflicts, type Clock, type CreateResult, type LockInfo, type LockManager, type NewLock } from './manager.js';
+import { LockLimitReached } from './errors.js';
+import { conflicts, HELD_FOREVER, type Clock, type CreateLimits, type CreateResult, type HeldSection, type Hold, type LockInfo, type LockManager, type NewLock } from './manager.js';
 import { PathMutex } from './path-mutex.js';
 import { isSelfOrDescendant, parentPath } from '../dav/path.js';
 
@@ -42,6 +43,7 @@ export class MemoryLockManager implements LockManager {
   }
 
   protected insert(lock: LockInfo): void {
+    if (!this.locks.has(lock.token)) this.perPrincipal.set(lock.principal ?? '', (this.perPrincipal.get(lock.principal ?? '') ?? 0) + 1);
     this.locks.set(lock.token, lock);
     let set = this.byRoot.get(lock.root);
     if (!set) this.byRoot.set(lock.root, (set = new Set()));
@@ -52,6 +54,9 @@ export class MemoryLockManager implements LockManager {
     const l = this.locks.get(token);
     if (!l) return false;
     this.locks.delete(token);
+    const n = (this.perPrincipal.get(l.principal ?? '') ?? 1) - 1;
+    if (n > 0) this.perPrincipal.set(l.principal ?? '', n);
+    else this.perPrincipal.delete(l.principal ?? '');
     const set = this.byRoot.get(l.root);
     set?.delete(token);
     if (set && set.size === 0) this.byRoot.delete(l.root);
@@ -90,9 +95,17 @@ export class MemoryLockManager implements LockManager {
     return out;
   }
 
-  async create(req: NewLock): Promise<CreateResult> {
+  /** Live locks per principal ('' for anonymous). */
+  private readonly perPrincipal = new Map<string, number>();
+
+  async create(req: NewLock, limits: CreateLimits = {}): Promise<CreateResult> {
     const conflict = this.coveringNow(req.root, req.depth === 'infinity').find((l) => conflicts(l, req.scope));
     if (conflict) return { conflict };
+    if (limits.maxPerPrincipal !== undefined && (this.perPrincipal.get(req.principal ?? '') ?? 0) >= limits.maxPerPrincipal) {
+      // The count includes locks that expired but were not swept yet: sweep, then look again.
+      this.sweep();
+      if ((this.perPrincipal.get(req.principal ?? '') ?? 0) >= limits.maxPerPrincipal) throw new LockLimitReached(limits.maxPerPrincipal);
+    }
     const lock: LockInfo = { ...req, token: `urn:uuid:${randomUUID()}`, expiresAt: this.clock() + req.timeoutSec * 1000 };
     this.insert(lock);
     try {
@@ -135,14 +148,16 @@ export class MemoryLockManager implements LockManager {
     return this.coveringNow(path, opts.descendants ?? false);
   }
 
-  async dropTree(path: string): Promise<void> {
+  async dropTree(path: string, opts: { below?: boolean } = {}): Promise<void> {
     let n = 0;
-    for (const l of [...this.locks.values()]) if (isSelfOrDescendant(l.root, path)) n += this.drop(l.token) ? 1 : 0;
+    for (const l of [...this.locks.values()]) {
+      if (isSelfOrDescendant(l.root, path) && !(opts.below && l.root === path)) n += this.drop(l.token) ? 1 : 0;
+    }
     if (n) await this.changed();
   }
 
-  exclusive<T>(paths: string[], fn: () => Promise<T>): Promise<T> {
-    return this.mutex.run(paths, fn);
+  exclusive<T>(paths: readonly (string | Hold)[], fn: (held: HeldSection) => Promise<T>): Promise<T> {
+    return this.mutex.run(paths, () => fn(HELD_FOREVER));
   }
 
   async close(): Promise<void> {

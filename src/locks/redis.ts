@@ -21,9 +21,9 @@
  */
 import { createHash, randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
-import type { Clock, CreateResult, LockInfo, LockManager, NewLock } from './manager.js';
-import { PathMutex } from './path-mutex.js';
-import { LockStoreUnavailable } from './errors.js';
+import type { Clock, CreateLimits, CreateResult, HeldSection, Hold, LockInfo, LockManager, NewLock } from './manager.js';
+import { PathMutex, toHolds } from './path-mutex.js';
+import { LockLimitReached, LockStoreUnavailable } from './errors.js';
 
 export interface RedisLockOptions {
   /** `redis://[user:pass@]host:port/db` or `rediss://...` */
@@ -48,7 +48,7 @@ export interface RedisLockOptions {
 
 /** Lua shared by every script: time, key names, index maintenance, the covering walk. */
 const PRELUDE = `
-local LOCKS, EXPIRY, ROOTS = KEYS[1], KEYS[2], KEYS[3]
+local LOCKS, EXPIRY, ROOTS, PRINCIPALS = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local SEP, TOP = '\\0', '\\255'
 local function now_ms()
   local n = tonumber(ARGV[1])
@@ -56,11 +56,17 @@ local function now_ms()
   local t = redis.call('TIME')
   return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 end
+local function principal_of(l)
+  if type(l.principal) == 'string' then return l.principal end
+  return ''
+end
 local function drop(token)
   local json = redis.call('HGET', LOCKS, token)
   if json then
-    redis.call('ZREM', ROOTS, cjson.decode(json).root .. SEP .. token)
+    local l = cjson.decode(json)
+    redis.call('ZREM', ROOTS, l.root .. SEP .. token)
     redis.call('HDEL', LOCKS, token)
+    if redis.call('HINCRBY', PRINCIPALS, principal_of(l), -1) <= 0 then redis.call('HDEL', PRINCIPALS, principal_of(l)) end
   end
   redis.call('ZREM', EXPIRY, token)
   return json and 1 or 0
@@ -116,7 +122,7 @@ end
 `;
 
 const SCRIPTS = {
-  /** ARGV: now, root, scope, depth ('0'|'infinity'), token, json, timeoutMs -> {1,json,exp} | {0,json,exp} */
+  /** ARGV: now, root, scope, depth ('0'|'infinity'), token, json, timeoutMs, principal, maxPerPrincipal ('' none) -> {1,json,exp} | {0,json,exp} | {2} */
   create: `
 local now = now_ms()
 purge(now, 100)
@@ -125,7 +131,9 @@ for _, f in ipairs(covering(root, ARGV[4] == 'infinity', now)) do
   if f[4].scope == 'exclusive' or scope == 'exclusive' then return {0, f[2], f[3]} end
 end
 local token, json = ARGV[5], ARGV[6]
+if ARGV[9] ~= '' and tonumber(redis.call('HGET', PRINCIPALS, ARGV[8]) or '0') >= tonumber(ARGV[9]) then return {2} end
 local exp = now + tonumber(ARGV[7])
+redis.call('HINCRBY', PRINCIPALS, ARGV[8], 1)
 redis.call('HSET', LOCKS, token, json)
 redis.call('ZADD', EXPIRY, exp, token)
 redis.call('ZADD', ROOTS, 0, root .. SEP .. token)
@@ -171,9 +179,13 @@ for _, f in ipairs(covering(ARGV[2], ARGV[3] == '1', now_ms())) do
   out[#out + 1] = f[3]
 end
 return out`,
-  /** ARGV: now, path -> number dropped */
+  /** ARGV: now, path, below ('1': only locks rooted strictly below path) -> number dropped */
   dropTree: `
 local path, n = ARGV[2], 0
+if ARGV[3] == '1' then
+  for _, m in ipairs(below(path)) do n = n + drop(token_of(m)) end
+  return n
+end
 if path == '/' then
   for _, t in ipairs(redis.call('HKEYS', LOCKS)) do n = n + drop(t) end
   for _, t in ipairs(redis.call('ZRANGE', EXPIRY, 0, -1)) do drop(t) end
@@ -192,59 +204,71 @@ until k < 500
 return n`,
 };
 
-/** Leases for exclusive(): KEYS leases, lease-expiry, lease-paths (same layout as the locks). */
+/**
+ * Leases for exclusive(): KEYS leases, lease-expiry, lease-paths (writers), lease-read-paths
+ * (readers), same layout as the locks. A writer conflicts with any lease on an overlapping path,
+ * a reader only with writers.
+ */
 const LEASE_PRELUDE = `
-local LEASES, LEXP, LPATHS = KEYS[1], KEYS[2], KEYS[3]
+local LEASES, LEXP, LPATHS, LRPATHS = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local SEP, TOP = '\\0', '\\255'
 local function now_ms()
   local t = redis.call('TIME')
   return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 end
+-- "w/a\\0r/b" -> {{'w','/a'},{'r','/b'}}
+local function holds(joined)
+  local out, start = {}, 1
+  while true do
+    local i = string.find(joined, SEP, start, true)
+    local h = string.sub(joined, start, (i or 0) - 1)
+    out[#out + 1] = {string.sub(h, 1, 1), string.sub(h, 2)}
+    if not i then break end
+    start = i + 1
+  end
+  return out
+end
+local function set_of(mode)
+  if mode == 'r' then return LRPATHS end
+  return LPATHS
+end
 local function release(id)
   local joined = redis.call('HGET', LEASES, id)
   if joined then
-    local start = 1
-    while true do
-      local i = string.find(joined, SEP, start, true)
-      local p = string.sub(joined, start, (i or 0) - 1)
-      redis.call('ZREM', LPATHS, p .. SEP .. id)
-      if not i then break end
-      start = i + 1
-    end
+    for _, h in ipairs(holds(joined)) do redis.call('ZREM', set_of(h[1]), h[2] .. SEP .. id) end
     redis.call('HDEL', LEASES, id)
   end
   redis.call('ZREM', LEXP, id)
 end
-`;
-
-const LEASE_SCRIPTS = {
-  /** ARGV: id, leaseMs, joined paths (NUL-separated) -> 1 acquired | 0 busy */
-  acquire: `
-local now = now_ms()
-for _, old in ipairs(redis.call('ZRANGEBYSCORE', LEXP, '-inf', now, 'LIMIT', 0, 100)) do release(old) end
-local id, joined = ARGV[1], ARGV[3]
-local paths, start = {}, 1
-while true do
-  local i = string.find(joined, SEP, start, true)
-  paths[#paths + 1] = string.sub(joined, start, (i or 0) - 1)
-  if not i then break end
-  start = i + 1
-end
-for _, path in ipairs(paths) do
+-- true when a lease in zset z holds path, an ancestor of it or a descendant
+local function overlapping(z, path)
   local p = path
   while true do
-    if #redis.call('ZRANGEBYLEX', LPATHS, '[' .. p .. SEP, '[' .. p .. SEP .. TOP, 'LIMIT', 0, 1) > 0 then return 0 end
+    if #redis.call('ZRANGEBYLEX', z, '[' .. p .. SEP, '[' .. p .. SEP .. TOP, 'LIMIT', 0, 1) > 0 then return true end
     if p == '/' then break end
     local i = string.find(p, '/[^/]*$')
     if i == 1 then p = '/' else p = string.sub(p, 1, i - 1) end
   end
   local lo, hi = '[' .. path .. '/', '[' .. path .. '/' .. TOP
   if path == '/' then lo, hi = '(/' .. SEP .. TOP, '+' end
-  if #redis.call('ZRANGEBYLEX', LPATHS, lo, hi, 'LIMIT', 0, 1) > 0 then return 0 end
+  return #redis.call('ZRANGEBYLEX', z, lo, hi, 'LIMIT', 0, 1) > 0
+end
+`;
+
+const LEASE_SCRIPTS = {
+  /** ARGV: id, leaseMs, joined holds (mode letter + path, NUL-separated) -> 1 acquired | 0 busy */
+  acquire: `
+local now = now_ms()
+for _, old in ipairs(redis.call('ZRANGEBYSCORE', LEXP, '-inf', now, 'LIMIT', 0, 100)) do release(old) end
+local id, joined = ARGV[1], ARGV[3]
+local hs = holds(joined)
+for _, h in ipairs(hs) do
+  if overlapping(LPATHS, h[2]) then return 0 end
+  if h[1] == 'w' and overlapping(LRPATHS, h[2]) then return 0 end
 end
 redis.call('HSET', LEASES, id, joined)
 redis.call('ZADD', LEXP, now + tonumber(ARGV[2]), id)
-for _, p in ipairs(paths) do redis.call('ZADD', LPATHS, 0, p .. SEP .. id) end
+for _, h in ipairs(hs) do redis.call('ZADD', set_of(h[1]), 0, h[2] .. SEP .. id) end
 return 1`,
   /** ARGV: id, leaseMs -> 1 renewed | 0 lost */
   renew: `
@@ -309,8 +333,8 @@ export class RedisLockManager implements LockManager {
 
   constructor(opts: RedisLockOptions) {
     const ns = `{${opts.namespace ?? 'webdav'}}`;
-    this.keys = [`${ns}:locks`, `${ns}:expiry`, `${ns}:roots`];
-    this.leaseKeys = [`${ns}:leases`, `${ns}:lease-expiry`, `${ns}:lease-paths`];
+    this.keys = [`${ns}:locks`, `${ns}:expiry`, `${ns}:roots`, `${ns}:principals`];
+    this.leaseKeys = [`${ns}:leases`, `${ns}:lease-expiry`, `${ns}:lease-paths`, `${ns}:lease-read-paths`];
     this.clock = opts.clock;
     this.where = describeRedisUrl(opts.url);
     this.log = opts.log ?? ((line) => console.error(line));
@@ -401,7 +425,7 @@ export class RedisLockManager implements LockManager {
     return { ...stored, expiresAt: Number(expiresAt) };
   }
 
-  async create(req: NewLock): Promise<CreateResult> {
+  async create(req: NewLock, limits: CreateLimits = {}): Promise<CreateResult> {
     const token = `urn:uuid:${randomUUID()}`;
     const stored: StoredLock = { token, root: req.root, scope: req.scope, depth: req.depth, ownerXml: req.ownerXml, timeoutSec: req.timeoutSec };
     if (req.principal !== undefined) stored.principal = req.principal;
@@ -413,7 +437,10 @@ export class RedisLockManager implements LockManager {
       token,
       JSON.stringify(stored),
       req.timeoutSec * 1000,
+      req.principal ?? '',
+      limits.maxPerPrincipal === undefined ? '' : String(limits.maxPerPrincipal),
     ])) as [number, string, number];
+    if (ok === 2) throw new LockLimitReached(limits.maxPerPrincipal!);
     const lock = RedisLockManager.parse(json, exp);
     return ok === 1 ? { lock } : { conflict: lock };
   }
@@ -439,8 +466,8 @@ export class RedisLockManager implements LockManager {
     return out;
   }
 
-  async dropTree(path: string): Promise<void> {
-    await this.run(LOCK.dropTree, this.keys, [this.now(), path]);
+  async dropTree(path: string, opts: { below?: boolean } = {}): Promise<void> {
+    await this.run(LOCK.dropTree, this.keys, [this.now(), path, opts.below ? '1' : '0']);
   }
 
   /** Drops expired locks; returns how many. */
@@ -448,22 +475,39 @@ export class RedisLockManager implements LockManager {
     return Number(await this.run(LOCK.sweep, this.keys, [this.now()]));
   }
 
-  exclusive<T>(paths: string[], fn: () => Promise<T>): Promise<T> {
+  exclusive<T>(paths: readonly (string | Hold)[], fn: (held: HeldSection) => Promise<T>): Promise<T> {
+    const holds = toHolds(paths);
     // Sections of this process queue in memory; only one of them at a time asks Redis.
-    return this.mutex.run(paths, async () => {
+    return this.mutex.run(holds, async () => {
       const id = randomUUID();
-      await this.acquireLease(id, paths);
+      const joined = holds.map((h) => (h.mode === 'read' ? 'r' : 'w') + h.path).join('\0');
+      await this.acquireLease(id, joined, holds);
+      // The lease is ours until renewedAt + leaseMs; a renewal that fails or finds it gone
+      // tells the section (signal, stillHeld) instead of letting it write on unprotected.
+      let renewedAt = Date.now();
+      const lost = new AbortController();
+      const lose = (why: string): void => {
+        if (lost.signal.aborted) return;
+        this.log(`[lock-store] the critical section on ${holds.map((h) => h.path).join(', ')} lost its lease (${why})`);
+        lost.abort(new LockStoreUnavailable(`the write lease was lost (${why})`));
+      };
       const renew = setInterval(() => {
+        if (Date.now() - renewedAt >= this.leaseMs) return lose('not renewed in time');
         this.run(LEASE.renew, this.leaseKeys, [id, this.leaseMs]).then(
           (ok) => {
-            if (ok !== 1) this.log(`[lock-store] a critical section on ${paths.join(', ')} outlived its lease`);
+            if (ok === 1) renewedAt = Date.now();
+            else lose('expired');
           },
           () => undefined,
         );
       }, Math.max(50, Math.floor(this.leaseMs / 3)));
       renew.unref();
+      const held: HeldSection = {
+        signal: lost.signal,
+        stillHeld: () => !lost.signal.aborted && Date.now() - renewedAt < this.leaseMs,
+      };
       try {
-        return await fn();
+        return await fn(held);
       } finally {
         clearInterval(renew);
         // If this fails the lease simply expires after leaseMs.
@@ -472,11 +516,11 @@ export class RedisLockManager implements LockManager {
     });
   }
 
-  private async acquireLease(id: string, paths: string[]): Promise<void> {
+  private async acquireLease(id: string, joined: string, holds: Hold[]): Promise<void> {
     const deadline = Date.now() + this.leaseWaitMs;
     for (let wait = 2; ; wait = Math.min(wait * 2, 50)) {
-      if ((await this.run(LEASE.acquire, this.leaseKeys, [id, this.leaseMs, paths.join('\0')])) === 1) return;
-      if (Date.now() >= deadline) throw new LockStoreUnavailable(`another instance held ${paths.join(', ')} for over ${this.leaseWaitMs} ms`);
+      if ((await this.run(LEASE.acquire, this.leaseKeys, [id, this.leaseMs, joined])) === 1) return;
+      if (Date.now() >= deadline) throw new LockStoreUnavailable(`another instance held ${holds.map((h) => h.path).join(', ')} for over ${this.leaseWaitMs} ms`);
       await sleep(wait / 2 + Math.random() * wait);
     }
   }

@@ -8,7 +8,7 @@
  * on an ancestor) shows with the view's root `/` as its root; a lock entirely outside the
  * scope is invisible: byToken, refresh and remove do not find it.
  */
-import type { CreateResult, LockInfo, LockManager, NewLock } from './manager.js';
+import type { CreateLimits, CreateResult, HeldSection, Hold, LockInfo, LockManager, NewLock } from './manager.js';
 import { isSelfOrDescendant } from '../dav/path.js';
 
 export class ScopedLockManager implements LockManager {
@@ -37,8 +37,8 @@ export class ScopedLockManager implements LockManager {
     return isSelfOrDescendant(l.root, this.scope) || (l.depth === 'infinity' && isSelfOrDescendant(this.scope, l.root));
   }
 
-  async create(req: NewLock): Promise<CreateResult> {
-    const r = await this.inner.create({ ...req, root: this.abs(req.root) });
+  async create(req: NewLock, limits?: CreateLimits): Promise<CreateResult> {
+    const r = await this.inner.create({ ...req, root: this.abs(req.root) }, limits);
     return 'lock' in r ? { lock: this.view(r.lock) } : { conflict: this.view(r.conflict) };
   }
 
@@ -64,13 +64,13 @@ export class ScopedLockManager implements LockManager {
     return (await this.inner.covering(this.abs(path), opts)).map((l) => this.view(l));
   }
 
-  dropTree(path: string): Promise<void> {
-    return this.inner.dropTree(this.abs(path));
+  dropTree(path: string, opts?: { below?: boolean }): Promise<void> {
+    return this.inner.dropTree(this.abs(path), opts);
   }
 
-  exclusive<T>(paths: string[], fn: () => Promise<T>): Promise<T> {
+  exclusive<T>(paths: readonly (string | Hold)[], fn: (held: HeldSection) => Promise<T>): Promise<T> {
     return this.inner.exclusive(
-      paths.map((p) => this.abs(p)),
+      paths.map((p) => (typeof p === 'string' ? this.abs(p) : { ...p, path: this.abs(p.path) })),
       fn,
     );
   }

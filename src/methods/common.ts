@@ -2,8 +2,8 @@
 import type { DavContext } from '../context.js';
 import { DavError } from '../errors.js';
 import { Guard } from '../dav/guard.js';
-import { hrefFor, decodeRequestPath } from '../dav/path.js';
-import { parseDestination } from '../dav/headers.js';
+import { hrefFor } from '../dav/path.js';
+import { resolveReference, type ResolveContext } from '../dav/resolve.js';
 import { evaluateConditionals } from '../dav/preconditions.js';
 import { parseXml, type XmlElement } from '../xml/parse.js';
 import type { ResourceInfo } from '../storage/backend.js';
@@ -11,29 +11,43 @@ import type { ResourceInfo } from '../storage/backend.js';
 export const href = (ctx: DavContext, path: string, isCollection: boolean): string =>
   hrefFor(ctx.state.services.options.prefix, path, isCollection);
 
-/** host[:port] values that name this server in absolute URLs (Destination, If tags). */
+/**
+ * Origins (`scheme://host[:port]`) that name this server in absolute URLs (Destination, If
+ * tags): the Host header under the connection's scheme, the address the connection reached
+ * (same server, same port), and with --trust-proxy the forwarded host and scheme.
+ */
 export function ourHosts(ctx: DavContext): string[] {
-  const hosts = [ctx.get('host')];
+  const socket = ctx.req.socket as { encrypted?: boolean; localAddress?: string; localPort?: number };
+  const scheme = socket.encrypted ? 'https' : 'http';
+  const host = ctx.get('host');
+  const out = host ? [`${scheme}://${host}`] : [];
+  if (socket.localAddress && socket.localPort) {
+    const a = socket.localAddress.replace(/^::ffff:(?=\d+\.)/, '');
+    out.push(`${scheme}://${a.includes(':') ? `[${a}]` : a}:${socket.localPort}`);
+  }
   if (ctx.state.services.options.trustProxy) {
     // The first (client-most) value is the public one when proxies chain.
+    const proto = ctx.get('x-forwarded-proto').split(',')[0]!.trim().toLowerCase();
+    const publicScheme = proto === 'https' || proto === 'http' ? proto : scheme;
     const fwd = ctx.get('x-forwarded-host').split(',')[0]!.trim();
-    if (fwd) {
-      hosts.push(fwd);
-      // Without a port the public URL uses the forwarded scheme's default port.
-      if (!/:\d+$/.test(fwd)) {
-        const proto = ctx.get('x-forwarded-proto').split(',')[0]!.trim().toLowerCase();
-        hosts.push(`${fwd}:${proto === 'https' ? 443 : 80}`);
-      }
-    }
+    if (fwd) out.push(`${publicScheme}://${fwd}`);
+    // A proxy that keeps the Host header (nginx: proxy_set_header Host $host) only changes the scheme.
+    if (host && publicScheme !== scheme) out.push(`${publicScheme}://${host}`);
   }
-  return hosts.filter(Boolean);
+  return out;
+}
+
+/** How this request resolves references to resources (Request-URI, Destination, If tags): one way for all. */
+export function resolveContext(ctx: DavContext): ResolveContext {
+  const { options, storage } = ctx.state.services;
+  return { prefix: options.prefix, ourHosts: ourHosts(ctx), canonicalPath: storage.canonicalPath?.bind(storage) };
 }
 
 export function guardFor(ctx: DavContext): Guard {
   const { services, path, user } = ctx.state;
   const ifHeader = ctx.get('if');
   return new Guard(
-    { ifHeader: ifHeader === '' ? undefined : ifHeader, path, ourHosts: ourHosts(ctx), prefix: services.options.prefix, user },
+    { ifHeader: ifHeader === '' ? undefined : ifHeader, path, resolve: resolveContext(ctx), prefix: services.options.prefix, user },
     services.storage,
     services.locks,
   );
@@ -74,11 +88,13 @@ export async function readXml(ctx: DavContext): Promise<XmlElement | null> {
 
 /** Destination header -> DAV path (502 for another server, 403 for a reserved name). */
 export async function destinationPath(ctx: DavContext): Promise<string> {
-  const { options, storage } = ctx.state.services;
-  const dest = parseDestination(ctx.get('destination') || undefined, ourHosts(ctx));
-  let path = decodeRequestPath(dest.rawPath, options.prefix);
+  const { storage } = ctx.state.services;
+  const dest = ctx.get('destination');
+  if (!dest) throw new DavError(400, 'Destination header missing');
+  // A fragment has no place in a Destination (RFC 4918 10.3): refused rather than stored as a name.
+  if (dest.includes('#')) throw new DavError(400, 'Destination must not contain a fragment (#); encode it as %23 in a name');
+  const path = await resolveReference(dest, resolveContext(ctx));
   if (path === null) throw new DavError(502, 'Destination is outside this server');
-  if (storage.canonicalPath) path = await storage.canonicalPath(path);
   if (storage.isReserved(path)) throw new DavError(403, 'Reserved name');
   return path;
 }

@@ -1,9 +1,11 @@
-/** GET and HEAD: streamed bodies with validators, single ranges (RFC 7233) and conditionals (RFC 7232). */
+/** GET and HEAD: streamed bodies with validators, ranges (RFC 7233) and conditionals (RFC 7232). */
+import { randomBytes } from 'node:crypto';
+import { Readable } from 'node:stream';
 import type { DavContext } from '../context.js';
 import { DavError } from '../errors.js';
-import { checkConditionals, fileAtCollectionUrl, guardFor } from './common.js';
+import { checkConditionals, fileAtCollectionUrl, guardFor, href } from './common.js';
 import { contentTypeFor, httpDate } from '../dav/live-props.js';
-import { parseRange } from '../dav/range.js';
+import { multipartPlan, parseRanges, type ByteRange } from '../dav/range.js';
 import { ifRangeHolds } from '../dav/preconditions.js';
 import { baseName } from '../dav/path.js';
 import { renderListing } from '../browser/listing.js';
@@ -45,6 +47,7 @@ async function respond(ctx: DavContext, info: ResourceInfo, file: OpenFile | nul
 
   if (info.isCollection) {
     await file?.close();
+    setCollectionLocation(ctx);
     await renderListing(ctx, info);
     return;
   }
@@ -54,11 +57,14 @@ async function respond(ctx: DavContext, info: ResourceInfo, file: OpenFile | nul
   // A stored HTML or SVG file opened in a browser runs sandboxed (an opaque origin), so it cannot
   // use the visitor's credentials to call WebDAV methods on this server.
   if (ACTIVE_TYPES.test(ctx.type)) ctx.set('Content-Security-Policy', 'sandbox');
-  let range = parseRange(ctx.get('range') || undefined, info.size);
-  if (range !== null && !ifRangeHolds(ctx.get('if-range') || undefined, { etag: info.etag, lastModifiedMs: info.mtimeMs })) range = null;
-  if (range === 'unsatisfiable') {
+  // RFC 9110 14.2: Range is defined for GET only; HEAD describes the whole representation.
+  let ranges = ctx.method === 'GET' ? parseRanges(ctx.get('range') || undefined, info.size) : null;
+  if (ranges !== null && !ifRangeHolds(ctx.get('if-range') || undefined, { etag: info.etag, lastModifiedMs: info.mtimeMs })) ranges = null;
+  if (ranges === 'unsatisfiable') {
     throw new DavError(416, 'Range not satisfiable', { headers: { 'Content-Range': `bytes */${info.size}` } });
   }
+  if (ranges && ranges.length > 1) return sendMultipart(ctx, info, ranges, file, smallBody);
+  const range = ranges?.[0] ?? null;
   ctx.status = range ? 206 : 200;
   const length = range ? range.end - range.start + 1 : info.size;
   if (range) ctx.set('Content-Range', `bytes ${range.start}-${range.end}/${info.size}`);
@@ -105,4 +111,49 @@ async function sendWithReusedBuffers(ctx: DavContext, file: OpenFile, start: num
     return;
   }
   res.end();
+}
+
+/**
+ * RFC 4918 5.2: a collection requested without its trailing slash answers as the collection and
+ * names its canonical URL in Content-Location.
+ */
+export function setCollectionLocation(ctx: DavContext): void {
+  const url = ctx.req.url ?? '/';
+  const q = url.indexOf('?');
+  if (!(q === -1 ? url : url.slice(0, q)).endsWith('/')) ctx.set('Content-Location', href(ctx, ctx.state.path, true));
+}
+
+/**
+ * Several ranges: 206 multipart/byteranges (RFC 7233 4.1), streamed part by part with the
+ * length known up front. Each part reads from a descriptor opened for it; a part whose file is
+ * no longer the version described (another write replaced it) ends the response early, as a
+ * shrinking file does, since the promised bytes cannot be sent.
+ */
+async function sendMultipart(ctx: DavContext, info: ResourceInfo, ranges: ByteRange[], file: OpenFile | null, smallBody: Buffer | null): Promise<void> {
+  const { path, services } = ctx.state;
+  const { storage } = services;
+  await file?.close();
+  const plan = multipartPlan(ranges, info.size, String(ctx.response.get('Content-Type') || 'application/octet-stream'), randomBytes(12).toString('hex'));
+  ctx.status = 206;
+  ctx.type = plan.contentType;
+  async function* parts(): AsyncGenerator<Buffer | string> {
+    for (let i = 0; i < ranges.length; i++) {
+      const r = ranges[i]!;
+      yield plan.heads[i]!;
+      if (smallBody) {
+        yield smallBody.subarray(r.start, r.end + 1);
+        continue;
+      }
+      const part = storage.openFile ? await storage.openFile(path) : null;
+      if (storage.openFile && (!part || part.info.etag !== info.etag)) {
+        await part?.close();
+        throw Object.assign(new Error('file changed during a multi-range response'), { code: 'ERR_STREAM_PREMATURE_CLOSE' });
+      }
+      const stream = part ? part.stream(r) : await storage.read(path, r);
+      for await (const chunk of stream) yield chunk as Buffer;
+    }
+    yield plan.tail;
+  }
+  ctx.body = Readable.from(parts(), { objectMode: false });
+  ctx.length = plan.length;
 }

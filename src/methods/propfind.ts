@@ -17,6 +17,10 @@ import { propTag } from '../xml/write.js';
 import { activeLockXml, lockDiscoveryXml } from '../xml/lock.js';
 import type { DeadProperty, Quota, ResourceInfo } from '../storage/backend.js';
 import { isLockStoreUnavailable } from '../locks/errors.js';
+import { setCollectionLocation } from './get.js';
+import { isOsJunk } from '../middleware/os-junk.js';
+import { isStorageError } from '../storage/errors.js';
+import { MAX_TREE_DEPTH } from '../storage/walk.js';
 
 export type PropfindRequest = { kind: 'allprop'; include: QName[] } | { kind: 'propname' } | { kind: 'prop'; names: QName[] };
 
@@ -42,9 +46,15 @@ export async function propfind(ctx: DavContext): Promise<void> {
   const { path, services } = ctx.state;
   const { storage, locks } = services;
   const depth = parseDepth(ctx.get('depth') || undefined, 'infinity');
+  // 9.1: a server may refuse Depth: infinity (an absent Depth means infinity) with this condition.
+  if (depth === 'infinity' && services.options.depthInfinity === 'off') {
+    throw new DavError(403, 'Depth: infinity is not allowed here; list with Depth: 1', { condition: 'propfind-finite-depth' });
+  }
   const request = parsePropfind(await readXml(ctx));
   const info = await storage.stat(path);
   if (!info || fileAtCollectionUrl(ctx, info)) throw new DavError(404, 'Not found');
+  if (info.isCollection) setCollectionLocation(ctx);
+  const hideJunk = services.options.hideOsJunk;
   if (ctx.get('if')) await guardFor(ctx).checkIf();
 
   // A writable live property (displayname) set by PROPPATCH is stored dead and wins over the live value.
@@ -86,7 +96,8 @@ export async function propfind(ctx: DavContext): Promise<void> {
       }
     }
     let quota: Quota | undefined;
-    if (wantsQuota && storage.quota) quota = await (quotaOnce ??= storage.quota(p));
+    // RFC 4331 defines quota for collections; a file has none (a 404 propstat when asked).
+    if (wantsQuota && i.isCollection && storage.quota) quota = await (quotaOnce ??= storage.quota(p));
     const live = (local: string): string | undefined => {
       if (local === 'lockdiscovery') return lockXml;
       if (local === 'quota-available-bytes') return quota && `<D:quota-available-bytes>${quota.availableBytes}</D:quota-available-bytes>`;
@@ -130,12 +141,19 @@ export async function propfind(ctx: DavContext): Promise<void> {
     return propstatResponse(href(ctx, p, i.isCollection), propstats);
   };
 
-  async function* members(dir: string, recurse: boolean): AsyncGenerator<string> {
+  /**
+   * `seen` holds the collections on the way down: a collection met again (a symlink to an
+   * ancestor) is listed but not entered, and no walk goes deeper than MAX_TREE_DEPTH.
+   */
+  async function* members(dir: string, recurse: boolean, seen: ReadonlySet<string>, level: number): AsyncGenerator<string> {
     const withProps = wantsDead ? await storage.props.membersWithProps(dir) : new Set<string>();
     for await (const m of listIfPresent(dir)) {
+      if (hideJunk && isOsJunk(m.name)) continue;
       const p = joinPath(dir, m.name);
       yield await entry(p, m.info, withProps.has(m.name));
-      if (recurse && m.info.isCollection) yield* members(p, true);
+      if (recurse && m.info.isCollection && level < MAX_TREE_DEPTH && !(m.info.id && seen.has(m.info.id))) {
+        yield* members(p, true, m.info.id ? new Set([...seen, m.info.id]) : seen, level + 1);
+      }
     }
   }
 
@@ -147,7 +165,7 @@ export async function propfind(ctx: DavContext): Promise<void> {
     try {
       for await (const m of storage.list(dir)) yield m;
     } catch (e) {
-      if (e instanceof DavError && (e.status === 404 || e.status === 409)) return;
+      if ((e instanceof DavError && (e.status === 404 || e.status === 409)) || isStorageError(e, 'not-found', 'parent-missing', 'not-collection')) return;
       throw e;
     }
   }
@@ -155,7 +173,7 @@ export async function propfind(ctx: DavContext): Promise<void> {
   async function* body(): AsyncGenerator<string> {
     let buf = MULTISTATUS_OPEN + (await entry(path, info!, true));
     if (depth !== 0 && info!.isCollection) {
-      for await (const s of members(path, depth === 'infinity')) {
+      for await (const s of members(path, depth === 'infinity', new Set(info!.id ? [info!.id] : []), 1)) {
         buf += s;
         if (buf.length >= CHUNK) {
           yield buf;

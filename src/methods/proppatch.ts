@@ -4,7 +4,9 @@
  */
 import type { DavContext } from '../context.js';
 import { DavError } from '../errors.js';
-import { checkConditionals, fileAtCollectionUrl, guardFor, href, readXml } from './common.js';
+import { fileAtCollectionUrl, href, readXml } from './common.js';
+import { withWrite } from '../dav/write.js';
+import { MAX_DEAD_PROP_BYTES, MAX_DEAD_PROPS_PER_RESOURCE, MAX_DEAD_PROPS_PER_RESOURCE_BYTES } from '../storage/caps.js';
 import { isProtected } from '../dav/live-props.js';
 import { DAV_NS, MS_NS } from '../xml/names.js';
 import { childElements, isNamed, type XmlElement } from '../xml/parse.js';
@@ -59,32 +61,61 @@ export function requestedMtime(ops: PropPatchOp[]): number | undefined {
 
 const opName = (op: PropPatchOp): { ns: string; local: string } => (op.op === 'set' ? op.prop : op);
 
+const propBytes = (p: DeadProperty): number => Buffer.byteLength(p.xml) + Buffer.byteLength(p.attrs ?? '') + Buffer.byteLength(p.lang ?? '') + p.ns.length + p.local.length;
+
+type Failure = { status: number; error?: string; description?: string };
+
+/**
+ * The caps of src/storage/caps.ts: a value over its cap, or a set of instructions that would
+ * take the resource past its total, fails with 507 (9.2.1: "insufficient space to record the
+ * property") naming the cap, and so every other instruction with 424.
+ */
+function checkCaps(current: DeadProperty[], ops: PropPatchOp[], failures: Map<number, Failure>): void {
+  const after = new Map(current.map((p) => [`{${p.ns}}${p.local}`, p]));
+  ops.forEach((op, i) => {
+    const n = opName(op);
+    if (op.op === 'remove') return void after.delete(`{${n.ns}}${n.local}`);
+    if (propBytes(op.prop) > MAX_DEAD_PROP_BYTES) failures.set(i, { status: 507, description: `A property value may hold at most ${MAX_DEAD_PROP_BYTES} bytes` });
+    else after.set(`{${n.ns}}${n.local}`, op.prop);
+  });
+  if (failures.size) return;
+  let total = 0;
+  for (const p of after.values()) total += propBytes(p);
+  if (total <= MAX_DEAD_PROPS_PER_RESOURCE_BYTES && after.size <= MAX_DEAD_PROPS_PER_RESOURCE) return;
+  const description = `A resource may carry at most ${MAX_DEAD_PROPS_PER_RESOURCE} dead properties of ${MAX_DEAD_PROPS_PER_RESOURCE_BYTES} bytes in all`;
+  ops.forEach((op, i) => {
+    if (op.op === 'set') failures.set(i, { status: 507, description });
+  });
+}
+
 export async function proppatch(ctx: DavContext): Promise<void> {
   const { path, services } = ctx.state;
-  const { storage, locks } = services;
+  const { storage } = services;
   const ops = parsePropertyUpdate(await readXml(ctx));
-  const info = await storage.stat(path);
-  if (!info || fileAtCollectionUrl(ctx, info)) throw new DavError(404, 'Not found');
-  checkConditionals(ctx, info);
-  const guard = guardFor(ctx);
+  const first = await storage.stat(path);
+  if (!first || fileAtCollectionUrl(ctx, first)) throw new DavError(404, 'Not found');
 
-  const failures = new Map<number, { status: number; error?: string }>();
+  const failures = new Map<number, Failure>();
   ops.forEach((op, i) => {
     const n = opName(op);
     if (isProtected(n.ns, n.local)) failures.set(i, { status: 403, error: 'cannot-modify-protected-property' });
   });
 
-  await locks.exclusive([path], async () => {
-    await guard.check([{ path }]);
-    if (failures.size > 0) return;
+  const info = await withWrite(ctx, { writes: [{ path, effect: 'state' }] }, async ({ info }) => {
+    const now = info(path);
+    if (!now || fileAtCollectionUrl(ctx, now)) throw new DavError(404, 'Not found');
+    if (failures.size > 0) return now;
+    checkCaps(await storage.props.get(path), ops, failures);
+    if (failures.size > 0) return now;
     await storage.props.patch(path, ops);
     const mtime = requestedMtime(ops);
     // The properties are stored (that is what the 200 reports); the mtime follows when it can.
     if (mtime !== undefined && storage.setMtime) await storage.setMtime(path, mtime).catch(() => undefined);
+    return now;
   });
 
   // One propstat per distinct outcome; a property named twice is reported once, by its last instruction.
-  const byName = new Map<string, { status: number; error?: string; tag: string }>();
+  const byName = new Map<string, Failure & { tag: string }>();
   ops.forEach((op, i) => {
     const n = opName(op);
     const outcome = failures.get(i) ?? (failures.size ? { status: 424 } : { status: 200 });
@@ -92,9 +123,9 @@ export async function proppatch(ctx: DavContext): Promise<void> {
   });
   const groups = new Map<string, Propstat>();
   for (const o of byName.values()) {
-    const key = `${o.status} ${o.error ?? ''}`;
+    const key = `${o.status} ${o.error ?? ''} ${o.description ?? ''}`;
     let g = groups.get(key);
-    if (!g) groups.set(key, (g = { status: o.status, props: [], error: o.error }));
+    if (!g) groups.set(key, (g = { status: o.status, props: [], error: o.error, description: o.description }));
     g.props.push(o.tag);
   }
   ctx.status = 207;

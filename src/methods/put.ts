@@ -1,14 +1,19 @@
 /**
- * PUT (RFC 4918 9.7): the body streams into a temp file beside the target; only then, inside the
- * lock manager's critical section, are the If header and locks checked again and the temp file
- * renamed over the target. A failed or aborted upload leaves the old content untouched.
+ * PUT (RFC 4918 9.7): the body streams into the staging area; only then, inside the write
+ * spine's critical section, are the conditionals, the If header and the locks checked against
+ * fresh state and the staged file renamed over the target. A failed or aborted upload leaves
+ * the old content untouched and nothing in the tree. commitUpload() is that second half on its
+ * own, for anything else that stages a file and wants it to become the content of a URL.
  */
 import type { DavContext } from '../context.js';
 import { DavError } from '../errors.js';
 import { checkConditionals, guardFor } from './common.js';
 import { parentPath } from '../dav/path.js';
-import type { ResourceInfo } from '../storage/backend.js';
+import type { PendingUpload, ReceiveOptions } from '../storage/backend.js';
 import { uploadBody } from '../middleware/limits.js';
+import { withWrite } from '../dav/write.js';
+
+const ALLOW_COLLECTION = 'OPTIONS, GET, HEAD, DELETE, MKCOL, COPY, MOVE, PROPFIND, PROPPATCH, LOCK, UNLOCK';
 
 /**
  * `X-OC-Mtime: <unix seconds>` (ownCloud/Nextcloud, sent by rclone and sync clients) asks for
@@ -19,46 +24,51 @@ export function parseOcMtime(value: string): number | undefined {
   return Math.round(Number(value) * 1000);
 }
 
-export async function put(ctx: DavContext): Promise<void> {
-  const { path, services } = ctx.state;
-  const { storage, locks } = services;
-  // RFC 7231 4.3.4: a PUT with Content-Range must be refused rather than stored whole.
-  if (ctx.get('content-range')) throw new DavError(400, 'Content-Range is not allowed on PUT');
-  const [info, parent] = await Promise.all([storage.stat(path), storage.stat(parentPath(path))]);
-  if (info?.isCollection) throw new DavError(405, 'Cannot PUT to a collection', { headers: { Allow: 'OPTIONS, GET, HEAD, DELETE, MKCOL, COPY, MOVE, PROPFIND, PROPPATCH, LOCK, UNLOCK' } });
-  if (ctx.state.collectionUrl) throw new DavError(409, 'A URL ending in / names a collection; PUT stores files');
-  if (!parent?.isCollection) throw new DavError(409, 'Parent collection does not exist');
-  checkConditionals(ctx, info);
-  const guard = guardFor(ctx);
-  // Fail fast, before receiving a body that could not be stored anyway.
-  await guard.check([{ path, membership: !info }]);
+export interface CommitOptions {
+  /** Modification time to give the file (X-OC-Mtime). */
+  mtimeMs?: number;
+}
 
-  const ocMtime = parseOcMtime(ctx.get('x-oc-mtime'));
-  let mtimeAccepted = false;
-  const declared = ctx.get('content-length');
-  const upload = await storage.receive(path, uploadBody(ctx), { length: /^\d+$/.test(declared) && !ctx.get('transfer-encoding') ? Number(declared) : undefined });
-  let created: boolean;
-  let committed: { created: boolean; info?: ResourceInfo } | undefined;
+/**
+ * Makes a staged upload the content of `path` with PUT's plan: section on `path`, fresh state,
+ * conditionals, If header and locks, then the rename; answers 201 or 204 with the ETag of the
+ * stored bytes. Aborts the upload when anything refuses it.
+ */
+export async function commitUpload(ctx: DavContext, path: string, upload: PendingUpload, opts: CommitOptions = {}): Promise<void> {
+  let committed;
   try {
-    created = await locks.exclusive([path], async () => {
-      const now = await storage.stat(path);
-      checkConditionals(ctx, now);
-      await guard.check([{ path, membership: !now }]);
-      committed = await upload.commit(now);
-      if (ocMtime !== undefined && storage.setMtime) {
-        await storage.setMtime(path, ocMtime);
-        mtimeAccepted = true;
-      }
-      return committed.created;
+    committed = await withWrite(ctx, { writes: [{ path, effect: 'file' }], conditionals: path }, async ({ info, tx }) => {
+      const now = info(path);
+      if (now?.isCollection) throw new DavError(405, 'Cannot PUT to a collection', { headers: { Allow: ALLOW_COLLECTION } });
+      return tx.commit(upload, now, { mtimeMs: opts.mtimeMs });
     });
   } catch (e) {
     await upload.abort();
     throw e;
   }
-  if (mtimeAccepted) ctx.set('X-OC-Mtime', 'accepted');
-  // The commit's own stat describes the new file, unless X-OC-Mtime changed it since.
-  const after = (!mtimeAccepted && committed?.info) || (await storage.stat(path));
-  if (after) ctx.set('ETag', after.etag);
-  ctx.status = created ? 201 : 204;
-  ctx.body = created ? '' : null;
+  if (opts.mtimeMs !== undefined) ctx.set('X-OC-Mtime', 'accepted');
+  // The commit's own stat, taken inside the section: the ETag of these bytes, not of a later PUT's.
+  ctx.set('ETag', committed.info.etag);
+  ctx.status = committed.created ? 201 : 204;
+  ctx.body = committed.created ? '' : null;
+}
+
+export async function put(ctx: DavContext): Promise<void> {
+  const { path, services } = ctx.state;
+  const { storage } = services;
+  // RFC 7231 4.3.4: a PUT with Content-Range must be refused rather than stored whole.
+  if (ctx.get('content-range')) throw new DavError(400, 'Content-Range is not allowed on PUT');
+  const [info, parent] = await Promise.all([storage.stat(path), storage.stat(parentPath(path))]);
+  if (info?.isCollection) throw new DavError(405, 'Cannot PUT to a collection', { headers: { Allow: ALLOW_COLLECTION } });
+  if (ctx.state.collectionUrl) throw new DavError(409, 'A URL ending in / names a collection; PUT stores files');
+  if (!parent?.isCollection) throw new DavError(409, 'Parent collection does not exist');
+  // Fail fast, before receiving a body that could not be stored anyway; the write spine checks
+  // everything again against fresh state before the commit.
+  checkConditionals(ctx, info);
+  await guardFor(ctx).check([{ path, membership: !info, vacant: !info }]);
+
+  const declared = ctx.get('content-length');
+  const receive: ReceiveOptions = { length: /^\d+$/.test(declared) && !ctx.get('transfer-encoding') ? Number(declared) : undefined };
+  const upload = await storage.receive(path, uploadBody(ctx), receive);
+  await commitUpload(ctx, path, upload, { mtimeMs: parseOcMtime(ctx.get('x-oc-mtime')) });
 }

@@ -17,7 +17,6 @@ import { PasswordVerifier, type AuthOutcome } from '../auth/verify.js';
 import { Defender } from '../auth/defender.js';
 import { loadUsers } from '../auth/users.js';
 import { Spaces } from '../auth/spaces.js';
-import type { FsBackend } from '../storage/fs/backend.js';
 import { ConfigError } from '../config.js';
 import type { StateStore } from '../state/store.js';
 import { AppPasswords } from '../auth/app-passwords.js';
@@ -53,7 +52,7 @@ export function clientAddress(ctx: DavContext): string {
   return ctx.req.socket.remoteAddress ?? '';
 }
 
-export async function createAuth(options: ServerOptions, services: Services, storage: FsBackend, state: StateStore): Promise<Auth> {
+export async function createAuth(options: ServerOptions, services: Services, state: StateStore): Promise<Auth> {
   if (!options.htpasswd) return { middleware: (_ctx, next) => next(), verifier: null, defender: null, spaces: null, appPasswords: null };
   const htpasswd = new HtpasswdFile(options.htpasswd);
   try {
@@ -72,7 +71,7 @@ export async function createAuth(options: ServerOptions, services: Services, sto
   const appPasswords = new AppPasswords(state);
   const verifier = new PasswordVerifier(htpasswd, defender, appPasswords);
   const basic = new BasicAuthenticator(verifier);
-  const spaces = await Spaces.create(services, storage, options.users ? await loadUsers(options.users) : null);
+  const spaces = await Spaces.create(services, options.users ? await loadUsers(options.users) : null);
   const challenge = `Basic realm="${options.realm}", charset="UTF-8"`;
 
   const refuse = (outcome: AuthOutcome & { ok: false }): DavError =>

@@ -5,7 +5,8 @@
  */
 import type { Next } from 'koa';
 import type { DavContext } from '../context.js';
-import { DavError } from '../errors.js';
+import { DavError, davErrorOfStorage } from '../errors.js';
+import { StorageError } from '../storage/errors.js';
 import { errorBody } from '../xml/write.js';
 
 export type ErrorLogger = (err: unknown, ctx: DavContext) => void;
@@ -20,7 +21,9 @@ export function errors(log: ErrorLogger) {
   return async function errorMiddleware(ctx: DavContext, next: Next): Promise<void> {
     try {
       await next();
-    } catch (err) {
+    } catch (caught) {
+      // Storage reports domain errors; this is where they become HTTP (src/errors.ts has the table).
+      const err = caught instanceof StorageError ? davErrorOfStorage(caught) : caught;
       if (ctx.headerSent || !ctx.writable) {
         // A client error (4xx) that can no longer be answered is the client's business, not the log's.
         if (!isClientGone(err) && !(err instanceof DavError && err.status < 500)) log(err, ctx);
@@ -52,8 +55,33 @@ export function errors(log: ErrorLogger) {
         // A server-side failure names the request id, which the logs carry too.
         ctx.body = e.message + (e.status >= 500 && ctx.state.requestId ? ` (request id ${ctx.state.requestId})` : '') + '\n';
       }
-      // A body we never read must not be parsed as the next request.
-      if (!ctx.req.complete) ctx.set('Connection', 'close');
+      // A body we never read must not be parsed as the next request: read a small one to its
+      // end (a client sending a PUT before its credentials, as Zotero does, keeps its
+      // connection and reads the 401), close the connection after a large one.
+      if (!ctx.req.complete && !(await drainSmall(ctx))) ctx.set('Connection', 'close');
     }
   };
+}
+
+const DRAIN_LIMIT = 1024 * 1024;
+
+/** Reads and discards a declared body of up to 1 MiB (2 s at most); true when it ended. */
+async function drainSmall(ctx: DavContext): Promise<boolean> {
+  const declared = ctx.get('content-length');
+  // Only a body nobody started reading: an upload that failed half way is not waited for.
+  if (!/^\d+$/.test(declared) || Number(declared) > DRAIN_LIMIT || ctx.req.destroyed || ctx.req.readableDidRead) return false;
+  const req = ctx.req;
+  return new Promise<boolean>((resolve) => {
+    const done = (ok: boolean): void => {
+      clearTimeout(timer);
+      req.off('end', onEnd).off('error', onFail).off('close', onClose);
+      resolve(ok);
+    };
+    const onEnd = (): void => done(true);
+    const onFail = (): void => done(false);
+    const onClose = (): void => done(req.complete);
+    const timer = setTimeout(() => done(false), 2000);
+    req.on('end', onEnd).on('error', onFail).on('close', onClose);
+    req.resume();
+  });
 }

@@ -16,7 +16,6 @@
  * The signed-in user's own shares: `GET/POST <prefix>/.dav/shares`, `DELETE <prefix>/.dav/shares/<id>`.
  */
 import { createHmac, randomBytes } from 'node:crypto';
-import { join } from 'node:path';
 import type { DavContext } from '../context.js';
 import { DavError } from '../errors.js';
 import { Defender } from '../auth/defender.js';
@@ -30,7 +29,6 @@ import { cleanPath } from '../auth/user-rights.js';
 import { clientAddress, READ_METHODS } from '../middleware/auth.js';
 import { resolvePath } from '../middleware/resolve-path.js';
 import { checkRights } from '../middleware/rights.js';
-import { META_DIR } from '../storage/fs/backend.js';
 import { parseDuration } from '../util/duration.js';
 import { renderDropPage } from '../browser/share-pages.js';
 import { serveAsset } from '../browser/assets.js';
@@ -50,7 +48,7 @@ export const shareRoutes: FeatureRoutes = (deps: RouteDeps): DavRoute[] => {
   const { services } = deps;
   const { options, state } = services;
   const shares = new Shares(state);
-  const views = new ShareViews(services, options.root, join(options.root, META_DIR));
+  const views = new ShareViews(services, options.root);
   const defender =
     deps.defender ??
     new Defender(state, { maxFailures: options.authMaxFailures, maxUserFailures: options.authMaxUserFailures, windowSec: options.authWindow, banSec: options.authBan });
@@ -103,7 +101,7 @@ export const shareRoutes: FeatureRoutes = (deps: RouteDeps): DavRoute[] => {
     if (record.passwordHash) await checkPassword(ctx, record, client);
     const view = await views.get(record);
     const prefix = sharePath(options.prefix, record.token).slice(0, -1);
-    ctx.state.services = { ...services, options: { ...options, prefix }, storage: rightsView(view.storage, view.rights), locks: view.locks };
+    ctx.state.services = { ...services, options: { ...options, prefix }, storage: rightsView(view.storage, view.rights), locks: view.locks, events: view.events };
     ctx.state.rights = { rights: view.rights, storage: view.storage };
     ctx.state.readOnly = record.mode === 'read';
     ctx.state.user = undefined;

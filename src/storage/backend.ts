@@ -4,14 +4,23 @@
  * plugged in without touching them.
  */
 import type { Readable } from 'node:stream';
+import type { TreeChange } from './events.js';
+import type { StorageErrorKind } from './errors.js';
+
+export type { TreeChange } from './events.js';
 
 export interface ResourceInfo {
   isCollection: boolean;
   size: number;
   mtimeMs: number;
   birthtimeMs: number;
-  /** Strong entity tag, quoted; changes whenever the content changes. */
+  /** Strong entity tag, quoted; changes whenever the content changes and never repeats at a URL for other content. */
   etag: string;
+  /**
+   * Identity of the stored object (e.g. device and inode), when the backend has one: lets tree
+   * walks notice a collection they already visited (a symlink loop).
+   */
+  id?: string;
 }
 
 export interface ListEntry {
@@ -38,23 +47,55 @@ export interface PropertyStore {
   patch(path: string, ops: PropPatchOp[]): Promise<void>;
   /** Names of the members of collection `dir` that have dead properties (lets listings skip the rest). */
   membersWithProps(dir: string): Promise<Set<string>>;
+  /** Tree operations, driven by tree events (src/storage/side-data.ts): properties follow their resource. */
+  /** Removes the properties of `path` and everything below it. */
+  removeTree(path: string): Promise<void>;
+  /** Moves the properties of `src` and below to `dst`, replacing those of `dst` and below. */
+  moveTree(src: string, dst: string): Promise<void>;
+  /** Copies the properties of `src` (with `deep`, and below) to `dst`, replacing those of `dst` and below. */
+  copyTree(src: string, dst: string, deep: boolean): Promise<void>;
 }
 
 /** A member that could not be deleted, copied or moved: goes into a 207 response. */
 export interface FailedMember {
   path: string;
-  status: number;
+  kind: StorageErrorKind;
 }
 
-/** A body received into a temporary file; nothing is visible until commit(). */
+/** What a tree operation did: every change, in order, and the members it could not handle. */
+export interface TreeResult {
+  changes: TreeChange[];
+  failed: FailedMember[];
+}
+
+export interface CommitResult {
+  /** True when nothing was at the path before. */
+  created: boolean;
+  /** The stored file, as it was right after the rename (its ETag is the answer's). */
+  info: ResourceInfo;
+  changes: TreeChange[];
+}
+
+/** A body received into the staging area; nothing is visible until commit(). */
 export interface PendingUpload {
   /**
-   * Renames the temp file over the target atomically; reports whether the target was new.
-   * `current` is the target's state when the caller just looked it up (inside the lock
-   * manager's critical section), which spares the backend a second lookup.
+   * Renames the staged file over the target atomically. `current` is the target's state when
+   * the caller just looked it up (inside the critical section). With `mtimeMs` the file gets
+   * that modification time before it becomes visible (X-OC-Mtime), so the returned info is
+   * exactly what was stored.
    */
-  commit(current?: ResourceInfo | null): Promise<{ created: boolean; info?: ResourceInfo }>;
+  commit(current: ResourceInfo | null, opts?: { mtimeMs?: number }): Promise<CommitResult>;
   abort(): Promise<void>;
+}
+
+export interface ReceiveOptions {
+  /** Declared length of the body, when known (small bodies take a faster path). */
+  length?: number;
+  /**
+   * Sees every chunk of the body exactly as it is stored, in order (e.g. a hasher that keeps
+   * a checksum with the file). Called before the chunk is written; a throw fails the upload.
+   */
+  observe?: (chunk: Buffer) => void;
 }
 
 /** A file opened for reading: its info and its bytes come from the same open file. */
@@ -96,18 +137,25 @@ export interface StorageBackend {
    * bytes sent match even when a PUT or MOVE replaces the file meanwhile. Null if missing.
    */
   openFile?(path: string): Promise<OpenFile | null>;
-  /** Streams `body` into a temp file beside `path`; the caller commits or aborts. */
-  receive(path: string, body: Readable, opts?: { length?: number }): Promise<PendingUpload>;
-  /** Creates an empty file if nothing is there (LOCK on an unmapped URL); true if created. */
-  createEmpty(path: string): Promise<boolean>;
-  mkdir(path: string): Promise<void>;
-  /** Deletes a file or a whole tree with its dead properties. */
-  remove(path: string): Promise<FailedMember[]>;
-  /** Copies (depth infinity or just the collection itself), replacing what is at `dst`. */
-  copy(src: string, dst: string, opts: { recursive: boolean }): Promise<FailedMember[]>;
-  /** Moves with dead properties, replacing what is at `dst` (a rename where possible). */
-  move(src: string, dst: string): Promise<FailedMember[]>;
-  /** Names that WebDAV must never list or address (metadata store, temp files). */
+  /** Streams `body` into the staging area; the caller commits it to `path` or aborts. */
+  receive(path: string, body: Readable, opts?: ReceiveOptions): Promise<PendingUpload>;
+  /** Creates an empty file if nothing is there (LOCK on an unmapped URL); no change if something is. */
+  createEmpty(path: string): Promise<TreeChange[]>;
+  /** Creates a collection ('exists' when something is there, 'parent-missing' without a parent). */
+  mkdir(path: string): Promise<TreeChange[]>;
+  /**
+   * Deletes a file or a whole tree. Members that fail are reported and keep their ancestors
+   * (RFC 4918 9.6.1); the changes name exactly what went.
+   */
+  remove(path: string): Promise<TreeResult>;
+  /**
+   * Copies (depth infinity or just the collection itself), replacing what is at `dst`. A copy to
+   * a new path appears complete or not at all; members that fail are reported, the rest copied.
+   */
+  copy(src: string, dst: string, opts: { recursive: boolean }): Promise<TreeResult>;
+  /** Moves, replacing what is at `dst` (a rename where possible). */
+  move(src: string, dst: string): Promise<TreeResult>;
+  /** Names that WebDAV must never list or address (metadata store, staging area). */
   isReserved(path: string): boolean;
   /**
    * The stored spelling of `path`: the path itself when it exists (or is plain ASCII), else the
@@ -115,7 +163,14 @@ export interface StorageBackend {
    * NFD, as macOS sends). Segments past the first one that matches nothing are kept as given.
    */
   canonicalPath?(path: string): Promise<string>;
+  /** Sets the modification time (Win32LastModifiedTime); not a tree change (content is the same). */
   setMtime?(path: string, mtimeMs: number): Promise<void>;
   quota?(path: string): Promise<Quota>;
+  /**
+   * Optional: a view of the same tree (same paths, same side data) that never follows anything
+   * (a symlink) out of the collection `scope`; used below per-user roots (src/storage/scoped.ts).
+   * Rejects when `scope` itself leads out of the tree.
+   */
+  confine?(scope: string): Promise<StorageBackend>;
   close?(): Promise<void>;
 }

@@ -19,14 +19,20 @@ export interface Propstat {
   props: string[];
   /** Optional DAV:error condition for this propstat (e.g. cannot-modify-protected-property). */
   error?: string;
+  /** Optional human-readable reason (14.22 responsedescription), e.g. the cap a value exceeded. */
+  description?: string;
 }
 
 export function propstatResponse(href: string, propstats: Propstat[]): string {
   let s = `<D:response><D:href>${escapeText(href)}</D:href>`;
+  // 14.24: a response holds a status or at least one propstat; an empty <D:prop/> request
+  // (nothing asked, nothing to report) gets one empty 200 propstat.
+  if (propstats.every((ps) => ps.props.length === 0)) return s + `<D:propstat><D:prop/><D:status>${statusLine(200)}</D:status></D:propstat></D:response>`;
   for (const ps of propstats) {
     if (ps.props.length === 0) continue;
     s += `<D:propstat><D:prop>${ps.props.join('')}</D:prop><D:status>${statusLine(ps.status)}</D:status>`;
     if (ps.error) s += `<D:error><D:${ps.error}/></D:error>`;
+    if (ps.description) s += `<D:responsedescription>${escapeText(ps.description)}</D:responsedescription>`;
     s += '</D:propstat>';
   }
   return s + '</D:response>';

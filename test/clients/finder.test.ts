@@ -49,13 +49,15 @@ describe('clients: macOS Finder', () => {
     expect(parseMultistatus(inc.body).get('/')!.props.get(`{${DAV}}quota-available-bytes`)?.status).to.equal(200);
   });
 
-  it('quota asked over a Depth-1 listing answers on every entry', async () => {
+  it('quota asked over a Depth-1 listing answers on collections; files answer 404 (RFC 4331 is for collections)', async () => {
     await mkdir(join(s.root, 'd'));
     await writeFile(join(s.root, 'd', 'f'), 'x');
     const r = await s.req('PROPFIND', '/d/', { headers: { Depth: '1' }, body: propfindBody(['quota-available-bytes', 'quota-used-bytes']) });
     const all = parseMultistatus(r.body);
     expect([...all.keys()].sort()).to.deep.equal(['/d/', '/d/f']);
-    for (const e of all.values()) expect(e.props.get(`{${DAV}}quota-used-bytes`)?.status).to.equal(200);
+    expect(all.get('/d/')!.props.get(`{${DAV}}quota-used-bytes`)?.status).to.equal(200);
+    // A file's quota-used-bytes used to be the whole filesystem's, read by some clients as its size.
+    expect(all.get('/d/f')!.props.get(`{${DAV}}quota-used-bytes`)?.status).to.equal(404);
   });
 
   it('PUT with Transfer-Encoding: chunked and X-Expected-Entity-Length stores the whole body', async () => {

@@ -141,9 +141,31 @@ export async function lockOk(s: TestServer, path: string, o: LockOpts = {}): Pro
 /** If header submitting `token` for the Request-URI. */
 export const ifToken = (token: string): Record<string, string> => ({ If: `(<${token}>)` });
 
-/** Names in a directory that look like upload temp files. */
+/** Names in a directory that look like upload temp files of earlier versions (never written now). */
 export async function tempFiles(dir: string): Promise<string[]> {
   return (await readdir(dir)).filter((n) => n.startsWith('.~davtmp-'));
+}
+
+/** Files in the staging area of the tree at `root` (uploads and copies in flight, or debris): paths relative to root. */
+export async function stagedFiles(root: string): Promise<string[]> {
+  const out: string[] = [];
+  const staging = joinFs(root, '.davmeta', 'staging');
+  let owners: string[];
+  try {
+    owners = await readdir(staging);
+  } catch {
+    return out;
+  }
+  for (const o of owners) {
+    let names: string[] = [];
+    try {
+      names = await readdir(joinFs(staging, o));
+    } catch {
+      continue;
+    }
+    for (const n of names) if (n !== '.alive') out.push(`.davmeta/staging/${o}/${n}`);
+  }
+  return out;
 }
 
 /**

@@ -11,6 +11,7 @@ import { makeTempDir, request, spawnCli, type CliServer } from '../helpers/serve
 import { basic, writeHtpasswd } from '../helpers/auth.js';
 import { TestRedis } from '../redis/redis-server.js';
 import { cli } from './helpers.js';
+import { ensureBuilt } from '../helpers/dav.js';
 
 describe('identity: app passwords on --workers 2 over Redis', function () {
   this.timeout(120_000);
@@ -19,7 +20,9 @@ describe('identity: app passwords on --workers 2 over Redis', function () {
   let server: CliServer;
   let options: string[];
 
-  before(async () => {
+  before(async function () {
+    this.timeout(300_000);
+    await ensureBuilt(); // the CLI runs from dist/
     redis = await TestRedis.start();
     dir = await makeTempDir('ap-workers');
     const root = join(dir, 'root');

@@ -8,6 +8,7 @@ import { expect } from 'chai';
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { lockBody } from '../helpers/server.js';
+import { ensureBuilt } from '../helpers/dav.js';
 import { requireProgram, run } from '../helpers/run.js';
 import { basic, cli, put, startIdentityServer, type IdentityServer } from './helpers.js';
 import { writeHtpasswd } from '../helpers/auth.js';
@@ -24,7 +25,11 @@ async function filesUnder(dir: string): Promise<string[]> {
 }
 
 describe('identity: app passwords', function () {
-  this.timeout(120_000);
+  this.timeout(180_000);
+  before(async function () {
+    this.timeout(300_000);
+    await ensureBuilt(); // the CLI runs from dist/
+  });
   let s: IdentityServer;
   const add = async (...args: string[]): Promise<string> => {
     const r = await cli(['app-password', 'add', 'alice', ...args, ...s.cliOptions]);

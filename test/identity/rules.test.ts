@@ -7,6 +7,7 @@ import { expect } from 'chai';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { lockBody } from '../helpers/server.js';
+import { ensureBuilt } from '../helpers/dav.js';
 import { cli, hrefsOf, put, startIdentityServer, type IdentityServer } from './helpers.js';
 
 const USERS = `
@@ -31,7 +32,11 @@ users:
 const propfind = (depth: string): Record<string, string> => ({ Depth: depth });
 
 describe('identity: path rules in the users file', function () {
-  this.timeout(60_000);
+  this.timeout(120_000);
+  before(async function () {
+    this.timeout(300_000);
+    await ensureBuilt(); // the CLI runs from dist/
+  });
   let s: IdentityServer;
   let alice: ReturnType<IdentityServer['as']>;
   let bob: ReturnType<IdentityServer['as']>;

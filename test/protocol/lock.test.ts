@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { lockBody, startTestServer, type TestServer, type Res } from '../helpers/server.js';
-import { DAV, childElements, davError, findChild, ifToken, lockOk, mkcolOk, prop, putOk, single, streamRequest, textContent } from '../helpers/dav.js';
+import { DAV, childElements, davError, findChild, ifToken, lockOk, mkcolOk, multistatus, prop, putOk, single, streamRequest, textContent } from '../helpers/dav.js';
 import { parseXml, type XmlElement } from '../../src/xml/parse.js';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -202,7 +202,12 @@ describe('LOCK', () => {
       await mkcolOk(s, '/d');
       await putOk(s, '/d/m', 'x');
       await lockOk(s, '/d/m');
-      expect(davError(await s.req('LOCK', '/d', { body: lockBody() }), 423, 'no-conflicting-lock')).to.deep.equal(['/d/m']);
+      // 9.10.3: refused because of a member's lock: 207 naming the member (423) and the Request-URI (424).
+      const refused = multistatus(await s.req('LOCK', '/d', { body: lockBody() }));
+      expect([...refused.keys()]).to.deep.equal(['/d/m', '/d/']);
+      expect(refused.get('/d/m')!.status).to.equal(423);
+      expect(refused.get('/d/')!.status).to.equal(424);
+      expect((await s.req('PUT', '/d/other', { body: 'x' })).status, 'no lock was taken').to.equal(201);
       await lockOk(s, '/d', { depth: '0' });
     });
   });
@@ -321,7 +326,9 @@ describe('LOCK', () => {
 
     it('a depth-infinity lock on the root protects everything', async () => {
       // The lock on /f.txt (taken in beforeEach) conflicts with a depth-infinity lock on / until released.
-      davError(await s.req('LOCK', '/', { body: lockBody() }), 423, 'no-conflicting-lock');
+      const refused = multistatus(await s.req('LOCK', '/', { body: lockBody() }));
+      expect(refused.get('/f.txt')!.status).to.equal(423);
+      expect(refused.get('/')!.status).to.equal(424);
       expect((await s.req('UNLOCK', '/f.txt', { headers: { 'Lock-Token': `<${token}>` } })).status).to.equal(204);
       const { token: rt } = await lockOk(s, '/', { depth: 'infinity' });
       await expect423(s.req('PUT', '/anything.txt', { body: 'x' }), '/');

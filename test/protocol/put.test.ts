@@ -3,7 +3,7 @@ import { readFile, stat } from 'node:fs/promises';
 import { randomBytes, createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { startTestServer, type TestServer } from '../helpers/server.js';
-import { eventually, mkcolOk, putOk, streamRequest, tempFiles } from '../helpers/dav.js';
+import { eventually, mkcolOk, putOk, stagedFiles, streamRequest, tempFiles } from '../helpers/dav.js';
 
 describe('PUT', () => {
   let s: TestServer;
@@ -49,7 +49,7 @@ describe('PUT', () => {
     const chunk = Buffer.alloc(64 * 1024, 0x61);
     const r = await streamRequest(s, 'PUT', '/keep.txt', [chunk, chunk, chunk, chunk], { headers: { 'Content-Length': 1024 * 1024 }, abortAfter: 2 });
     expect(r).to.equal('aborted');
-    expect(await eventually(async () => (await tempFiles(s.root)).length === 0)).to.equal(true);
+    expect(await eventually(async () => (await tempFiles(s.root)).length === 0 && (await stagedFiles(s.root)).length === 0)).to.equal(true);
     expect(await readFile(join(s.root, 'keep.txt'), 'utf8')).to.equal('old content');
     expect((await s.req('GET', '/keep.txt')).body).to.equal('old content');
   });
@@ -58,7 +58,7 @@ describe('PUT', () => {
     await mkcolOk(s, '/d');
     const r = await streamRequest(s, 'PUT', '/d/new.bin', [Buffer.alloc(100_000), Buffer.alloc(100_000), 'x'], { abortAfter: 2 });
     expect(r).to.equal('aborted');
-    expect(await eventually(async () => (await tempFiles(join(s.root, 'd'))).length === 0)).to.equal(true);
+    expect(await eventually(async () => (await tempFiles(join(s.root, 'd'))).length === 0 && (await stagedFiles(s.root)).length === 0)).to.equal(true);
     expect((await s.req('GET', '/d/new.bin')).status).to.equal(404);
     // The server is still fine.
     expect((await s.req('PUT', '/d/new.bin', { body: 'ok' })).status).to.equal(201);
@@ -68,10 +68,12 @@ describe('PUT', () => {
     const chunk = Buffer.alloc(32 * 1024);
     // Start an upload and leave it hanging so its temp file exists, then look.
     const pending = streamRequest(s, 'PUT', '/slow.bin', [chunk, chunk, chunk], { headers: { 'Content-Length': 10 * 1024 * 1024 }, abortAfter: 2, delayMs: 300 });
-    expect(await eventually(async () => (await tempFiles(s.root)).length > 0)).to.equal(true);
-    const [tmp] = await tempFiles(s.root);
-    const list = await s.req('PROPFIND', '/', { headers: { Depth: '1' } });
-    expect(list.body).to.not.include('.~davtmp-');
+    expect(await eventually(async () => (await stagedFiles(s.root)).length > 0)).to.equal(true);
+    const [tmp] = await stagedFiles(s.root);
+    expect(await tempFiles(s.root), 'nothing is staged beside the target').to.deep.equal([]);
+    const list = await s.req('PROPFIND', '/', { headers: { Depth: 'infinity' } });
+    expect(list.body).to.not.include('davmeta');
+    expect(list.body).to.not.include(tmp!.split('/').pop());
     expect((await s.req('GET', `/${tmp}`)).status).to.equal(404);
     expect((await s.req('PUT', `/${tmp}`, { body: 'x' })).status).to.equal(403);
     expect((await s.req('DELETE', `/${tmp}`)).status).to.equal(403);

@@ -43,9 +43,16 @@ describe('UNLOCK', () => {
     await putOk(s, '/f', 'x');
     const { token } = await lockOk(s, '/f');
     expect((await s.req('UNLOCK', '/f')).status).to.equal(400);
-    expect((await s.req('UNLOCK', '/f', { headers: { 'Lock-Token': token } })).status).to.equal(400);
     expect((await s.req('UNLOCK', '/f', { headers: { 'Lock-Token': '<>' } })).status).to.equal(400);
+    expect((await s.req('UNLOCK', '/f', { headers: { 'Lock-Token': `<${token} x>` } })).status).to.equal(400);
     expect((await s.req('PUT', '/f', { body: 'y' })).status).to.equal(423);
+  });
+
+  it('accepts the token without angle brackets (npm webdav, some Windows versions)', async () => {
+    await putOk(s, '/f', 'x');
+    const { token } = await lockOk(s, '/f');
+    expect((await s.req('UNLOCK', '/f', { headers: { 'Lock-Token': token } })).status).to.equal(204);
+    expect((await s.req('PUT', '/f', { body: 'y' })).status).to.equal(204);
   });
 
   it('unlocking one shared lock leaves the other in force', async () => {

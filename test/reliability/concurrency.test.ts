@@ -13,6 +13,7 @@ import { promises as fsp } from 'node:fs';
 import { join } from 'node:path';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { cliPath, lockBody, makeTempDir } from '../helpers/server.js';
+import { stagedFiles } from '../helpers/dav.js';
 
 const CLIENTS = Number(process.env.CONC_CLIENTS ?? 32);
 const REQUESTS = Number(process.env.CONC_REQUESTS ?? 1000);
@@ -200,6 +201,7 @@ describe('reliability: concurrency', function () {
       return out;
     };
     const onDisk = (await walk('/')).sort();
+    expect(await stagedFiles(srv.root), 'staged files left behind').to.deep.equal([]);
     for (const d of ['/', '/d0/', '/d1/']) {
       if (d !== '/' && !onDisk.includes(d)) continue;
       const list = await send('PROPFIND', d, { Depth: '1' });

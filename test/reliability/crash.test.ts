@@ -11,9 +11,10 @@ import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { lockBody, makeTempDir, request, spawnCli, type CliServer } from '../helpers/server.js';
 
+/** Temp files of interrupted writes: staged uploads and copies, metadata temp files, legacy upload temp files. */
 async function findLitter(dir: string): Promise<string[]> {
   const names = (await fsp.readdir(dir, { recursive: true })) as string[];
-  return names.filter((n) => /(^|\/)\.~davtmp-|\.tmp$/.test(n));
+  return names.filter((n) => /(^|\/)\.~davtmp-|\.tmp$|^\.davmeta\/staging\/[^/]+\/[^/.][^/]*$/.test(n));
 }
 
 async function waitFor(what: string, cond: () => Promise<boolean>, ms = 10_000): Promise<void> {

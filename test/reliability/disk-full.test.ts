@@ -13,7 +13,7 @@ const MiB = 1024 * 1024;
 
 async function litter(dir: string): Promise<string[]> {
   const out: string[] = [];
-  for (const e of await fsp.readdir(dir, { recursive: true })) if (/\.~davtmp-|\.tmp$/.test(e)) out.push(e);
+  for (const e of await fsp.readdir(dir, { recursive: true })) if (/\.~davtmp-|\.tmp$|^\.davmeta\/staging\/[^/]+\/[^/.][^/]*$/.test(e)) out.push(e);
   return out;
 }
 

@@ -11,6 +11,7 @@ import { promises as fsp } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { lockBody, makeTempDir, request, spawnCli, type CliServer } from '../helpers/server.js';
+import { stagedFiles } from '../helpers/dav.js';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -22,7 +23,8 @@ async function waitFor(what: string, cond: () => Promise<boolean>, ms = 10_000):
   }
 }
 
-const tempFiles = async (dir: string): Promise<string[]> => (await fsp.readdir(dir)).filter((n) => n.startsWith('.~davtmp-'));
+/** Uploads in flight (or their debris): files of the staging area, and legacy temp files beside targets. */
+const tempFiles = async (root: string): Promise<string[]> => [...(await fsp.readdir(root)).filter((n) => n.startsWith('.~davtmp-')), ...(await stagedFiles(root))];
 
 /** Starts a PUT and returns the request (to write more) and its eventual status. */
 function startPut(base: string, path: string, length: number): { req: ClientRequest; status: Promise<number>; connection: () => string | undefined } {

@@ -10,7 +10,7 @@ import { promises as fsp } from 'node:fs';
 import { ConfigError, OPTION_SPECS, resolveOptions, type ServerOptions } from '../../config.js';
 import { mergeSources } from '../../config-file.js';
 import { createStateStore, type StateStore } from '../../state/index.js';
-import { META_DIR } from '../../storage/fs/backend.js';
+import { META_DIR } from '../../storage/reserved.js';
 import { HtpasswdFile } from '../../auth/htpasswd.js';
 import { loadUsers, type UserRule } from '../../auth/users.js';
 

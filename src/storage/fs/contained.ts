@@ -10,30 +10,61 @@
  * tree; it is not a defence against a local user racing renames inside the served directory.
  */
 import { promises as fsp } from 'node:fs';
-import { sep } from 'node:path';
+import { join, sep } from 'node:path';
 import { FsBackend, infoFromStats, type FsBackendOptions } from './backend.js';
-import type { FailedMember, ListEntry, OpenFile, PendingUpload, ResourceInfo } from '../backend.js';
+import type { ListEntry, OpenFile, PendingUpload, ReceiveOptions, ResourceInfo, TreeResult } from '../backend.js';
+import type { TreeChange } from '../events.js';
 import type { Readable } from 'node:stream';
-import { DavError, fromFsError } from '../../errors.js';
-import { joinPath, parentPath } from '../../dav/path.js';
+import { fromErrno, StorageError } from '../errors.js';
+import { isSelfOrDescendant, joinPath, parentPath } from '../../dav/path.js';
 
 const code = (e: unknown): string | undefined => (e as NodeJS.ErrnoException | undefined)?.code;
-const outside = (): DavError => new DavError(403, 'Symbolic link leads outside the served directory');
+const outside = (): StorageError => new StorageError('forbidden', 'Symbolic link leads outside the served directory');
 
 export class ContainedFsBackend extends FsBackend {
   private realRoot = '';
   private readonly okDirs = new Map<string, number>();
   private readonly dirTtlMs: number;
+  /** The collection this view is confined to ('/': the whole tree). */
+  private scope = '/';
 
   constructor(opts: FsBackendOptions & { dirTtlMs?: number }) {
     super(opts);
     this.dirTtlMs = opts.dirTtlMs ?? 2000;
   }
 
+  /**
+   * A view of this backend (same paths, same property store and staging area) that refuses any
+   * symlink leading out of `scope`: the boundary of a user whose root is `scope`.
+   */
+  override async confine(scope: string): Promise<ContainedFsBackend> {
+    let real: string;
+    try {
+      real = await fsp.realpath(this.fsPath(scope));
+    } catch (e) {
+      throw fromErrno(e);
+    }
+    if (!this.inside(real)) throw outside();
+    const view = new ContainedFsBackend({ root: this.root, metaDir: this.metaDir, fsync: this.fsync, dirTtlMs: this.dirTtlMs, shareWith: this });
+    view.realRoot = real;
+    view.realMeta = this.realMeta;
+    view.realTree = this.realTree;
+    view.scope = scope;
+    return view;
+  }
+
   override async init(): Promise<void> {
     await super.init();
     this.realRoot = await fsp.realpath(this.root);
+    this.realTree = this.realRoot;
+    this.realMeta = await fsp.realpath(this.metaDir);
   }
+
+  /** Real path of the served tree (paths are relative to it; realRoot is the boundary, narrower in a confined view). */
+  private realTree = '';
+
+  /** Real path of the metadata folder: nothing may reach it through a link. */
+  private realMeta = '';
 
   /** Real path of the served root (symlinks resolved). */
   get realRootPath(): string {
@@ -41,12 +72,14 @@ export class ContainedFsBackend extends FsBackend {
   }
 
   private inside(real: string): boolean {
+    if (this.realMeta && (real === this.realMeta || real.startsWith(this.realMeta + sep))) return false;
     return real === this.realRoot || real.startsWith(this.realRoot.endsWith(sep) ? this.realRoot : this.realRoot + sep);
   }
 
   /** True when collection `dir` (if it exists) really lies inside the root. */
   private async dirOk(dir: string): Promise<boolean> {
-    if (dir === '/') return true;
+    // The root, and in a confined view the scope's ancestors (checked once by confine()).
+    if (dir === '/' || isSelfOrDescendant(this.scope, dir)) return true;
     const now = Date.now();
     const until = this.okDirs.get(dir);
     if (until !== undefined && until > now) return true;
@@ -57,18 +90,28 @@ export class ContainedFsBackend extends FsBackend {
       const c = code(e);
       // Nothing there: whatever the method does fails with 404/409 on its own.
       if (c === 'ENOENT' || c === 'ENOTDIR') return true;
-      throw fromFsError(e);
+      throw fromErrno(e);
     }
     if (!this.inside(real)) return false;
+    // A path that resolves to an ancestor of itself goes through a link to an ancestor: a loop.
+    const lexical = join(this.realTree, dir);
+    if (real !== lexical && lexical.startsWith(real.endsWith(sep) ? real : real + sep)) return false;
     if (this.okDirs.size > 10_000) this.okDirs.clear();
     this.okDirs.set(dir, now + this.dirTtlMs);
     return true;
   }
 
-  /** True when the link at `path` resolves to something inside the root. */
+  /**
+   * True when the link at `path` resolves to something inside the root (never the metadata
+   * folder) that is not an ancestor of the link itself: a link to `.`, `..` or the root is a
+   * loop by construction (and would reach the metadata folder under another name).
+   */
   private async linkOk(path: string): Promise<boolean> {
     try {
-      return this.inside(await fsp.realpath(this.fsPath(path)));
+      const real = await fsp.realpath(this.fsPath(path));
+      if (!this.inside(real)) return false;
+      const parent = await fsp.realpath(this.fsPath(parentPath(path)));
+      return !(parent === real || parent.startsWith(real.endsWith(sep) ? real : real + sep));
     } catch {
       return false; // dangling or looping
     }
@@ -95,7 +138,7 @@ export class ContainedFsBackend extends FsBackend {
     } catch (e) {
       const c = code(e);
       if (c === 'ENOENT' || c === 'ENOTDIR' || c === 'ENAMETOOLONG') return null;
-      throw fromFsError(e);
+      throw fromErrno(e);
     }
     if (!st.isSymbolicLink()) return infoFromStats(st);
     if (!(await this.linkOk(path))) throw outside();
@@ -108,7 +151,7 @@ export class ContainedFsBackend extends FsBackend {
     try {
       for await (const d of await fsp.opendir(this.fsPath(path), { bufferSize: 256 })) if (d.isSymbolicLink()) links.add(d.name);
     } catch (e) {
-      throw fromFsError(e);
+      throw fromErrno(e);
     }
     for await (const e of super.list(path)) {
       if (links.has(e.name) && !(await this.linkOk(joinPath(path, e.name)))) continue;
@@ -126,7 +169,7 @@ export class ContainedFsBackend extends FsBackend {
     return super.openFile(path);
   }
 
-  override async receive(path: string, body: Readable, opts: { length?: number } = {}): Promise<PendingUpload> {
+  override async receive(path: string, body: Readable, opts: ReceiveOptions = {}): Promise<PendingUpload> {
     await this.contain(path);
     return super.receive(path, body, opts);
   }
@@ -138,27 +181,27 @@ export class ContainedFsBackend extends FsBackend {
     return super.statWithSmallBody(path, max);
   }
 
-  override async createEmpty(path: string): Promise<boolean> {
+  override async createEmpty(path: string): Promise<TreeChange[]> {
     await this.contain(path);
     return super.createEmpty(path);
   }
 
-  override async mkdir(path: string): Promise<void> {
+  override async mkdir(path: string): Promise<TreeChange[]> {
     await this.contain(path);
     return super.mkdir(path);
   }
 
-  override async remove(path: string): Promise<FailedMember[]> {
+  override async remove(path: string): Promise<TreeResult> {
     await this.contain(path);
     return super.remove(path);
   }
 
-  override async copy(src: string, dst: string, opts: { recursive: boolean }): Promise<FailedMember[]> {
+  override async copy(src: string, dst: string, opts: { recursive: boolean }): Promise<TreeResult> {
     await Promise.all([this.contain(src), this.contain(dst)]);
     return super.copy(src, dst, opts);
   }
 
-  override async move(src: string, dst: string): Promise<FailedMember[]> {
+  override async move(src: string, dst: string): Promise<TreeResult> {
     await Promise.all([this.contain(src), this.contain(dst)]);
     return super.move(src, dst);
   }

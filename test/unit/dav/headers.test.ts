@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { parseDepth, parseOverwrite, parseTimeout, parseDestination } from '../../../src/dav/headers.js';
+import { parseDepth, parseOverwrite, parseTimeout, parseDestination, parseLockToken } from '../../../src/dav/headers.js';
 
 import { status } from '../helpers.js';
 
@@ -68,6 +68,9 @@ describe('dav/headers', () => {
       ['http://127.0.0.1:8080/../x', '/../x'],
       ['http://127.0.0.1:8080/%2e%2e/x', '/%2e%2e/x'],
       ['http://127.0.0.1:8080/a?q', '/a'],
+      // Loopback names with the same port are this server.
+      ['http://localhost:8080/a', '/a'],
+      ['http://[::1]:8080/a', '/a'],
     ];
     for (const [v, want] of cases) it(`${v} -> ${want}`, () => expect(parseDestination(v, ours).rawPath).to.equal(want));
 
@@ -80,16 +83,36 @@ describe('dav/headers', () => {
     const other: string[] = [
       'http://example.com/a',
       'http://127.0.0.1:8081/a',
-      'http://localhost:8080/a',
       'ftp://127.0.0.1:8080/a',
       'https://127.0.0.1/a',
     ];
     for (const v of other) it(`502 for ${v}`, () => expect(status(() => parseDestination(v, ours))).to.equal(502));
 
+    it('scheme-bound origins refuse the other scheme', () => {
+      expect(parseDestination('http://h:8080/a', ['http://h:8080']).rawPath).to.equal('/a');
+      expect(status(() => parseDestination('https://h:8080/a', ['http://h:8080']))).to.equal(502);
+      expect(parseDestination('https://h/a', ['http://h:8080', 'https://h']).rawPath).to.equal('/a');
+    });
+
+    it('keeps # as a literal character (the Request-URI shares this parser; Destination refuses fragments in destinationPath)', () => {
+      expect(parseDestination('/a#b', ours).rawPath).to.equal('/a#b');
+    });
+
     it('400 when missing or not a URL', () => {
       expect(status(() => parseDestination(undefined, ours))).to.equal(400);
       expect(status(() => parseDestination('', ours))).to.equal(400);
       expect(status(() => parseDestination('not a url', ours))).to.equal(400);
+    });
+  });
+
+  describe('parseLockToken', () => {
+    const T = 'urn:uuid:181d4fae-7d8c-11d0-a765-00a0c91e6bf2';
+    it('accepts <token> and the bare token', () => {
+      expect(parseLockToken(`<${T}>`)).to.equal(T);
+      expect(parseLockToken(` ${T} `)).to.equal(T);
+    });
+    it('400 for missing, empty or malformed values', () => {
+      for (const v of [undefined, '', '<>', '<a b>', 'a b', '(<x:y>)']) expect(status(() => parseLockToken(v))).to.equal(400);
     });
   });
 });

@@ -52,6 +52,9 @@ describe('dav/if-header', () => {
       ],
       ['extra whitespace everywhere', `  \t(  <${T1}>   )  `, [{ resource: undefined, conditions: [{ not: false, token: T1 }] }]],
       ['non-URN state token', '(<opaquelocktoken:abc>)', [{ resource: undefined, conditions: [{ not: false, token: 'opaquelocktoken:abc' }] }]],
+      // Not RFC syntax: the npm `webdav` library's lock refresh sends the token alone.
+      ['bare token (npm webdav)', T1, [{ resource: undefined, conditions: [{ not: false, token: T1 }] }]],
+      ['bracketed token without a list', ` <${T1}> `, [{ resource: undefined, conditions: [{ not: false, token: T1 }] }]],
     ];
     for (const [label, header, want] of cases) {
       it(label, () => expect(parseIfHeader(header)).to.deep.equal(want));
@@ -62,8 +65,6 @@ describe('dav/if-header', () => {
     const bad: [string, string][] = [
       ['empty', ''],
       ['blank', '   '],
-      ['no parentheses', `<${T1}>`],
-      ['bare token', T1],
       ['empty list', '()'],
       ['unterminated list', `(<${T1}>`],
       ['unterminated token', `(<${T1})`],

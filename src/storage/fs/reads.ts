@@ -1,0 +1,221 @@
+/**
+ * Reading the tree: stat, listings (stat batches on the fs worker), and opening files so that
+ * the headers (length, ETag) and the bytes sent describe the same file.
+ */
+import { createReadStream, constants as fsc, promises as fsp, stat as statCb, type Stats } from 'node:fs';
+import type { FileHandle } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Readable } from 'node:stream';
+import type { ListEntry, OpenFile, ResourceInfo } from '../backend.js';
+import { fromErrno, StorageError } from '../errors.js';
+import { mapBounded } from '../../util/concurrency.js';
+import { Kind, STAT_FIELDS, statWorker } from './stat-batch.js';
+import { isReservedName } from '../reserved.js';
+
+export const READ_CHUNK = 1024 * 1024;
+const STAT_PARALLEL = 32;
+/** Names per stat-worker message, and the smallest batch worth a message (fewer use the threadpool). */
+const STAT_BATCH = 256;
+const STAT_WORKER_MIN = 32;
+
+/**
+ * stat(2) through the callback API: measured ~30% less CPU per call than fs.promises.stat
+ * (10,000 stats, 32 in flight: 90-111 ms of CPU against 135-155 ms), which dominates listings.
+ */
+export const fastStat = (p: string): Promise<Stats> => new Promise((resolve, reject) => statCb(p, (e, st) => (e ? reject(e) : resolve(st))));
+
+export const errnoOf = (e: unknown): string | undefined => (e as NodeJS.ErrnoException | undefined)?.code;
+
+/** Errors that mean "nothing there" for a lookup. */
+export const isMissing = (e: unknown): boolean => {
+  const c = errnoOf(e);
+  return c === 'ENOENT' || c === 'ENOTDIR' || c === 'ENAMETOOLONG';
+};
+
+export function infoFromStats(st: Stats): ResourceInfo {
+  return infoFromParts(st.isDirectory(), st.size, st.mtimeMs, st.birthtimeMs, st.ctimeMs, st.ino, st.dev);
+}
+
+/**
+ * The entity tag changes whenever the content can have changed: inode, size, mtime and ctime.
+ * ctime cannot be set by a client (X-OC-Mtime and Win32LastModifiedTime set mtime, and every
+ * write or rename moves ctime on), so a file written later at the same URL with the same size
+ * and the same client-set mtime on a reused inode still gets another tag.
+ */
+export function infoFromParts(isCollection: boolean, size: number, mtimeMs: number, birthtimeMs: number, ctimeMs: number, ino: number, dev = 0): ResourceInfo {
+  const mtimeUs = Math.round(mtimeMs * 1000);
+  const ctimeUs = Math.round(ctimeMs * 1000);
+  return {
+    isCollection,
+    size: isCollection ? 0 : size,
+    mtimeMs,
+    birthtimeMs: birthtimeMs || ctimeMs,
+    etag: `"${ino.toString(36)}-${size.toString(36)}-${mtimeUs.toString(36)}-${ctimeUs.toString(36)}"`,
+    id: `${dev.toString(36)}:${ino.toString(36)}`,
+  };
+}
+
+const infoFromFields = (f: Float64Array, o = 0): ResourceInfo => infoFromParts(f[o] === Kind.Directory, f[o + 1]!, f[o + 2]!, f[o + 3]!, f[o + 4]!, f[o + 5]!, f[o + 6]!);
+
+/** Free READ_CHUNK buffers for readInto (a few, so memory stays bounded). */
+const chunkPool: Buffer[] = [];
+const takeChunk = (): Buffer => chunkPool.pop() ?? Buffer.allocUnsafeSlow(READ_CHUNK);
+const giveChunk = (b: Buffer): void => {
+  if (chunkPool.length < 8) chunkPool.push(b);
+};
+
+/**
+ * Opens a file for reading without ever blocking on a special file: O_NONBLOCK makes opening a
+ * FIFO return at once (it is a no-op for regular files), and anything but a regular file is
+ * refused, so a named pipe or device placed in the root cannot tie up a thread.
+ */
+export async function openRegular(file: string): Promise<FileHandle> {
+  const fh = await fsp.open(file, fsc.O_RDONLY | fsc.O_NONBLOCK);
+  let st: Stats;
+  try {
+    st = await fh.stat();
+  } catch (e) {
+    await fh.close();
+    throw e;
+  }
+  if (st.isFile()) return fh;
+  await fh.close();
+  throw new StorageError(st.isDirectory() ? 'is-collection' : 'special-file', 'Not a regular file');
+}
+
+export async function stat(file: string): Promise<ResourceInfo | null> {
+  try {
+    return infoFromStats(await fastStat(file));
+  } catch (e) {
+    if (isMissing(e)) return null;
+    throw fromErrno(e);
+  }
+}
+
+/** Members of the directory at `dir` (DAV path `path`), stat'ed in batches; special files are left out. */
+export async function* list(dir: string, path: string): AsyncIterable<ListEntry> {
+  let handle;
+  try {
+    handle = await fsp.opendir(dir, { bufferSize: 256 });
+  } catch (e) {
+    throw fromErrno(e);
+  }
+  // Names in batches; each batch is stat'ed on the fs worker (one message per batch) while
+  // the next batch is read, at most two batches ahead of the consumer.
+  const pending: Promise<ListEntry[]>[] = [];
+  let batch: string[] = [];
+  for await (const d of handle) {
+    if (isReservedName(path, d.name)) continue;
+    batch.push(d.name);
+    if (batch.length === STAT_BATCH) {
+      pending.push(statBatch(dir, batch));
+      batch = [];
+      if (pending.length > 2) yield* await pending.shift()!;
+    }
+  }
+  if (batch.length) pending.push(statBatch(dir, batch));
+  while (pending.length) yield* await pending.shift()!;
+}
+
+/** Stats the names of one directory; entries that vanished, dangle or are special files are left out. */
+function statBatch(dir: string, names: string[]): Promise<ListEntry[]> {
+  const viaWorker = names.length >= STAT_WORKER_MIN ? statWorker.statMany(dir, names) : null;
+  const p = viaWorker
+    ? viaWorker.then((f) => {
+        if (!f) return statBatchPool(dir, names); // the worker failed: use the threadpool
+        const out: ListEntry[] = [];
+        for (let i = 0, o = 0; i < names.length; i++, o += STAT_FIELDS) {
+          if (f[o] !== Kind.File && f[o] !== Kind.Directory) continue;
+          out.push({ name: names[i]!, info: infoFromFields(f, o) });
+        }
+        return out;
+      })
+    : statBatchPool(dir, names);
+  p.catch(() => undefined); // awaited by list(); avoids an unhandled rejection meanwhile
+  return p;
+}
+
+async function statBatchPool(dir: string, names: string[]): Promise<ListEntry[]> {
+  const out: ListEntry[] = [];
+  const stats = mapBounded(names, STAT_PARALLEL, async (name) => {
+    try {
+      const st = await fastStat(join(dir, name));
+      return st.isFile() || st.isDirectory() ? { name, info: infoFromStats(st) } : null;
+    } catch {
+      return null; // vanished meanwhile, or a dangling symlink: not listed
+    }
+  });
+  for await (const entry of stats) if (entry) out.push(entry);
+  return out;
+}
+
+export async function read(file: string, range?: { start: number; end: number }): Promise<Readable> {
+  const fh = await openRegular(file).catch((e: unknown) => {
+    throw fromErrno(e);
+  });
+  return createReadStream('', { fd: fh, start: range?.start, end: range?.end, highWaterMark: READ_CHUNK });
+}
+
+/** Stat and small body from one descriptor on the fs worker; `undefined` asks the caller to use its checked stat path. */
+export async function statWithSmallBody(file: string, max: number): Promise<{ info: ResourceInfo; body: Buffer | null } | null | undefined> {
+  const r = await statWorker.readSmall(file, max);
+  // No worker, or a symbolic link (opened with O_NOFOLLOW: ELOOP): the checked stat path.
+  if (!r || r.code === 'ELOOP') return undefined;
+  if (r.code) {
+    if (r.code === 'ENOENT' || r.code === 'ENOTDIR' || r.code === 'ENAMETOOLONG') return null;
+    throw fromErrno(Object.assign(new Error(`${r.code}: ${file}`), { code: r.code }));
+  }
+  return { info: infoFromFields(r.stat), body: r.body };
+}
+
+export async function openFile(file: string): Promise<OpenFile | null> {
+  let fh: FileHandle;
+  try {
+    fh = await openRegular(file);
+  } catch (e) {
+    if (isMissing(e)) return null;
+    throw fromErrno(e);
+  }
+  let info: ResourceInfo;
+  try {
+    info = infoFromStats(await fh.stat());
+  } catch (e) {
+    await fh.close();
+    throw fromErrno(e);
+  }
+  const handle = fh;
+  return {
+    info,
+    stream: (range) => createReadStream('', { fd: handle, start: range?.start, end: range?.end, highWaterMark: READ_CHUNK }),
+    // Two reused 1 MiB buffers instead of a stream allocating one per chunk: a 512 MiB GET
+    // held ~60 MiB more RSS with a stream before the GC caught up, and ran about 2x slower.
+    readInto: async (start, length, write) => {
+      // Two buffers: one is read into while the other is being written.
+      const bufs = [takeChunk(), takeChunk()];
+      let reusable = true;
+      let sent = 0;
+      try {
+        let writing: Promise<void> | null = null;
+        for (let k = 0; sent < length; k++) {
+          const buf = bufs[k & 1]!;
+          const { bytesRead } = await handle.read(buf, 0, Math.min(buf.length, length - sent), start + sent);
+          if (writing) await writing; // the other buffer's write; `buf`'s own finished a round ago
+          writing = null;
+          if (bytesRead === 0) break;
+          sent += bytesRead;
+          writing = write(bytesRead === buf.length ? buf : buf.subarray(0, bytesRead));
+          writing.catch(() => undefined); // awaited after the next read; not unhandled meanwhile
+        }
+        if (writing) await writing;
+      } catch (e) {
+        reusable = false; // a failed write may still hold a buffer: never hand it out again
+        throw e;
+      } finally {
+        await handle.close().catch(() => undefined);
+        if (reusable) for (const b of bufs) giveChunk(b);
+      }
+      return sent;
+    },
+    close: () => handle.close(),
+  };
+}
