@@ -34,6 +34,8 @@ export interface DavState {
    * `storage` is the view without the listing filter. Absent: no rules, nothing to check.
    */
   rights?: { rights: Rights; storage: StorageBackend };
+  /** A request to one of the server's own 'user' endpoints under `/.dav/` (not a WebDAV method). */
+  endpoint?: boolean;
   /** Authenticated with an app password (src/auth/app-passwords.ts): its label. */
   appPassword?: string;
   /** Served through a share link (src/routes/shares.ts). */

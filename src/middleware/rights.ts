@@ -12,8 +12,8 @@
  *   MOVE                 read and delete on the source (every member); create/update at the destination
  *   LOCK, UNLOCK         lock (and create when LOCK makes a new empty file)
  *
- * A read of a path the user has no right on at all answers 404, as if nothing were there; any
- * other refusal is 403. A write-only place (create without read or update: a drop box) never
+ * A read of a path the user may neither list nor read answers 404, as if nothing were there
+ * (whether or not something is); any other refusal is 403. A write-only place (create without read or update: a drop box) never
  * tells what is there: an upload to a name that is taken is stored under a free one
  * (`name (2).ext`), and a new resource is created with `If-None-Match: *` / `Overwrite: F`, so
  * one that appears meanwhile is never replaced (412).
@@ -38,7 +38,10 @@ const VERBS: Record<Right, string> = {
 };
 
 function refuse(ctx: DavContext, rights: Rights, path: string, right: Right): DavError {
-  if (READS.has(ctx.method) && !rights.any(path)) return new DavError(404, 'Not found');
+  if (READS.has(ctx.method)) {
+    const r = rights.at(path).rights;
+    if (!r.has('list') && !r.has('read')) return new DavError(404, 'Not found');
+  }
   return new DavError(403, `Not allowed to ${VERBS[right]}`);
 }
 

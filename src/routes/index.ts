@@ -60,6 +60,12 @@ export function inReservedSegment(rawPath: string, prefix: string): boolean {
   return seg.toLowerCase() === RESERVED_SEGMENT;
 }
 
+/** Marks a request to one of the server's own endpoints (each decides what a read-only user may do). */
+const endpoint = (ctx: DavContext, next: Next): Promise<void> => {
+  ctx.state.endpoint = true;
+  return next();
+};
+
 /** path-to-regexp syntax characters in a prefix are literal. */
 const literal = (s: string): string => s.replace(/[:*?+!(){}[\]\\]/g, (c) => '\\' + c);
 
@@ -69,7 +75,7 @@ function buildRouter(prefix: string, routes: DavRoute[], guards: RouteGuards): (
     const run = async (ctx: RouteContext): Promise<void> => {
       await r.handler(ctx);
     };
-    router.register(r.path, r.methods, r.access === 'user' ? [guards.auth, guards.limits, run] : [guards.limits, run]);
+    router.register(r.path, r.methods, r.access === 'user' ? [endpoint, guards.auth, guards.limits, run] : [guards.limits, run]);
   }
   const dispatch = router.routes();
   const allowed = router.allowedMethods();

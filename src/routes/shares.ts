@@ -19,7 +19,6 @@ import { createHmac, randomBytes } from 'node:crypto';
 import type { DavContext } from '../context.js';
 import { DavError } from '../errors.js';
 import { Defender } from '../auth/defender.js';
-import { parseBasic } from '../auth/basic.js';
 import { hashPool } from '../auth/hash-pool.js';
 import { sharePath, Shares, type ShareInfo, type ShareRecord, type UseKind } from '../auth/shares.js';
 import { ShareViews } from '../auth/share-view.js';
@@ -42,6 +41,15 @@ const DROP_METHODS = new Set(['OPTIONS', 'GET', 'HEAD', 'PROPFIND', 'PUT']);
 const UNKNOWN_TOKEN = '#share-link';
 const PASSWORD_CACHE_MS = 60_000;
 
+/** The password of a Basic Authorization header, whatever the user name (none too: `curl -u :PASSWORD`). */
+function basicPassword(header: string): string | null {
+  const m = /^basic[ \t]+([A-Za-z0-9+/]+={0,2})[ \t]*$/i.exec(header);
+  if (!m) return null;
+  const decoded = Buffer.from(m[1]!, 'base64').toString('utf8');
+  const c = decoded.indexOf(':');
+  return c === -1 ? null : decoded.slice(c + 1);
+}
+
 const banned = (retryAfterSec: number): DavError => new DavError(429, 'Too many failed attempts; try again later', { headers: { 'Retry-After': String(retryAfterSec) } });
 
 export const shareRoutes: FeatureRoutes = (deps: RouteDeps): DavRoute[] => {
@@ -57,15 +65,16 @@ export const shareRoutes: FeatureRoutes = (deps: RouteDeps): DavRoute[] => {
 
   async function checkPassword(ctx: DavContext, record: ShareRecord, client: string): Promise<void> {
     const header = ctx.get('authorization');
-    const creds = parseBasic(header || undefined);
+    // Any user name (none too: `curl -u :PASSWORD`); only the password counts.
+    const creds = basicPassword(header);
     const challenge = new DavError(401, 'This link needs a password', { headers: { 'WWW-Authenticate': `Basic realm="Shared link ${record.id}", charset="UTF-8"` } });
-    if (!creds) throw challenge;
+    if (creds === null) throw challenge;
     const key = createHmac('sha256', cacheKey).update(`${record.id}\0${record.passwordHash}\0${header}`).digest('base64');
     if ((verified.get(key) ?? 0) > Date.now()) return;
     const name = `#share:${record.id}`;
     const ban = await defender.check(client, name);
     if (ban) throw banned(ban.retryAfterSec);
-    if (!(await hashPool.verify(creds.password, record.passwordHash!, client))) {
+    if (!(await hashPool.verify(creds, record.passwordHash!, client))) {
       const caused = await defender.failed(client, name);
       throw caused ? banned(caused.retryAfterSec) : challenge;
     }

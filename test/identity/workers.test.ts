@@ -1,7 +1,7 @@
 /**
- * App passwords with `--workers 2` over Redis: a password made with the CLI (pointed at the same
- * Redis) works on every worker, and once revoked it is refused on every worker at the very next
- * request (no worker keeps it in a cache). The worker that answered is told by the process tag of
+ * App passwords and share links with `--workers 2` over Redis: made with the CLI (pointed at the
+ * same Redis), they work on every worker, and once revoked they are refused on every worker at
+ * the very next request (no worker keeps them in a cache). The worker that answered is told by the process tag of
  * X-Request-Id.
  */
 import { expect } from 'chai';
@@ -11,6 +11,7 @@ import { makeTempDir, request, spawnCli, type CliServer } from '../helpers/serve
 import { basic, writeHtpasswd } from '../helpers/auth.js';
 import { TestRedis } from '../redis/redis-server.js';
 import { cli } from './helpers.js';
+import { requestFrom } from '../security/helpers.js';
 import { ensureBuilt } from '../helpers/dav.js';
 
 describe('identity: app passwords on --workers 2 over Redis', function () {
@@ -64,5 +65,29 @@ describe('identity: app passwords on --workers 2 over Redis', function () {
     expect(after.statuses).to.deep.equal(Array(8).fill(401));
     expect(after.workers.size).to.equal(2);
     expect((await tryAll('main-pw', 4)).statuses).to.deep.equal(Array(4).fill(200));
+  });
+
+  it('a share link works on every worker, and after revoke is 404 on every worker at once', async () => {
+    const made = await cli(['share', 'add', '--user', 'alice', '/a.txt', ...options]);
+    expect(made.code, made.stderr).to.equal(0);
+    const link = made.stdout.trim().split('\n').pop()!;
+    const fetchAll = async (n: number): Promise<{ statuses: number[]; workers: Set<string> }> => {
+      const statuses: number[] = [];
+      const workers = new Set<string>();
+      // Another address than the test above: unknown tokens count as failed guesses.
+      for (let i = 0; i < n; i++) {
+        const r = await requestFrom('127.0.0.21', server.base, 'GET', `${link}a.txt`);
+        statuses.push(r.status);
+        workers.add(String(r.headers['x-request-id']).split('-')[0]!);
+      }
+      return { statuses, workers };
+    };
+    const before = await fetchAll(8);
+    expect(before.statuses).to.deep.equal(Array(8).fill(200));
+    expect(before.workers.size).to.equal(2);
+    expect((await cli(['share', 'revoke', link.split('/')[3]!, ...options])).code).to.equal(0);
+    const after = await fetchAll(8);
+    expect(after.statuses).to.deep.equal(Array(8).fill(404));
+    expect(after.workers.size).to.equal(2);
   });
 });
