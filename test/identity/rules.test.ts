@@ -124,7 +124,7 @@ describe('identity: path rules in the users file', function () {
     expect(await readFile(disk('alice/inbox/existing (2).txt'), 'utf8')).to.equal('MINE');
     // Every read answers the same whether or not the name exists.
     for (const p of ['/inbox/existing.txt', '/inbox/nothing.txt']) {
-      for (const m of ['GET', 'PROPFIND']) expect((await alice(m, p, propfind('0'))).status, `${m} ${p}`).to.equal(403);
+      for (const m of ['GET', 'PROPFIND']) expect((await alice(m, p, propfind('0'))).status, `${m} ${p}`).to.equal(404);
       expect((await alice('DELETE', p)).status).to.equal(403);
       expect((await alice('MOVE', p, { Destination: `${s.base}/x.txt` })).status).to.equal(403);
     }
@@ -136,7 +136,7 @@ describe('identity: path rules in the users file', function () {
   it('a read-only user with a create rule can drop files there and nowhere else', async () => {
     expect((await bob('PUT', '/drop/a.txt', {}, 'from bob')).status).to.equal(201);
     expect((await bob('PUT', '/else.txt', {}, 'x')).status).to.equal(403);
-    expect((await bob('GET', '/drop/a.txt')).status).to.equal(403);
+    expect((await bob('GET', '/drop/a.txt')).status).to.equal(404);
     expect((await bob('DELETE', '/drop/a.txt')).status).to.equal(403);
     expect(await readFile(disk('bob/drop/a.txt'), 'utf8')).to.equal('from bob');
   });
