@@ -10,7 +10,7 @@ import { isReservedPath } from '../storage/reserved.js';
 import { isSelfOrDescendant, joinPath } from '../dav/path.js';
 import type { Rights } from './rules.js';
 import type { ShareMode } from './shares.js';
-import { servedPath } from './user-rights.js';
+import type { MountMap } from '../storage/mounted.js';
 
 const inside = (real: string, root: string): boolean => real === root || real.startsWith(root.endsWith(sep) ? root : root + sep);
 
@@ -34,8 +34,8 @@ export async function shareTarget(servedRoot: string, ownerRoot: string, target:
 
 export interface Sharer {
   user: string;
-  /** The user's root (a DAV path from the served root). */
-  root: string;
+  /** The user's view: their root and the shared folders beside it. */
+  map: MountMap;
   rights: Rights | null;
   readOnly: boolean;
 }
@@ -44,9 +44,11 @@ export interface Sharer {
  * What `sharer` may share at `path` (a path of their view): a read-only share needs read (and
  * list, for a folder), a file drop needs create inside the folder. The share's target on success.
  */
-export async function checkShare(servedRoot: string, sharer: Sharer, path: string, mode: ShareMode): Promise<{ target: string; kind: 'file' | 'folder' }> {
-  const target = servedPath(sharer.root, path);
-  const kind = await shareTarget(servedRoot, sharer.root, target);
+export async function checkShare(servedRoot: string, sharer: Sharer, path: string, mode: ShareMode): Promise<{ target: string; within: string; kind: 'file' | 'folder' }> {
+  const target = sharer.map.abs(path);
+  // A share stays inside the folder it was made in: the user's root, or the shared folder.
+  const within = sharer.map.scopeOf(path);
+  const kind = await shareTarget(servedRoot, within, target);
   const { rights } = sharer;
   if (mode === 'drop') {
     if (kind !== 'folder') throw new DavError(400, 'A file drop shares a folder (uploads land in it)');
@@ -55,5 +57,5 @@ export async function checkShare(servedRoot: string, sharer: Sharer, path: strin
   } else if (rights && (!rights.has(path, 'read') || (kind === 'folder' && !rights.has(path, 'list')))) {
     throw new DavError(403, 'Not allowed to read that, so not to share it either');
   }
-  return { target, kind };
+  return { target, within, kind };
 }

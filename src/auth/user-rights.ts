@@ -10,10 +10,13 @@ import { rightsView } from './rights-view.js';
 import { checkSegment } from '../dav/path.js';
 
 /** The rules in force for a user, or null when the users file gives them none (plain access). */
-export function userRights(name: string, rule: Pick<UserRule, 'readOnly' | 'rules'>, file = 'users file'): Rights | null {
-  if (!rule.rules?.length) return null;
-  const base = treeRule('/', rule.readOnly ? readRights() : allRights(), `${file} users.${name}.access (${rule.readOnly ? 'read-only' : 'read-write'})`);
-  return new Rights([base, ...rule.rules]);
+export function userRights(name: string, rule: Pick<UserRule, 'readOnly' | 'rules' | 'mounts'>, file = 'users file'): Rights | null {
+  const mounts = (rule.mounts ?? []).filter((m) => m.readOnly !== undefined && m.readOnly !== rule.readOnly);
+  if (!rule.rules?.length && !mounts.length) return null;
+  const access = (ro: boolean): string => (ro ? 'read-only' : 'read-write');
+  const base = treeRule('/', rule.readOnly ? readRights() : allRights(), `${file} users.${name}.access (${access(rule.readOnly)})`);
+  const shared = mounts.map((m) => treeRule('/' + m.name, m.readOnly ? readRights() : allRights(), `${file} users.${name}.mounts.${m.name} (${access(m.readOnly!)})`));
+  return new Rights([base, ...shared, ...(rule.rules ?? [])]);
 }
 
 /** Rights with the limits of the credential in use; null when there is nothing to check. */
@@ -41,8 +44,3 @@ export function cleanPath(text: string): string {
   return segs.length ? '/' + segs.join('/') : '/';
 }
 
-/** A path of a user's view as a DAV path from the served root. */
-export function servedPath(root: string, path: string): string {
-  if (root === '/') return path;
-  return path === '/' ? root : root + path;
-}

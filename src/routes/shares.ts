@@ -156,12 +156,12 @@ export const shareRoutes: FeatureRoutes = (deps: RouteDeps): DavRoute[] => {
     } catch (e) {
       throw new DavError(400, (e as Error).message);
     }
-    const { target, kind } = await checkShare(options.root, { user, root: space.root, rights: space.rights, readOnly: space.readOnly }, path, mode);
+    const { target, within, kind } = await checkShare(options.root, { user, map: space.map, rights: space.rights, readOnly: space.readOnly }, path, mode);
     const record = await shares.create({
       user,
       path,
       target,
-      within: space.root,
+      within,
       kind,
       mode,
       password: optString(body.password, 'password'),

@@ -8,7 +8,8 @@ import { ConfigError } from '../../config.js';
 import { mergeSources } from '../../config-file.js';
 import { loadUsers } from '../../auth/users.js';
 import { allRights, formatRights, readRights, treeRule, type Rule } from '../../auth/rules.js';
-import { cleanPath, servedPath, userRights } from '../../auth/user-rights.js';
+import { cleanPath, userRights } from '../../auth/user-rights.js';
+import { MountMap } from '../../storage/mounted.js';
 import { parseCommand, UsageError, type CommandIO } from './common.js';
 
 export const EXPLAIN_USAGE = 'Usage: koa-webdav-server --explain USER PATH --users FILE (or -c FILE)';
@@ -29,7 +30,7 @@ export async function explainCommand(argv: string[], io: CommandIO): Promise<num
   const base = treeRule('/', rule.readOnly ? readRights() : allRights(), `${basename(file)} users.${user}.access (${rule.readOnly ? 'read-only' : 'read-write'})`);
   const decision = rights ? rights.at(path) : { rights: base.rights, rule: base };
   io.out(`${user} ${path}: ${formatRights(decision.rights)}`);
-  io.out(`  served path: ${servedPath(rule.root, path)}`);
+  io.out(`  served path: ${new MountMap(rule.root, rule.mounts ?? []).abs(path)}`);
   io.out(`  decided by: ${decision.rule ? describe(decision.rule) : 'no rule matches (no rights)'}`);
   const matching = rights ? rights.matching(path) : [base];
   io.out('  matching rules, in the order they are merged (the last one decides):');

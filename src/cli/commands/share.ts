@@ -7,6 +7,7 @@
 import { sharePath, Shares } from '../../auth/shares.js';
 import { checkShare } from '../../auth/share-target.js';
 import { cleanPath, userRights } from '../../auth/user-rights.js';
+import { MountMap } from '../../storage/mounted.js';
 import { parseDuration } from '../../util/duration.js';
 import { checkUser, parseCommand, serverOptions, table, UsageError, usersOf, when, withState, type CommandIO, type FlagSpec } from './common.js';
 
@@ -59,14 +60,14 @@ export async function shareCommand(argv: string[], io: CommandIO): Promise<numbe
         throw new UsageError(`--expires: ${(e as Error).message}`);
       }
       const mode = p.flags['upload-only'] === true ? 'drop' : 'read';
-      const sharer = { user, root: rule?.root ?? '/', rights: rule ? userRights(user, rule) : null, readOnly: rule?.readOnly ?? false };
-      const { target, kind } = await checkShare(options.root, sharer, path, mode);
+      const sharer = { user, map: new MountMap(rule?.root ?? '/', rule?.mounts ?? []), rights: rule ? userRights(user, rule) : null, readOnly: rule?.readOnly ?? false };
+      const { target, within, kind } = await checkShare(options.root, sharer, path, mode);
       const password = typeof p.flags.password === 'string' ? p.flags.password : undefined;
       const record = await shares.create({
         user,
         path,
         target,
-        within: sharer.root,
+        within,
         kind,
         mode,
         password,
