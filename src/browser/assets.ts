@@ -13,6 +13,7 @@ const TYPES: Record<string, string> = {
   'app.js': 'text/javascript; charset=utf-8',
   'app.css': 'text/css; charset=utf-8',
   'drop.js': 'text/javascript; charset=utf-8',
+  'account.js': 'text/javascript; charset=utf-8',
 };
 
 interface Asset {

@@ -7,9 +7,13 @@
  *   clients of a server without authentication;
  * - a change must come as `Content-Type: application/json` (or DELETE), which a form on another
  *   site cannot send without a CORS preflight, and an `Origin`, when sent, must be this server.
+ *
+ * `GET <prefix>/.dav/account` is the page that manages both (src/browser/account-page.ts).
  */
 import type { DavContext } from '../context.js';
 import { DavError } from '../errors.js';
+import { renderAccountPage } from '../browser/account-page.js';
+import type { FeatureRoutes } from './types.js';
 
 const MAX_JSON = 16 * 1024;
 
@@ -77,3 +81,5 @@ export const optCount = (v: unknown, what: string): number | undefined => {
   if (typeof n !== 'number' || !Number.isSafeInteger(n) || n < 1) throw new DavError(400, `${what} must be a whole number of at least 1`);
   return n;
 };
+
+export const accountRoutes: FeatureRoutes = () => [{ methods: ['GET'], path: '/account', access: 'user', handler: (ctx) => renderAccountPage(ctx, accountUser(ctx)) }];

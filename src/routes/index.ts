@@ -18,11 +18,12 @@ import type { DavRoute, FeatureRoutes, RouteContext, RouteDeps } from './types.j
 import { assetRoutes } from './assets.js';
 import { shareRoutes } from './shares.js';
 import { appPasswordRoutes } from './app-passwords.js';
+import { accountRoutes } from './account.js';
 
 export type { Access, DavRoute, FeatureRoutes, RouteContext, RouteDeps } from './types.js';
 
 /** One line per feature module. */
-const FEATURES: FeatureRoutes[] = [assetRoutes, shareRoutes, appPasswordRoutes];
+const FEATURES: FeatureRoutes[] = [assetRoutes, shareRoutes, appPasswordRoutes, accountRoutes];
 
 export const RESERVED_SEGMENT = '.dav';
 
