@@ -20,7 +20,7 @@ import { absoluteTarget } from './middleware/absolute-target.js';
 import { osJunk } from './middleware/os-junk.js';
 import { handleClientError } from './middleware/client-error.js';
 import { davRoutes, type FeatureRoutes } from './routes/index.js';
-import { ContainedFsBackend } from './storage/fs/contained.js';
+import { createStorage } from './storage/create.js';
 import { createListener, scheme } from './tls.js';
 import { META_DIR, type SweepReport } from './storage/fs/backend.js';
 import { TreeEvents } from './storage/events.js';
@@ -97,7 +97,8 @@ export interface AppHooks {
 
 /** The lock store named by the options (its location never depends on the storage backend). */
 async function createLockManager(o: ServerOptions): Promise<LockManager> {
-  if (o.lockStore === 'memory') return new MemoryLockManager();
+  // A tree held in memory keeps its locks in memory too, unless a store is named explicitly.
+  if (o.lockStore === 'memory' || (o.storage === 'memory' && o.lockStore === 'file')) return new MemoryLockManager();
   if (isRedisUrl(o.lockStore)) {
     const r = new RedisLockManager({ url: o.lockStore });
     await r.init();
@@ -111,9 +112,9 @@ async function createLockManager(o: ServerOptions): Promise<LockManager> {
 
 export async function createApp(partial: Partial<ServerOptions>, hooks: AppHooks = {}): Promise<DavApp> {
   const options = resolveOptions(partial);
-  const storage = new ContainedFsBackend({ root: options.root, fsync: options.fsync });
   const startedAt = Date.now();
-  await storage.init();
+  const store = await createStorage(options);
+  const { storage } = store;
   const logger = hooks.logger ?? createLogger({ format: options.logFormat === 'json' ? 'json' : 'text', access: !options.quiet });
   const locks = await createLockManager(options);
   const state = await createStateStore(options, join(options.root, META_DIR));
@@ -152,9 +153,9 @@ export async function createApp(partial: Partial<ServerOptions>, hooks: AppHooks
   app.use(dispatch);
 
   // Temp files of uploads cut short by a crash: removed in the background, never listed meanwhile.
-  const sweep = storage.sweepStale(startedAt).then(
+  const sweep = store.sweep(startedAt).then(
     (r) => {
-      if (r.removed && !options.quiet) process.stdout.write(`Removed ${r.removed} stale temp file(s) of interrupted writes\n`);
+      if (r?.removed && !options.quiet) process.stdout.write(`Removed ${r.removed} stale temp file(s) of interrupted writes\n`);
       return r;
     },
     () => null,
@@ -170,7 +171,7 @@ export async function createApp(partial: Partial<ServerOptions>, hooks: AppHooks
     close: async () => {
       // The sweep is not awaited: stopping it half way only leaves work for the next start.
       await Promise.all([locks.close(), state.close()]);
-      await storage.close();
+      await store.close();
     },
   };
 }

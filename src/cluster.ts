@@ -11,7 +11,8 @@ interface ListeningMessage {
   url: string;
 }
 
-const FORCE_STOP_MS = 10_000;
+/** How long past --shutdown-timeout the primary waits for its workers before killing them. */
+const FORCE_STOP_GRACE_MS = 5_000;
 const RESPAWN_DELAY_MS = 1_000;
 
 export const isWorker = (): boolean => cluster.isWorker;
@@ -69,10 +70,12 @@ export async function runPrimary(options: ServerOptions): Promise<void> {
     stopping = true;
     say(`${signal}: shutting down ${options.workers} workers`);
     const live = Object.values(cluster.workers ?? {}).filter((w): w is Worker => !!w && !w.isDead());
+    // Each worker finishes its requests for up to --shutdown-timeout; only a worker still there
+    // well after that is killed (and the stop counts as unclean).
     const force = setTimeout(() => {
       for (const w of live) if (!w.isDead()) w.process.kill('SIGKILL');
       process.exit(1);
-    }, FORCE_STOP_MS);
+    }, options.shutdownTimeout * 1000 + FORCE_STOP_GRACE_MS);
     force.unref();
     let clean = true;
     Promise.all(

@@ -15,6 +15,8 @@ export interface ServerOptions {
   prefix: string;
   /** 'memory', 'file' (default: `<root>/.davmeta/locks.json`), `file:PATH`, or `redis://host:port/db`. */
   lockStore: string;
+  /** Storage backend: 'fs' (the directory `root`, default) or 'memory' (nothing survives a restart). */
+  storage: string;
   /** Timeout given to a LOCK that asks for none, seconds. */
   defaultLockTimeout: number;
   /** Cap on any lock timeout (Infinite included), seconds. */
@@ -93,6 +95,7 @@ export const OPTION_SPECS: OptionSpec[] = [
   { key: 'host', flag: 'host', type: 'string', arg: 'H', help: 'address to listen on (default: 127.0.0.1)' },
   { key: 'prefix', flag: 'prefix', type: 'string', arg: '/PATH', help: 'serve under a sub-path, e.g. /dav (default: the URL root)' },
   { key: 'lockStore', flag: 'lock-store', type: 'string', arg: 'STORE', help: 'memory | file | file:PATH | redis://host:port/db (default: file, <root>/.davmeta/locks.json)' },
+  { key: 'storage', flag: 'storage', type: 'string', arg: 'KIND', help: 'fs | memory: serve the root directory, or a tree held in memory for demos and tests (default: fs)' },
   { key: 'defaultLockTimeout', flag: 'lock-timeout', type: 'int', arg: 'SEC', help: 'timeout of a LOCK that asks for none (default: 3600)' },
   { key: 'maxLockTimeout', flag: 'max-lock-timeout', type: 'int', arg: 'SEC', help: 'cap on any lock timeout, Infinite included (default: 604800)' },
   { key: 'maxXmlBytes', flag: 'max-xml-bytes', type: 'int', arg: 'N', help: 'largest XML request body in bytes (default: 1048576)' },
@@ -132,6 +135,7 @@ export const DEFAULTS: ServerOptions = {
   port: 8080,
   prefix: '',
   lockStore: 'file',
+  storage: 'fs',
   defaultLockTimeout: 3600,
   maxLockTimeout: 7 * 24 * 3600,
   maxXmlBytes: 1024 * 1024,
@@ -170,6 +174,11 @@ export function resolveOptions(partial: Partial<ServerOptions>): ServerOptions {
     if (!o.prefix.startsWith('/')) o.prefix = '/' + o.prefix;
     o.prefix = o.prefix.replace(/\/+$/, '');
     if (/[?#%\\]/.test(o.prefix) || o.prefix.split('/').some((s) => s === '.' || s === '..')) throw new ConfigError(`invalid prefix: ${partial.prefix}`);
+    // hrefs carry the prefix as is and requests are matched against it before decoding: only
+    // characters that need no percent-encoding (RFC 3986 pchar) keep both sides in step.
+    if (!/^(\/[A-Za-z0-9._~!$&'()*+,;=:@-]+)*$/.test(o.prefix)) {
+      throw new ConfigError(`invalid prefix: ${partial.prefix} (only letters, digits and - . _ ~ ! $ & ' ( ) * + , ; = : @ are allowed in its segments; no spaces or non-ASCII characters)`);
+    }
   }
   for (const k of ['defaultLockTimeout', 'maxLockTimeout', 'maxXmlBytes'] as const) {
     if (!Number.isFinite(o[k]) || o[k] <= 0) throw new ConfigError(`invalid ${k}: ${o[k]}`);
@@ -182,6 +191,8 @@ export function resolveOptions(partial: Partial<ServerOptions>): ServerOptions {
   }
   if (o.headersTimeout === 0) throw new ConfigError('invalid headersTimeout: 0 (it must be at least 1 second)');
   if (o.requestTimeout > 0 && o.headersTimeout > o.requestTimeout) throw new ConfigError(`headersTimeout (${o.headersTimeout}) cannot exceed requestTimeout (${o.requestTimeout})`);
+  if (o.storage !== 'fs' && o.storage !== 'memory') throw new ConfigError(`invalid storage: ${o.storage} (use fs or memory)`);
+  if (o.storage === 'memory' && o.workers > 1) throw new ConfigError('--storage memory lives inside one process: it cannot be shared by --workers');
   if (!/^(memory|file|file:.+)$/.test(o.lockStore) && !isRedisUrl(o.lockStore)) {
     throw new ConfigError(`invalid lock store: ${o.lockStore} (use memory, file, file:PATH or redis://host:port/db)`);
   }

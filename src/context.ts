@@ -27,6 +27,8 @@ export interface DavState {
   requestId?: string;
   /** True when the authenticated user may only read (the browser page hides its write controls). */
   readOnly?: boolean;
+  /** Signed in through the page's login form (src/auth/session.ts): the CSRF token its writes carry. */
+  session?: { csrf: string };
   /** The Request-URI ends in '/' (below the root): it can only name a collection. */
   collectionUrl?: boolean;
   /**

@@ -26,6 +26,29 @@ describe('CLI', function () {
     expect(r.stdout).to.include('--help');
   });
 
+  it('a --prefix with a space or a non-ASCII character is refused at start-up with a clear message', async () => {
+    const dir = await makeTempDir('cli-prefix');
+    try {
+      for (const prefix of ['/my dav', '/dåv', '/a%20b']) {
+        const r = await runCli(['--root', dir, '--port', '0', '--prefix', prefix]);
+        expect(r.code, prefix).to.equal(2);
+        expect(r.stderr).to.include(`invalid prefix: ${prefix}`);
+        expect(r.stderr).to.not.match(/\n\s+at /);
+      }
+      // Characters that need no encoding work, hrefs included.
+      const srv = await spawnCli(['--root', dir, '--port', '0', '--prefix', "/dav-1_x.y~z@o'k"]);
+      try {
+        const r = await request(srv.base, 'PROPFIND', "/dav-1_x.y~z@o'k/", { headers: { Depth: '0' } });
+        expect(r.status).to.equal(207);
+        expect(r.body).to.include("<D:href>/dav-1_x.y~z@o'k/</D:href>");
+      } finally {
+        await srv.stop();
+      }
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
   it('a missing root is one clear line and exit code 2, no stack trace', async () => {
     const r = await runCli(['--root', '/nonexistent/webdav-root-for-test', '--port', '0']);
     expect(r.code).to.equal(2);

@@ -1,5 +1,5 @@
 /**
- * The browser page's static assets (one script, one stylesheet). They are plain files in
+ * The browser page's static assets (its scripts, stylesheet and icon). They are plain files in
  * src/browser/assets/ (no build step): read once from disk, kept in memory (a few KiB), and
  * served at `<prefix>/.dav/assets/NAME` by the public route in src/routes/assets.ts (the
  * reserved `/.dav/` segment can never name a stored file).
@@ -8,10 +8,16 @@ import { readFile } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
 import type { DavContext } from '../context.js';
 import { DavError } from '../errors.js';
+import { iconsCss } from './html.js';
 
 const TYPES: Record<string, string> = {
   'app.js': 'text/javascript; charset=utf-8',
+  'upload.js': 'text/javascript; charset=utf-8',
+  'viewer.js': 'text/javascript; charset=utf-8',
+  'connect.js': 'text/javascript; charset=utf-8',
   'app.css': 'text/css; charset=utf-8',
+  'icons.css': 'text/css; charset=utf-8',
+  'favicon.svg': 'image/svg+xml',
   'drop.js': 'text/javascript; charset=utf-8',
   'account.js': 'text/javascript; charset=utf-8',
 };
@@ -27,12 +33,18 @@ const DIRS = [new URL('../../src/browser/assets/', import.meta.url), new URL('./
 
 const cache = new Map<string, Promise<Asset>>();
 
+/** Assets made from code rather than read from disk. */
+const GENERATED: Record<string, () => string> = { 'icons.css': iconsCss };
+
+const withEtag = (body: Buffer): Asset => ({ body, etag: `"${createHash('sha256').update(body).digest('base64url').slice(0, 22)}"` });
+
 async function load(name: string): Promise<Asset> {
+  const make = Object.hasOwn(GENERATED, name) ? GENERATED[name] : undefined;
+  if (make) return withEtag(Buffer.from(make()));
   let lastErr: unknown;
   for (const dir of DIRS) {
     try {
-      const body = await readFile(new URL(name, dir));
-      return { body, etag: `"${createHash('sha256').update(body).digest('base64url').slice(0, 22)}"` };
+      return withEtag(await readFile(new URL(name, dir)));
     } catch (e) {
       lastErr = e;
     }

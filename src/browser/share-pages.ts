@@ -6,8 +6,7 @@
  */
 import type { DavContext } from '../context.js';
 import { href } from '../methods/common.js';
-import { assetUrl } from './assets.js';
-import { esc, PAGE_CSP } from './listing.js';
+import { esc, head, htmlHeaders } from './html.js';
 
 export function renderDropPage(ctx: DavContext, limits: { maxUploads: number | null; expires: number | null }): void {
   const root = href(ctx, '/', true);
@@ -15,29 +14,22 @@ export function renderDropPage(ctx: DavContext, limits: { maxUploads: number | n
     limits.maxUploads !== null ? `at most ${limits.maxUploads} file${limits.maxUploads === 1 ? '' : 's'} in all` : '',
     limits.expires !== null ? `until ${new Date(limits.expires).toISOString().slice(0, 16).replace('T', ' ')} UTC` : '',
   ].filter(Boolean);
-  const body = `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>Upload files</title>
-<link rel="icon" href="data:,">
-<link rel="stylesheet" href="${esc(assetUrl(root, 'app.css'))}">
-<script src="${esc(assetUrl(root, 'drop.js'))}" defer></script>
-</head>
-<body class="drop-page" data-base="${esc(root)}">
-<header class="top"><h1>Upload files</h1>
-<div class="actions"><label class="btn primary" id="upload-label"><span>Choose files</span><input type="file" id="file-input" multiple></label></div>
-<p class="who">Files you upload here are delivered to the person who shared this link. You cannot see what is already there${notes.length ? ` (${esc(notes.join(', '))})` : ''}.</p></header>
-<div id="messages" aria-live="polite"></div>
-<main><p class="empty" id="drop-hint">Drop files anywhere on this page, or use Choose files.</p>
-<ul id="upload-list"></ul></main>
-<noscript><p class="note">Uploading from this page needs JavaScript. Any WebDAV client works too, or: <code>curl -T FILE ${esc(root)}</code></p></noscript>
+  const body =
+    head(ctx, 'Upload files', `class="page drop-page" data-base="${esc(root)}"`, ['drop.js']) +
+    `<main id="main" class="card-page">
+<h1>Upload files</h1>
+<p>Files you upload here are delivered to the person who shared this link. You cannot see what is already there${notes.length ? ` (${esc(notes.join(', '))})` : ''}.</p>
+<p class="buttons"><label class="btn primary" id="upload-label"><span>Choose files</span><input type="file" id="file-input" multiple></label></p>
+<p class="muted" id="drop-hint">Or drop files anywhere on this page.</p>
+<ul id="upload-list"></ul>
+<div class="toasts" id="messages" aria-live="polite"></div>
+<noscript><p class="muted">Uploading from this page needs JavaScript. Any WebDAV client works too, or: <code>curl -T FILE ${esc(root)}</code></p></noscript>
+</main>
 </body></html>
 `;
-  ctx.status = 200;
-  ctx.type = 'text/html; charset=utf-8';
-  ctx.set('Content-Security-Policy', PAGE_CSP);
-  ctx.set('X-Content-Type-Options', 'nosniff');
+  htmlHeaders(ctx);
   ctx.set('Referrer-Policy', 'no-referrer');
-  ctx.set('Cache-Control', 'no-cache, no-store');
+  ctx.status = 200;
   ctx.set('Content-Length', String(Buffer.byteLength(body)));
   if (ctx.method !== 'HEAD') ctx.body = body;
 }

@@ -5,6 +5,9 @@ import { conflicts, HELD_FOREVER, type Clock, type CreateLimits, type CreateResu
 import { PathMutex } from './path-mutex.js';
 import { isSelfOrDescendant, parentPath } from '../dav/path.js';
 
+/** One change of the lock table, as a persisting subclass writes it down. */
+export type LockChange = { op: 'put'; lock: LockInfo } | { op: 'del'; token: string };
+
 export interface MemoryLockOptions {
   clock?: Clock;
   /** How often expired locks are swept, ms (0: never; expired locks are still ignored). */
@@ -42,7 +45,11 @@ export class MemoryLockManager implements LockManager {
     return Promise.resolve();
   }
 
-  protected insert(lock: LockInfo): void {
+  /** Hook for subclasses that persist change by change (a journal): called for every change. */
+  protected record(_change: LockChange): void {}
+
+  protected insert(lock: LockInfo, record = true): void {
+    if (record) this.record({ op: 'put', lock: { ...lock } });
     if (!this.locks.has(lock.token)) this.perPrincipal.set(lock.principal ?? '', (this.perPrincipal.get(lock.principal ?? '') ?? 0) + 1);
     this.locks.set(lock.token, lock);
     let set = this.byRoot.get(lock.root);
@@ -50,9 +57,10 @@ export class MemoryLockManager implements LockManager {
     set.add(lock.token);
   }
 
-  private drop(token: string): boolean {
+  protected drop(token: string, record = true): boolean {
     const l = this.locks.get(token);
     if (!l) return false;
+    if (record) this.record({ op: 'del', token });
     this.locks.delete(token);
     const n = (this.perPrincipal.get(l.principal ?? '') ?? 1) - 1;
     if (n > 0) this.perPrincipal.set(l.principal ?? '', n);
@@ -111,7 +119,7 @@ export class MemoryLockManager implements LockManager {
     try {
       await this.changed();
     } catch (e) {
-      this.drop(lock.token); // not persisted (e.g. disk full): the client is told it has no lock
+      this.drop(lock.token, false); // not persisted (e.g. disk full): the client is told it has no lock
       throw e;
     }
     return { lock };
@@ -122,6 +130,7 @@ export class MemoryLockManager implements LockManager {
     if (!l) return null;
     l.timeoutSec = timeoutSec;
     l.expiresAt = this.clock() + timeoutSec * 1000;
+    this.record({ op: 'put', lock: { ...l } });
     await this.changed();
     return l;
   }
@@ -133,7 +142,7 @@ export class MemoryLockManager implements LockManager {
       try {
         await this.changed();
       } catch (e) {
-        this.insert(l); // still persisted: keep it, so memory and disk agree
+        this.insert(l, false); // still persisted: keep it, so memory and disk agree
         throw e;
       }
     }

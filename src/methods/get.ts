@@ -9,6 +9,7 @@ import { multipartPlan, parseRanges, type ByteRange } from '../dav/range.js';
 import { ifRangeHolds } from '../dav/preconditions.js';
 import { baseName } from '../dav/path.js';
 import { renderListing } from '../browser/listing.js';
+import { serveView } from '../browser/views.js';
 import type { OpenFile, ResourceInfo } from '../storage/backend.js';
 
 /** Types a browser would run as a document on our origin: they must not script the file page. */
@@ -19,6 +20,8 @@ const SMALL_BODY = 64 * 1024;
 
 export async function get(ctx: DavContext): Promise<void> {
   const { path, services } = ctx.state;
+  // ?thumb=, ?q=, ?download: per-resource views of the file page (src/browser/views.ts).
+  if (await serveView(ctx)) return;
   const { storage } = services;
   // GET of a small file: stat and content in one step from one descriptor (the content is
   // only used if the request ends up answering 200/206 with a body).

@@ -8,6 +8,8 @@
  * are answered before this middleware runs (src/routes/); the others run it first.
  */
 import type { Next } from 'koa';
+import { join } from 'node:path';
+import { META_DIR } from '../storage/reserved.js';
 import type { DavContext, Services } from '../context.js';
 import type { ServerOptions } from '../config.js';
 import { DavError } from '../errors.js';
@@ -19,6 +21,8 @@ import { loadUsers } from '../auth/users.js';
 import { Spaces } from '../auth/spaces.js';
 import { ConfigError } from '../config.js';
 import type { StateStore } from '../state/store.js';
+import { registerSessions, SessionAuth } from '../auth/session.js';
+import { FAILED } from '../auth/verify.js';
 import { AppPasswords } from '../auth/app-passwords.js';
 import { applyRights, withLimits } from '../auth/user-rights.js';
 
@@ -73,6 +77,19 @@ export async function createAuth(options: ServerOptions, services: Services, sta
   const basic = new BasicAuthenticator(verifier);
   const spaces = await Spaces.create(services, options.users ? await loadUsers(options.users) : null);
   const challenge = `Basic realm="${options.realm}", charset="UTF-8"`;
+  // The web page's sign-in form and session cookie, beside Basic (src/auth/session.ts); the
+  // form's password check is the same verifier, defender included.
+  const sessions = await SessionAuth.create(options, join(options.root, META_DIR), {
+    // A session has the user's full rights: it is opened with the main password, never an app password's.
+    verify: async (u, p, ctx) => {
+      const outcome = await verifier.verify(u, p, clientAddress(ctx));
+      return outcome.ok && outcome.appPassword ? FAILED : outcome;
+    },
+    basic: (header, ctx) => basic.authenticate(header, clientAddress(ctx)),
+    hashOf: (u) => htpasswd.hashOf(u),
+    hasAccess: (u) => spaces.of(u) !== undefined,
+  });
+  registerSessions(services, sessions);
 
   const refuse = (outcome: AuthOutcome & { ok: false }): DavError =>
     outcome.banned
@@ -81,8 +98,9 @@ export async function createAuth(options: ServerOptions, services: Services, sta
 
   async function authMiddleware(ctx: DavContext, next: Next): Promise<void> {
     if (ctx.method === 'OPTIONS') return next();
-    const outcome = await basic.authenticate(ctx.get('authorization') || undefined, clientAddress(ctx));
-    if (!outcome.ok) throw refuse(outcome);
+    const header = ctx.get('authorization') || undefined;
+    const outcome = header ? await basic.authenticate(header, clientAddress(ctx)) : await sessions.outcome(ctx);
+    if (!outcome.ok) throw outcome.banned ? refuse(outcome) : sessions.challenge(ctx, challenge);
     const space = spaces.of(outcome.user);
     if (!space) throw new DavError(403, 'No access is configured for this user');
     const ap = outcome.appPassword;

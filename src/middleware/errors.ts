@@ -8,6 +8,16 @@ import type { DavContext } from '../context.js';
 import { DavError, davErrorOfStorage } from '../errors.js';
 import { StorageError } from '../storage/errors.js';
 import { errorBody } from '../xml/write.js';
+import { errorPage, PAGE_CSP } from '../browser/html.js';
+
+/** Errors a person meets while browsing get the page's friendly HTML instead of plain text. */
+const FRIENDLY = new Set([400, 401, 403, 404, 429]);
+const wantsPage = (ctx: DavContext, status: number): boolean =>
+  FRIENDLY.has(status) &&
+  ctx.state.services !== undefined &&
+  (ctx.method === 'GET' || ctx.method === 'HEAD' || ctx.method === 'POST') &&
+  ctx.get('x-dav-page') !== '1' &&
+  (ctx.get('sec-fetch-dest') === 'document' || /\btext\/html\b/.test(ctx.get('accept')));
 
 export type ErrorLogger = (err: unknown, ctx: DavContext) => void;
 
@@ -47,6 +57,12 @@ export function errors(log: ErrorLogger) {
       for (const [k, v] of Object.entries(e.headers)) ctx.set(k, v);
       if (e.status === 304) {
         ctx.body = null;
+      } else if (wantsPage(ctx, e.status)) {
+        ctx.type = 'text/html; charset=utf-8';
+        ctx.set('Content-Security-Policy', PAGE_CSP);
+        ctx.set('X-Content-Type-Options', 'nosniff');
+        ctx.set('Cache-Control', 'no-store');
+        ctx.body = errorPage(ctx, e.status, e.message);
       } else if (e.condition) {
         ctx.type = 'application/xml; charset=utf-8';
         ctx.body = errorBody(e.condition, e.hrefs);

@@ -16,6 +16,7 @@ import type { DavContext } from '../context.js';
 import { DavError } from '../errors.js';
 import type { DavRoute, FeatureRoutes, RouteContext, RouteDeps } from './types.js';
 import { assetRoutes } from './assets.js';
+import { pageRoutes } from './page.js';
 import { shareRoutes } from './shares.js';
 import { appPasswordRoutes } from './app-passwords.js';
 import { accountRoutes } from './account.js';
@@ -23,7 +24,7 @@ import { accountRoutes } from './account.js';
 export type { Access, DavRoute, FeatureRoutes, RouteContext, RouteDeps } from './types.js';
 
 /** One line per feature module. */
-const FEATURES: FeatureRoutes[] = [assetRoutes, shareRoutes, appPasswordRoutes, accountRoutes];
+const FEATURES: FeatureRoutes[] = [assetRoutes, pageRoutes, shareRoutes, appPasswordRoutes, accountRoutes];
 
 export const RESERVED_SEGMENT = '.dav';
 

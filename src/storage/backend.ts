@@ -172,5 +172,10 @@ export interface StorageBackend {
    * Rejects when `scope` itself leads out of the tree.
    */
   confine?(scope: string): Promise<StorageBackend>;
+  /**
+   * Optional: a folder on local disk, in the hidden metadata area, where data derived from files
+   * (the page's thumbnails) may be cached. A backend without a disk leaves it out: no cache.
+   */
+  cacheDir?(name: string): string;
   close?(): Promise<void>;
 }

@@ -144,4 +144,8 @@ export class ScopedStorage implements StorageBackend {
     const f = this.inner.quota;
     return f && ((path): Promise<Quota> => f.call(this.inner, this.scope.abs(path)));
   }
+  get cacheDir(): StorageBackend['cacheDir'] {
+    const f = this.inner.cacheDir;
+    return f && ((name) => f.call(this.inner, name));
+  }
 }

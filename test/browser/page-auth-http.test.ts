@@ -62,9 +62,9 @@ describe('browser page under authentication (HTTP)', () => {
     expect(res.body).to.contain('<li><a href="/dav/">Home</a></li><li><a href="/dav/projects/" aria-current="page">projects</a></li>');
     expect(res.body).to.contain('href="/dav/projects/plan.txt"');
     expect(res.body).to.contain('data-base="/dav/projects/" data-root="/dav/" data-access="read-write"');
-    expect(res.body).to.contain('<div class="actions">');
+    expect(res.body).to.contain('<div class="actions" id="write-actions">');
     expect(res.body).to.contain('data-op="rename"').and.contain('data-op="delete"');
-    expect(res.body).to.contain('Signed in as <strong>alice</strong></p>');
+    expect(res.body).to.contain('<span>Signed in as <strong>alice</strong></span>');
     expect(res.body).to.not.contain('home/alice').and.not.contain('top-secret');
     const root = await srv.req('GET', '/dav/', { headers: { ...HTML, Authorization: ALICE } });
     expect(rowNames(root.body)).to.deep.equal(['projects', 'mine.txt']);
@@ -79,9 +79,9 @@ describe('browser page under authentication (HTTP)', () => {
     expect(res.status).to.equal(200);
     expect(rowNames(res.body)).to.deep.equal(['docs', 'readme.txt']);
     expect(res.body).to.contain('data-access="read-only"');
-    expect(res.body).to.contain('<div class="actions" hidden>');
+    expect(res.body).to.not.contain('id="write-actions"').and.not.contain('id="file-input"').and.not.contain('id="sel-delete"').and.not.contain('id="editor"');
     expect(res.body).to.not.contain('data-op="rename"').and.not.contain('data-op="delete"');
-    expect(res.body).to.contain('<span class="ro">read-only</span>');
+    expect(res.body).to.contain('<span class="ro" title="You can browse and download, not change files">read-only</span>');
     const empty = await srv.req('GET', '/dav/docs/', { headers: { ...HTML, Authorization: BOB } });
     expect(empty.body).to.contain('<p class="empty">This folder is empty.</p>');
   });

@@ -46,6 +46,14 @@ describe('browser page over HTTP', () => {
     expect(res.body).to.contain('<script src="/dav/.dav/assets/app.js" defer></script>');
     expect(res.body).to.contain('<link rel="stylesheet" href="/dav/.dav/assets/app.css">');
     expect(rowNames(res.body)).to.deep.equal(['sub dir', '&lt;img src=x onerror=alert(1)&gt;.txt', 'a&quot;b&#39;c.txt', 'app.js', 'big.bin', 'page.html']);
+    // A heading, a favicon, a title naming the folder.
+    expect(res.body).to.contain('<h1 id="folder-title">Home</h1>');
+    expect(res.body).to.contain('<title>Home · Files</title>');
+    expect(res.body).to.contain('<link rel="icon" href="/dav/.dav/assets/favicon.svg" type="image/svg+xml">');
+    const icon = await srv.req('GET', '/dav/.dav/assets/favicon.svg');
+    expect(icon.status).to.equal(200);
+    expect(icon.headers['content-type']).to.equal('image/svg+xml');
+    expect(icon.body).to.match(/^<svg /);
   });
 
   it('gives curl (*/*) the page and text/plain clients one name per line', async () => {
@@ -67,8 +75,8 @@ describe('browser page over HTTP', () => {
 
   it('streams a large folder in chunks (no Content-Length), every row in order, HEAD without a body', async () => {
     await mkdir(join(srv.root, 'many'));
-    const count = 400; // about 950 bytes of HTML each: past the 256 KiB sent whole
-    for (let i = 0; i < count; i += 100) await Promise.all(Array.from({ length: 100 }, (_, j) => writeFile(join(srv.root, 'many', `f ${i + j} <&>.txt`), 'x')));
+    const count = 2000; // 200 rows of HTML and ~100 bytes of JSON each: past the 256 KiB sent whole
+    for (let i = 0; i < count; i += 250) await Promise.all(Array.from({ length: 250 }, (_, j) => writeFile(join(srv.root, 'many', `f ${i + j} <&>.txt`), 'x')));
     const res = await srv.req('GET', '/dav/many/', { headers: HTML });
     expect(res.status).to.equal(200);
     expect(res.headers['content-length']).to.equal(undefined);
@@ -76,10 +84,14 @@ describe('browser page over HTTP', () => {
     expect(res.headers['content-type']).to.equal('text/html; charset=utf-8');
     expect(res.headers['content-security-policy']).to.contain("default-src 'none'");
     expect(res.raw.length).to.be.greaterThan(256 * 1024);
+    // One page of rows, and every member in the JSON data block (escaped for a script element).
     const names = rowNames(res.body);
-    expect(names).to.have.length(count);
+    expect(names).to.have.length(200);
     expect(names.slice(0, 3)).to.deep.equal(['f 0 &lt;&amp;&gt;.txt', 'f 1 &lt;&amp;&gt;.txt', 'f 2 &lt;&amp;&gt;.txt']);
-    expect(names[count - 1]).to.equal(`f ${count - 1} &lt;&amp;&gt;.txt`);
+    const data = JSON.parse(/<script type="application\/json" id="listing-data">([^<]*)<\/script>/.exec(res.body)![1]!);
+    expect(data.entries).to.have.length(count);
+    expect(data.entries[count - 1].name).to.equal(`f ${count - 1} <&>.txt`);
+    expect(res.body).to.contain('f 1999 \\u003c&\\u003e.txt');
     expect(res.body).to.match(/^<!doctype html>/);
     expect(res.body.endsWith('</body></html>\n')).to.equal(true);
     const head = await srv.req('HEAD', '/dav/many/', { headers: HTML });
@@ -95,9 +107,11 @@ describe('browser page over HTTP', () => {
   it('sorts by size and date on request, folders first', async () => {
     const bySize = await srv.req('GET', '/dav/?sort=size&order=desc', { headers: HTML });
     expect(rowNames(bySize.body).slice(0, 3)).to.deep.equal(['sub dir', 'big.bin', 'page.html']);
-    expect(bySize.body).to.contain('<th class="size" aria-sort="descending"><a href="?sort=size&amp;order=asc"');
+    expect(bySize.body).to.contain('<th scope="col" class="size" aria-sort="descending"><a href="?sort=size&amp;order=asc"');
+    // Folder links carry the sort into the subfolder.
+    expect(bySize.body).to.contain('<a class="open" href="/dav/sub%20dir/?sort=size&amp;order=desc">');
     const byDate = await srv.req('GET', '/dav/?sort=mtime', { headers: HTML });
-    expect(byDate.body).to.contain('<th class="mtime" aria-sort="ascending">');
+    expect(byDate.body).to.contain('<th scope="col" class="mtime" aria-sort="ascending">');
   });
 
   it('builds breadcrumbs and hrefs under the prefix with encoded names', async () => {
@@ -108,7 +122,7 @@ describe('browser page over HTTP', () => {
       '<li><a href="/dav/">Home</a></li><li><a href="/dav/sub%20dir/">sub dir</a></li><li><a href="/dav/sub%20dir/%235%20100%25%20%C3%BC%20%F0%9F%98%80/" aria-current="page">#5 100% ü 😀</a></li>',
     );
     expect(res.body).to.contain('data-base="/dav/sub%20dir/%235%20100%25%20%C3%BC%20%F0%9F%98%80/" data-root="/dav/"');
-    expect(res.body).to.contain('<tr class="up"><td class="name"><a href="/dav/sub%20dir/">');
+    expect(res.body).to.contain('<tr class="up"><td class="sel"></td><td class="name"><a href="/dav/sub%20dir/">');
   });
 
   it('marks locked members, and a folder under a depth-infinity lock', async () => {
@@ -134,7 +148,7 @@ describe('browser page over HTTP', () => {
       expect(res.headers['content-type']).to.equal(type);
       expect(res.headers.etag).to.match(/^"[\w-]{22}"$/);
       expect(res.headers['cache-control']).to.equal('no-cache');
-      expect(res.raw.length).to.be.within(1000, 40_000);
+      expect(res.raw.length).to.be.within(1000, 80_000);
       const again = await srv.req('GET', `/dav/.dav/assets/${name}`, { headers: { 'If-None-Match': res.headers.etag! } });
       expect(again.status).to.equal(304);
       expect(again.raw.length).to.equal(0);
@@ -167,7 +181,9 @@ describe('browser page over HTTP', () => {
       expect(page.body).to.contain('<script src="/.dav/assets/app.js" defer></script>');
       const js = await request(cli.base, 'GET', '/.dav/assets/app.js');
       expect(js.status).to.equal(200);
-      expect(js.body).to.contain('XMLHttpRequest');
+      expect(js.body).to.contain('DavPage');
+      const upload = await request(cli.base, 'GET', '/.dav/assets/upload.js');
+      expect(upload.body).to.contain('XMLHttpRequest');
     } finally {
       await cli.stop();
       await rm(root, { recursive: true, force: true });

@@ -10,7 +10,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { dialogAnswer, launchChromium, names, rowFor } from './chromium.js';
+import { dialogAnswer, dialogCancel, launchChromium, names, rowFor, toast } from './chromium.js';
 import { lockBody, makeTempDir, repoRoot, startTestServer, type TestServer } from '../helpers/server.js';
 
 const XSS = '<img src=x onerror=alert(1)>.txt';
@@ -184,7 +184,7 @@ describe('browser page (headless Chromium)', function () {
     await page.click('#dialog-ok');
     await rowFor(page, 'plain.txt').waitFor();
     await rowFor(page, 'new % file #2 🎉.txt').waitFor();
-    expect(await page.locator('#upload-list li.ok').count()).to.equal(3);
+    expect(await page.locator('#upload-list li.done').count()).to.equal(3);
     expect(await page.textContent('#overall-label')).to.equal('Uploaded 3 of 3');
     expect(await readFile(join(srv.root, ODD), 'utf8')).to.equal('replaced\n');
     expect(await readFile(join(srv.root, 'new % file #2 🎉.txt'), 'utf8')).to.equal('new\n');
@@ -212,7 +212,9 @@ describe('browser page (headless Chromium)', function () {
     await dialogAnswer(page, 'Neu #1 100% 😀');
     await rowFor(page, 'Neu #1 100% 😀/').waitFor();
     expect((await stat(join(srv.root, 'Neu #1 100% 😀'))).isDirectory()).to.equal(true);
-    expect(await page.textContent('#messages')).to.contain('Created the folder');
+    await toast(page, 'Created the folder "Neu #1 100% 😀".', 'ok');
+    // Focus lands on the new folder (not on <body>) after the listing is redrawn.
+    expect(await page.evaluate(() => document.activeElement?.closest('tr.entry')?.getAttribute('data-name'))).to.equal('Neu #1 100% 😀');
 
     await rowFor(page, 'Neu #1 100% 😀/').locator('button[data-op="rename"]').click();
     expect(await page.inputValue('#dialog-input')).to.equal('Neu #1 100% 😀');
@@ -235,50 +237,93 @@ describe('browser page (headless Chromium)', function () {
     expect(await readdir(srv.root)).to.not.include('Renamed & done');
   });
 
-  test('moves a file into a folder with a relative path, and cancel leaves things alone', async () => {
+  test('rename keeps the dialog open with a message while the name is invalid, and cancel leaves things alone', async () => {
     await writeFile(join(srv.root, 'mover.txt'), 'moving\n');
     await page.goto(url('/'));
     await rowFor(page, 'mover.txt').locator('button[data-op="delete"]').click();
-    await page.click('#dialog-cancel');
+    await dialogCancel(page);
     expect(await readFile(join(srv.root, 'mover.txt'), 'utf8')).to.equal('moving\n');
     await rowFor(page, 'mover.txt').locator('button[data-op="rename"]').click();
-    await dialogAnswer(page, 'photos 2024/moved #1.txt');
-    await page.waitForFunction(() => !document.querySelector('tr.entry[data-name="mover.txt"]'));
-    expect(await readFile(join(srv.root, 'photos 2024', 'moved #1.txt'), 'utf8')).to.equal('moving\n');
+    // The dialog has an accessible name and a labelled input.
+    expect(await page.getAttribute('dialog#dialog', 'aria-labelledby')).to.equal('dialog-title');
+    expect(await page.textContent('label[for="dialog-input"]')).to.equal('New name');
+    for (const [bad, why] of [
+      ['photos 2024/x.txt', 'A name cannot contain "/" or "\\".'],
+      ['a b.txt', 'Something named "a b.txt" is already here.'],
+      ['.davmeta', 'That name is reserved by the server.'],
+    ]) {
+      await page.fill('#dialog-input', bad!);
+      await page.click('#dialog-ok');
+      expect(await page.textContent('#dialog-error')).to.equal(why);
+      expect(await page.isVisible('dialog#dialog'), 'the dialog stays open').to.equal(true);
+      expect(await page.inputValue('#dialog-input'), 'the text is kept').to.equal(bad);
+      expect(await page.getAttribute('#dialog-input', 'aria-invalid')).to.equal('true');
+    }
+    await page.fill('#dialog-input', 'moved #1.txt');
+    await page.click('#dialog-ok');
+    await rowFor(page, 'moved #1.txt').waitFor();
+    expect(await readFile(join(srv.root, 'moved #1.txt'), 'utf8')).to.equal('moving\n');
   });
 
-  test('marks a locked file and explains a 423 in words', async () => {
-    expectedStatuses = [423, 405, 412, 403];
+  test('says who holds a lock, offers no delete or rename on locked items, and explains a 423 in words', async () => {
+    expectedStatuses = [423, 405];
     await writeFile(join(srv.root, 'locked.txt'), 'locked\n');
+    await writeFile(join(srv.root, 'later.txt'), 'later\n');
     const res = await srv.req('LOCK', '/dav/locked.txt', { headers: { 'Content-Type': 'application/xml', Timeout: 'Second-600' }, body: lockBody() });
     expect(res.status).to.equal(200);
     await page.goto(url('/'));
     const row = rowFor(page, 'locked.txt');
     expect(await row.getAttribute('class')).to.contain('is-locked');
-    expect(await row.locator('.badge.locked').textContent()).to.equal('locked');
-    await row.locator('button[data-op="delete"]').click();
+    expect(await row.locator('.badge.locked').textContent()).to.equal('Locked by test@example.com');
+    expect(await row.locator('button[data-op]').count(), 'no delete/rename on a locked item').to.equal(0);
+    expect(await row.locator('a.op[download]').count(), 'download is still offered').to.equal(1);
+    // Selected and deleted in a batch: the page says who holds the lock instead of trying.
+    await row.locator('.pick').check();
+    await page.click('#sel-delete');
+    await toast(page, 'Cannot delete "locked.txt": it is locked by test@example.com.');
+    await page.click('#sel-clear');
+    // Locked after the page was drawn: the server's 423 becomes a sentence.
+    const late = await srv.req('LOCK', '/dav/later.txt', { headers: { 'Content-Type': 'application/xml' }, body: lockBody() });
+    expect(late.status).to.equal(200);
+    await rowFor(page, 'later.txt').locator('button[data-op="delete"]').click();
     await dialogAnswer(page);
-    const msg = page.locator('#messages .msg.error');
-    await msg.waitFor();
-    const text = (await msg.textContent())!;
-    expect(text).to.contain('"locked.txt" is locked');
+    const text = await toast(page, '"later.txt" is locked');
     expect(text).to.not.match(/<\?xml|<D:|lock-token-submitted/);
-    expect(await readFile(join(srv.root, 'locked.txt'), 'utf8')).to.equal('locked\n');
-    // A folder name that already exists: 405 becomes a sentence too.
+    expect(await readFile(join(srv.root, 'later.txt'), 'utf8')).to.equal('later\n');
+    // After the refresh the row shows its lock too.
+    await rowFor(page, 'later.txt').locator('.badge.locked').waitFor();
+    // A folder name that exists (typed past the page's own check by a race): 405 becomes a sentence too.
+    await mkdir(join(srv.root, 'raced'));
     await page.click('#new-folder');
-    await dialogAnswer(page, 'docs');
-    await page.locator('#messages .msg.error', { hasText: 'something named "docs" already exists' }).waitFor();
-    // Renaming onto an existing name (MOVE with Overwrite: F answers 412) never replaces it.
-    await rowFor(page, 'a b.txt').locator('button[data-op="rename"]').click();
-    await dialogAnswer(page, 'big.bin');
-    await page.locator('#messages .msg.error', { hasText: 'Could not rename "a b.txt": something with that name already exists.' }).waitFor();
-    expect((await stat(join(srv.root, 'big.bin'))).size).to.equal(300_000);
-    // A reserved name (the metadata store) is a 403 in words.
-    await rowFor(page, 'a b.txt').locator('button[data-op="rename"]').click();
-    await dialogAnswer(page, '/.davmeta');
-    await page.locator('#messages .msg.error', { hasText: 'that name is reserved by the server' }).waitFor();
-    expect(await readFile(join(srv.root, 'a b.txt'), 'utf8')).to.equal('spaces\n');
-    expect(await page.textContent('#messages')).to.not.match(/<\?xml|<D:/);
+    await dialogAnswer(page, 'raced');
+    await toast(page, 'something named "raced" already exists');
+    expect(await page.textContent('#toasts')).to.not.match(/<\?xml|<D:/);
+    await srv.req('UNLOCK', '/dav/locked.txt', { headers: { 'Lock-Token': String(res.headers['lock-token']) } });
+    await srv.req('UNLOCK', '/dav/later.txt', { headers: { 'Lock-Token': String(late.headers['lock-token']) } });
+  });
+
+  test('toasts stay in the viewport wherever the page is scrolled; destructive dialogs start on Cancel', async () => {
+    await mkdir(join(srv.root, 'long'), { recursive: true });
+    await Promise.all(Array.from({ length: 80 }, (_, i) => writeFile(join(srv.root, 'long', `f${String(i).padStart(2, '0')}.txt`), 'x')));
+    await page.goto(url('/long/'));
+    await page.evaluate(() => window.scrollTo(0, document.body.scrollHeight));
+    await rowFor(page, 'f79.txt').locator('button[data-op="delete"]').click();
+    await page.locator('dialog#dialog').waitFor();
+    expect(await page.evaluate(() => document.activeElement?.id), 'the safe button has focus').to.equal('dialog-cancel');
+    await page.keyboard.press('Enter'); // Enter on Cancel: nothing deleted
+    await page.locator('dialog#dialog').waitFor({ state: 'hidden' });
+    expect((await readdir(join(srv.root, 'long'))).length).to.equal(80);
+    await rowFor(page, 'f79.txt').locator('button[data-op="delete"]').click();
+    await dialogAnswer(page);
+    const t = page.locator('#toasts .toast.ok', { hasText: 'Deleted "f79.txt".' });
+    await t.waitFor();
+    const box = (await t.boundingBox())!;
+    expect(box.y + box.height, 'the toast is inside the viewport').to.be.at.most(800);
+    expect(box.y).to.be.greaterThan(0);
+    expect(await page.evaluate(() => window.scrollY), 'nothing scrolled the page').to.be.greaterThan(500);
+    // It dismisses itself (errors stay longer, and both have a close button).
+    await t.waitFor({ state: 'detached', timeout: 8000 });
+    await rm(join(srv.root, 'long'), { recursive: true });
   });
 
   test('renders well at desktop and phone width (screenshots in test-output/browser/)', async () => {
@@ -309,6 +354,11 @@ describe('browser page (headless Chromium)', function () {
       await p.locator('dialog#dialog').waitFor({ state: 'visible' });
       await p.screenshot({ path: join(SHOTS, 'phone-rename.png') });
       await p.click('#dialog-cancel');
+      // No "drop files here" on a touch screen.
+      await mkdir(join(srv.root, 'empty on phone'));
+      await p.goto(url('/empty%20on%20phone/'));
+      expect(await p.textContent('p.empty')).to.contain('This folder is empty.');
+      expect(await p.isVisible('.drop-hint')).to.equal(false);
     } finally {
       await phone.close();
     }

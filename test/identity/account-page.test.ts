@@ -1,5 +1,6 @@
 /**
- * The account page in headless Chromium, signed in: make an app password (shown once, then it
+ * The account page in headless Chromium, signed in through the page's form (a session, with its
+ * CSRF token on every change): make an app password (shown once, then it
  * works), make a share link (it works without an account), see both listed with last use and
  * use counts, revoke both (they stop working at once).
  */
@@ -23,12 +24,16 @@ describe('identity: the account page (app passwords and share links) in a browse
   it('makes, lists and revokes app passwords and links', async () => {
     const browser = await launchChromium();
     try {
-      const context = await browser.newContext({ httpCredentials: { username: 'alice', password: 'a-pw' } });
-      const page = await context.newPage();
+      const page = await browser.newPage();
       page.on('dialog', (d) => void d.accept());
-      const res = await page.goto(`${s.base}/.dav/account`);
-      expect(res!.status()).to.equal(200);
+      // Signed in through the page's form: a session cookie, and its CSRF token on every change.
+      await page.goto(`${s.base}/.dav/account`);
+      expect(page.url()).to.include('/.dav/login');
+      await page.fill('#user', 'alice');
+      await page.fill('#password', 'a-pw');
+      await Promise.all([page.waitForURL(/\/\.dav\/account$/), page.click('button[type=submit]')]);
       expect(await page.locator('.who strong').textContent()).to.equal('alice');
+      expect(await page.locator('link[href$="app.css"]').count()).to.equal(1);
 
       await page.fill('#ap-form input[name=label]', 'phone');
       await page.fill('#ap-form input[name=scope]', '/docs');
@@ -39,6 +44,12 @@ describe('identity: the account page (app passwords and share links) in a browse
       const phone = s.as('alice', password);
       expect((await phone('GET', '/docs/a.txt')).body).to.equal('A');
       expect((await phone('PUT', '/docs/b.txt', {}, 'b')).status).to.equal(403);
+      // An app password opens WebDAV, never a page session (that would drop its scope).
+      const form = { 'Content-Type': 'application/x-www-form-urlencoded', Origin: s.base };
+      const login = await s.req('POST', '/.dav/login', { headers: form, body: `user=alice&password=${encodeURIComponent(password)}` });
+      expect(login.status).to.equal(401);
+      expect(String(login.headers['set-cookie'] ?? '')).to.not.include('dav_session=v1');
+      expect((await s.req('POST', '/.dav/login', { headers: form, body: 'user=alice&password=a-pw' })).status).to.equal(303);
       await page.reload();
       const apRow = page.locator('#ap-list tr');
       await apRow.first().waitFor();
@@ -62,7 +73,7 @@ describe('identity: the account page (app passwords and share links) in a browse
       await apRow.first().locator('button', { hasText: 'Revoke' }).click();
       await apRow.first().waitFor({ state: 'detached' });
       expect((await phone('GET', '/docs/a.txt')).status).to.equal(401);
-      expect(await page.locator('#messages .error').count()).to.equal(0);
+      expect(await page.locator('#messages .toast.error').count()).to.equal(0);
     } finally {
       await browser.close();
     }

@@ -141,6 +141,54 @@ describe('RedisLockManager', function () {
     });
   });
 
+  describe('a section whose lease is lost is told', () => {
+    it('signal aborts and stillHeld() turns false when the lease expires under it', async () => {
+      const ns = `lost-${randomUUID()}`;
+      const m = await make({ namespace: ns, leaseMs: 300 });
+      const raw = new Redis(redis.url);
+      try {
+        const seen = await m.exclusive(['/a'], async (held) => {
+          expect(held.stillHeld()).to.equal(true);
+          // Another party (an operator, a Redis failover) drops the lease.
+          await raw.del(`{${ns}}:leases`);
+          const aborted = await new Promise<boolean>((resolve) => {
+            if (held.signal.aborted) return resolve(true);
+            held.signal.addEventListener('abort', () => resolve(true));
+            setTimeout(() => resolve(false), 2000);
+          });
+          return { aborted, stillHeld: held.stillHeld(), reason: (held.signal.reason as Error | undefined)?.message };
+        });
+        expect(seen.aborted).to.equal(true);
+        expect(seen.stillHeld).to.equal(false);
+        expect(seen.reason).to.match(/lease was lost/);
+        expect(logs.some((l) => l.includes('lost its lease'))).to.equal(true);
+      } finally {
+        raw.disconnect();
+      }
+    });
+
+    it('readers of one path share a lease across instances; a writer waits for them', async () => {
+      const ns = `rw-${randomUUID()}`;
+      const a = await make({ namespace: ns });
+      const b = await make({ namespace: ns });
+      const events: string[] = [];
+      let release!: () => void;
+      const gate = new Promise<void>((r) => (release = r));
+      const first = a.exclusive([{ path: '/src', mode: 'read' }], async () => {
+        events.push('a read');
+        await gate;
+        events.push('a done');
+      });
+      await new Promise((r) => setTimeout(r, 50));
+      await b.exclusive([{ path: '/src/x', mode: 'read' }], async () => void events.push('b read'));
+      const writer = b.exclusive(['/src'], async () => void events.push('b write'));
+      await new Promise((r) => setTimeout(r, 100));
+      release();
+      await Promise.all([first, writer]);
+      expect(events).to.deep.equal(['a read', 'b read', 'a done', 'b write']);
+    });
+  });
+
   describe('when Redis goes away', () => {
     it('a stalled Redis times out instead of queueing, later calls fail fast, and it comes back', async () => {
       const m = await make({ namespace: randomUUID(), commandTimeoutMs: 300 });

@@ -118,6 +118,30 @@ describe('--workers', function () {
     });
   });
 
+  it('honours --shutdown-timeout: an upload that needs longer than 10 s to finish still finishes, exit 0', async () => {
+    const srv = await spawnCli(['--root', root, '--port', '0', '--workers', '2', '--lock-store', redis.url, '--shutdown-timeout', '20']);
+    const url = new URL(srv.base);
+    const { request: httpRequest } = await import('node:http');
+    const body = Buffer.alloc(256 * 1024, 7);
+    const status = new Promise<number>((resolve, reject) => {
+      const req = httpRequest({ host: url.hostname, port: url.port, method: 'PUT', path: '/slow-stop.bin', headers: { 'Content-Length': body.length }, agent: false }, (res) => {
+        res.resume();
+        res.on('end', () => resolve(res.statusCode ?? 0));
+      });
+      req.on('error', reject);
+      req.write(body.subarray(0, 1024));
+      void (async () => {
+        await sleep(300);
+        srv.proc.kill('SIGTERM');
+        await sleep(11_000); // longer than the primary's old fixed 10 s limit
+        req.end(body.subarray(1024));
+      })();
+    });
+    expect(await status).to.equal(201);
+    expect(await srv.stop('SIGTERM')).to.equal(0);
+    expect(readFileSync(join(root, 'slow-stop.bin')).equals(body)).to.equal(true);
+  });
+
   it('passes litmus with --workers 2 and a Redis lock store', async () => {
     const out = await new Promise<{ code: number | null; output: string }>((resolve) => {
       const p = spawn(process.execPath, [join(repoRoot, 'scripts', 'litmus.mjs'), '--', '--workers', '2', '--lock-store', redis.url], { stdio: ['ignore', 'pipe', 'pipe'] });

@@ -1,11 +1,13 @@
 /**
  * Many clients on overlapping paths: 32 clients x 1,000 mixed requests (PUT, GET, PROPFIND,
- * PROPPATCH, MOVE, COPY, DELETE, MKCOL, LOCK/UNLOCK) over loopback against the compiled server
+ * PROPPATCH, MOVE, COPY, DELETE, MKCOL, LOCK/UNLOCK, MOVE and COPY of collections) over loopback against the compiled server
  * in its own process. CONC_CLIENTS / CONC_REQUESTS scale it (32 x 2,000 passes too; it only
  * takes longer in CI).
  * Every body is self-describing (`V:<id>:<len>` + bytes derived from the id), so a GET can
  * prove it saw one whole version. Checks: no 5xx ever, no torn body ever, and a final tree
- * whose every file is a whole version written by a PUT that succeeded, with no temp files.
+ * whose every file is a whole version written by a PUT that succeeded, with no temp files,
+ * whose ETags agree between GET and PROPFIND, and whose dead properties and locks all belong to
+ * resources that exist.
  */
 import { expect } from 'chai';
 import { Agent, request as httpRequest } from 'node:http';
@@ -158,6 +160,9 @@ describe('reliability: concurrency', function () {
           note('MKCOL', await send('MKCOL', d));
         } else if (r < 0.885) {
           note('DELETE-coll', await send('DELETE', pick(dirs.slice(1))));
+        } else if (r < 0.895) {
+          const [a, b] = rand() < 0.5 ? ['/d0', '/d1'] : ['/d1', '/d0'];
+          note(rand() < 0.5 ? 'MOVE-coll' : 'COPY-coll', await send(rand() < 0.5 ? 'MOVE' : 'COPY', a, { Destination: `${srv.base}${b}`, Overwrite: 'T' }));
         } else {
           const l = await send('LOCK', file, { Timeout: 'Second-30' }, lockBody());
           note('LOCK', l);
@@ -184,7 +189,7 @@ describe('reliability: concurrency', function () {
 
     expect(serverErrors, serverErrors.slice(0, 5).join('\n')).to.deep.equal([]);
     expect(getsChecked).to.be.greaterThan(REQUESTS); // the test really read bodies
-    for (const ok of ['PUT 201', 'PUT 204', 'MOVE 201', 'MOVE 204', 'DELETE 204', 'LOCK 200', 'UNLOCK 204']) {
+    for (const ok of ['PUT 201', 'PUT 204', 'MOVE 201', 'MOVE 204', 'DELETE 204', 'LOCK 200', 'UNLOCK 204', 'MOVE-coll 201', 'COPY-coll 204']) {
       expect(statuses.get(ok) ?? 0, `at least one ${ok}`).to.be.greaterThan(0);
     }
 
@@ -216,6 +221,35 @@ describe('reliability: concurrency', function () {
       const got = await send('GET', p);
       expect(got.status).to.equal(200);
       expect(got.body.equals(bytes)).to.equal(true);
+      // The ETag a listing shows is the one GET answers with for these bytes.
+      const pf = await send('PROPFIND', p, { Depth: '0' }, '<?xml version="1.0"?><D:propfind xmlns:D="DAV:"><D:prop><D:getetag/></D:prop></D:propfind>');
+      expect(/<D:getetag>([^<]*)<\/D:getetag>/.exec(pf.body.toString())?.[1], `ETag of ${p}`).to.equal(got.headers.etag);
     }
+
+    // Side data never outlives its resource: every dead-property file and every lock names a
+    // resource that exists in the final tree.
+    const exists = (p: string): Promise<boolean> => fsp.access(join(srv.root, p)).then(() => true, () => false);
+    const propFiles = async (dir: string, dav: string): Promise<string[]> => {
+      const out: string[] = [];
+      for (const e of await fsp.readdir(dir, { withFileTypes: true }).catch(() => [])) {
+        if (e.isDirectory() && e.name.endsWith('.d')) out.push(...(await propFiles(join(dir, e.name), `${dav}/${e.name.slice(0, -2)}`)));
+        else if (e.isFile() && e.name.endsWith('.p')) out.push(`${dav}/${e.name.slice(0, -2)}`);
+      }
+      return out;
+    };
+    const withProps = await propFiles(join(srv.root, '.davmeta', 'props', 'root.d'), '');
+    expect(withProps.length, 'some properties survive the run').to.be.greaterThan(0);
+    for (const p of withProps) expect(await exists(p), `dead properties of ${p}, which does not exist`).to.equal(true);
+    // The lock store: its snapshot, then its journal of changes replayed on top.
+    const store = join(srv.root, '.davmeta', 'locks.json');
+    const locks = new Map<string, { root: string }>();
+    for (const l of JSON.parse(await fsp.readFile(store, 'utf8').catch(() => '[]')) as { token: string; root: string }[]) locks.set(l.token, l);
+    for (const line of (await fsp.readFile(`${store}.journal`, 'utf8').catch(() => '')).split('\n')) {
+      if (!line) continue;
+      const c = JSON.parse(line) as { op: 'put'; lock: { token: string; root: string } } | { op: 'del'; token: string };
+      if (c.op === 'put') locks.set(c.lock.token, c.lock);
+      else locks.delete(c.token);
+    }
+    for (const l of locks.values()) expect(await exists(l.root), `a lock on ${l.root}, which does not exist`).to.equal(true);
   });
 });

@@ -140,7 +140,7 @@ describe('sharing: file drops', function () {
       await writeFile(join(s.dir, 'photo.jpg'), 'JPEG');
       await page.setInputFiles('#file-input', [join(s.dir, 'taken.txt'), join(s.dir, 'photo.jpg')]);
       await page.locator('#upload-list li.done').nth(1).waitFor({ timeout: 20_000 });
-      expect(await page.locator('#upload-list li .state').allTextContents()).to.deep.equal(['uploaded', 'uploaded']);
+      expect(await page.locator('#upload-list li .ustatus').allTextContents()).to.deep.equal(['uploaded', 'uploaded']);
     } finally {
       await browser.close();
     }

@@ -49,6 +49,11 @@ describe('sharing: read-only links', function () {
     expect(page.body).to.include(`href="${link}report.txt"`);
     expect(page.body).to.include(`href="${link}sub/"`);
     expect(page.body).to.not.include('private.txt');
+    // Every link of the page stays inside the link (the server's own files: its assets only).
+    for (const [, url] of page.body.matchAll(/(?:href|src)="(\/[^"]*)"/g)) {
+      expect(url!.startsWith(link), url).to.equal(true);
+      if (url!.includes('/.dav/', link.length - 1)) expect(url!.startsWith(`${link}.dav/assets/`), url).to.equal(true);
+    }
     // The page's own script and stylesheet load through the link too.
     const css = page.body.match(/href="([^"]+app\.css)"/)![1]!;
     expect((await s.req('GET', css)).status).to.equal(200);
@@ -76,6 +81,26 @@ describe('sharing: read-only links', function () {
     }
     expect((await readdir(join(s.root, 'alice/docs'))).sort()).to.deep.equal(['notes.md', 'report.txt', 'sub']);
     expect(await readFile(join(s.root, 'alice/docs/report.txt'), 'utf8')).to.equal('REPORT');
+  });
+
+  it('downloads a folder link as a zip (the page\'s "Download all"), counted as one download', async () => {
+    const unzip = requireProgram('unzip', 'unzip');
+    const link = await share('--user', 'alice', '/docs', '--max-downloads', '2');
+    const page = await s.req('GET', link, { headers: { Accept: 'text/html' } });
+    expect(page.body).to.include('href="?download=zip"');
+    const zip = await s.req('GET', `${link}?download=zip`);
+    expect(zip.status).to.equal(200);
+    expect(zip.headers['content-type']).to.equal('application/zip');
+    await writeFile(join(s.dir, 'docs.zip'), zip.raw);
+    const listing = await run(unzip, ['-Z1', join(s.dir, 'docs.zip')]);
+    expect(listing.stdout.split('\n').filter((l) => l && !l.endsWith('/')).sort()).to.deep.equal(['notes.md', 'report.txt', 'sub/deep.txt']);
+    expect((await run(unzip, ['-p', join(s.dir, 'docs.zip'), 'sub/deep.txt'])).stdout).to.equal('DEEP');
+    expect((await s.req('GET', `${link}report.txt`)).status).to.equal(200);
+    expect((await s.req('GET', `${link}?download=zip`)).status).to.equal(410);
+    // A file link's zip holds that file alone.
+    const file = await share('--user', 'alice', '/docs/report.txt');
+    await writeFile(join(s.dir, 'one.zip'), (await s.req('GET', `${file}?download=zip`)).raw);
+    expect((await run(unzip, ['-Z1', join(s.dir, 'one.zip')])).stdout.trim()).to.equal('report.txt');
   });
 
   it('a file link shows that file alone; its folder\'s other members do not exist for the visitor', async () => {

@@ -8,9 +8,10 @@
   var messages = document.getElementById('messages');
 
   function say(text, kind) {
-    var p = document.createElement('p');
-    p.className = 'msg ' + (kind || '');
+    var p = document.createElement('div');
+    p.className = 'toast ' + (kind || '');
     var span = document.createElement('span');
+    span.className = 'toast-text';
     span.textContent = text;
     p.appendChild(span);
     messages.textContent = '';

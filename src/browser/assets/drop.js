@@ -11,9 +11,10 @@
   var active = 0;
 
   function say(text, kind) {
-    var p = document.createElement('p');
-    p.className = 'msg ' + (kind || '');
+    var p = document.createElement('div');
+    p.className = 'toast ' + (kind || '');
     var span = document.createElement('span');
+    span.className = 'toast-text';
     span.textContent = text;
     p.appendChild(span);
     messages.appendChild(p);
@@ -43,7 +44,7 @@
       var ok = xhr.status === 201 || xhr.status === 204;
       job.bar.value = ok ? 1 : job.bar.value;
       job.state.textContent = ok ? 'uploaded' : 'failed: ' + reason(xhr.status);
-      job.row.className = ok ? 'done' : 'failed';
+      job.row.className = 'upload ' + (ok ? 'done' : 'failed');
       next();
     });
     job.state.textContent = 'uploading';
@@ -57,14 +58,15 @@
   function add(files) {
     for (var i = 0; i < files.length; i++) {
       var row = document.createElement('li');
+      row.className = 'upload';
       var name = document.createElement('span');
-      name.className = 'name';
+      name.className = 'fname';
       name.textContent = files[i].name;
       var bar = document.createElement('progress');
       bar.max = 1;
       bar.value = 0;
       var state = document.createElement('span');
-      state.className = 'state';
+      state.className = 'ustatus';
       state.textContent = 'waiting';
       row.appendChild(name);
       row.appendChild(bar);

@@ -79,6 +79,10 @@ export class FsBackend implements StorageBackend, tree.TreeHost {
     await this.staging.close();
   }
 
+  cacheDir(name: string): string {
+    return join(this.metaDir, name);
+  }
+
   /** Overridden by the contained backend, which can confine a view to a collection. */
   confine?(scope: string): Promise<StorageBackend>;
 

@@ -98,6 +98,7 @@ export async function* list(dir: string, path: string): AsyncIterable<ListEntry>
   try {
     handle = await fsp.opendir(dir, { bufferSize: 256 });
   } catch (e) {
+    if (errnoOf(e) === 'ENOTDIR') throw new StorageError('not-collection', 'Not a collection', { cause: e, errno: 'ENOTDIR' });
     throw fromErrno(e);
   }
   // Names in batches; each batch is stat'ed on the fs worker (one message per batch) while

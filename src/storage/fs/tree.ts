@@ -128,6 +128,8 @@ interface CopyNode {
   from: string;
   to: string;
   isCollection: boolean;
+  /** Its members were copied too (COPY with Depth infinity). */
+  recursive: boolean;
   complete: boolean;
   /** Members that arrived, when not complete. */
   kids: CopyNode[];
@@ -171,7 +173,7 @@ export async function copy(h: TreeHost, src: string, dst: string, opts: { recurs
 }
 
 function pushCopied(n: CopyNode, out: TreeChange[]): void {
-  out.push({ type: 'copied', from: n.from, to: n.to, isCollection: n.isCollection, deep: n.complete && n.isCollection });
+  out.push({ type: 'copied', from: n.from, to: n.to, isCollection: n.isCollection, deep: n.complete && n.isCollection && n.recursive });
   if (!n.complete) for (const k of n.kids) pushCopied(k, out);
 }
 
@@ -190,7 +192,7 @@ async function copyInto(
   ancestors: Set<string>,
   depth: number,
 ): Promise<CopyNode> {
-  const node: CopyNode = { from: src, to: dst, isCollection: info.isCollection, complete: true, kids: [] };
+  const node: CopyNode = { from: src, to: dst, isCollection: info.isCollection, recursive, complete: true, kids: [] };
   if (!info.isCollection) {
     await copyFileNoBlock(h.fsPath(src), target);
     return node;

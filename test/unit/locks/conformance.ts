@@ -4,7 +4,7 @@
  * implementation, local or remote, can run it: call describeLockManager() from a *.test.ts.
  */
 import { expect } from 'chai';
-import type { LockInfo, LockManager, NewLock } from '../../../src/locks/manager.js';
+import type { Hold, LockInfo, LockManager, NewLock } from '../../../src/locks/manager.js';
 
 export interface LockManagerFixture {
   manager: LockManager;
@@ -219,6 +219,41 @@ export function describeLockManager(name: string, make: () => Promise<LockManage
         await create('/a/b/c');
       });
 
+      it('dropTree with below keeps the locks rooted at the path itself (a COPY/MOVE overwrite, RFC 4918 7.6)', async () => {
+        const a = await create('/a', { depth: 0 });
+        const ab = await create('/a/b');
+        const abc = await create('/a/b/c');
+        await m.dropTree('/a', { below: true });
+        expect(await m.byToken(a.token)).to.not.equal(null);
+        for (const gone of [ab, abc]) expect(await m.byToken(gone.token)).to.equal(null);
+        const top = await create('/', { depth: 0 });
+        const x = await create('/x');
+        await m.dropTree('/', { below: true });
+        expect(await m.byToken(top.token)).to.not.equal(null);
+        expect(await m.byToken(x.token)).to.equal(null);
+      });
+
+      it('caps the live locks of one principal (anonymous clients count as one); removing makes room', async () => {
+        const alice = await Promise.all([0, 1, 2].map((i) => m.create(newLock(`/al${i}`, { principal: 'alice' }), { maxPerPrincipal: 3 })));
+        let refused: unknown;
+        try {
+          await m.create(newLock('/al3', { principal: 'alice' }), { maxPerPrincipal: 3 });
+        } catch (e) {
+          refused = e;
+        }
+        expect((refused as { status?: number }).status).to.equal(507);
+        expect((refused as Error).message).to.include('3 locks');
+        expect('lock' in (await m.create(newLock('/bob0', { principal: 'bob' }), { maxPerPrincipal: 3 }))).to.equal(true);
+        for (let i = 0; i < 3; i++) await create(`/anon${i}`);
+        expect(await m.create(newLock('/anon3'), { maxPerPrincipal: 3 }).then(() => 'granted', (e: { status?: number }) => e.status)).to.equal(507);
+        const first = alice[0]!;
+        if (!('lock' in first)) throw new Error('expected a lock');
+        await m.remove(first.lock.token);
+        expect('lock' in (await m.create(newLock('/al3', { principal: 'alice' }), { maxPerPrincipal: 3 }))).to.equal(true);
+        await m.dropTree('/al1');
+        expect('lock' in (await m.create(newLock('/al4', { principal: 'alice' }), { maxPerPrincipal: 3 }))).to.equal(true);
+      });
+
       it('dropTree of a path without locks is harmless', async () => {
         const l = await create('/a');
         await m.dropTree('/nothing/here');
@@ -268,7 +303,7 @@ export function describeLockManager(name: string, make: () => Promise<LockManage
 
     describe('exclusive critical sections', () => {
       /** Runs two sections that record their start/end; resolves with the event order. */
-      async function order(p1: string[], p2: string[]): Promise<string[]> {
+      async function order(p1: (string | Hold)[], p2: (string | Hold)[]): Promise<string[]> {
         const events: string[] = [];
         let release!: () => void;
         const gate = new Promise<void>((r) => (release = r));
@@ -298,6 +333,19 @@ export function describeLockManager(name: string, make: () => Promise<LockManage
       it('serialises everything against the root', async () => expect(await order(['/'], ['/q'])).to.deep.equal(serial));
       it('runs unrelated paths concurrently', async () => expect(await order(['/a'], ['/b'])).to.deep.equal(concurrent));
       it('runs siblings sharing a name prefix concurrently', async () => expect(await order(['/a'], ['/ab'])).to.deep.equal(concurrent));
+      const read = (path: string): Hold => ({ path, mode: 'read' });
+      const write = (path: string): Hold => ({ path, mode: 'write' });
+      it('runs readers of one path side by side (COPYs of one source)', async () =>
+        expect(await order([read('/src'), '/d1'], [read('/src/x'), '/d2'])).to.deep.equal(concurrent));
+      it('serialises a writer with a reader of an overlapping path (MOVE of a COPY source)', async () =>
+        expect(await order([read('/src'), '/d1'], [write('/src')])).to.deep.equal(serial));
+
+      it('tells the section it still holds it', async () => {
+        await m.exclusive(['/held'], async (held) => {
+          expect(held.stillHeld()).to.equal(true);
+          expect(held.signal.aborted).to.equal(false);
+        });
+      });
 
       it('returns the value of fn and propagates its errors, releasing the section', async () => {
         expect(await m.exclusive(['/a'], async () => 42)).to.equal(42);

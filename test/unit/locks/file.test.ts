@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { mkdtemp, readFile, rm, writeFile, readdir } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile, readdir, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describeLockManager, newLock } from './conformance.js';
@@ -77,14 +77,36 @@ describe('FileLockManager persistence', () => {
     expect('lock' in (await m.create(newLock('/a')))).to.equal(true);
   });
 
+  it('a lock change appends a line to the journal instead of rewriting a store of every lock', async () => {
+    await Promise.all(Array.from({ length: 3000 }, (_, i) => m.create(newLock(`/many/${i}`, { ownerXml: '<D:href>someone</D:href>' }))));
+    m = await reopen();
+    const before = await stat(file);
+    expect(before.size).to.be.greaterThan(3000 * 100);
+    const r = await m.create(newLock('/one-more'));
+    if (!('lock' in r)) throw new Error('expected a lock');
+    await m.refresh(r.lock.token, 60);
+    const after = await stat(file);
+    expect([after.ino, after.size, after.mtimeMs]).to.deep.equal([before.ino, before.size, before.mtimeMs]);
+    expect((await stat(`${file}.journal`)).size, 'two journal lines').to.be.below(1500);
+    // A kill right now: the journal replays on the next start (and a torn last line is skipped).
+    await writeFile(`${file}.journal`, (await readFile(`${file}.journal`, 'utf8')) + '{"op":"put","lock":{"tok');
+    const again = new FileLockManager(file);
+    await again.init();
+    expect((await again.byToken(r.lock.token))?.timeoutSec).to.equal(60);
+    expect((await again.covering('/many', { descendants: true })).length).to.equal(3000);
+    await again.close();
+  });
+
   it('writes valid JSON through a temp file and leaves no temp files behind', async () => {
     await Promise.all(Array.from({ length: 25 }, (_, i) => m.create(newLock(`/f${i}`))));
     await m.close();
+    expect((await readdir(dir)).filter((n) => n !== 'locks.json.journal')).to.deep.equal([]);
+    m = new FileLockManager(file);
+    await m.init();
+    // The start replays the journal into a fresh snapshot of valid JSON.
     const saved = JSON.parse(await readFile(file, 'utf8')) as unknown[];
     expect(saved.length).to.equal(25);
     expect(await readdir(dir)).to.deep.equal(['locks.json']);
-    m = new FileLockManager(file);
-    await m.init();
   });
 
   it('starts empty when the file does not exist, and refuses a corrupt file with a clear message', async () => {

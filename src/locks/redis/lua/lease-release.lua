@@ -1,0 +1,3 @@
+-- ARGV: id
+release(ARGV[1])
+return 1
