@@ -15,6 +15,10 @@ function init(args)
   body = string.rep("0123456789abcdef", math.floor(size / 16)) .. string.rep("x", size % 16)
   counter = 0
   hdrs = { ["Content-Type"] = "application/octet-stream" }
+  -- headers given with -H (e.g. Authorization): wrk.format uses only the table it is given
+  for k, v in pairs(wrk.headers) do
+    if hdrs[k] == nil then hdrs[k] = v end
+  end
 end
 
 function request()

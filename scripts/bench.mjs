@@ -15,6 +15,8 @@
 //   BENCH_DIR (parent of the fresh fixture directory; default /dev/shm, else the OS temp dir)
 //   BENCH_SERVER_ARGS  extra arguments for dist/cli.js (e.g. "--lock-store memory")
 //   BENCH_LOAD=wrk|node   force a load generator
+//   BENCH_HTPASSWD=1      serve with --htpasswd (user bench, a cost-10 bcrypt hash) and send its
+//                         Basic credentials with every request: the cost of authentication
 //   BENCH_JSON=file       also write the results as JSON
 import { spawn, spawnSync, execFileSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, openSync, writeSync, closeSync, statSync } from 'node:fs';
@@ -55,6 +57,8 @@ if (LOAD === 'wrk' && !have('wrk')) {
   process.exit(2);
 }
 const CURL = have('curl');
+const AUTH = process.env.BENCH_HTPASSWD === '1' ? { Authorization: 'Basic ' + Buffer.from('bench:bench pw').toString('base64') } : {};
+const AUTH_HEADER = AUTH.Authorization ? ['-H', `Authorization: ${AUTH.Authorization}`] : [];
 
 const results = [];
 const emit = (name, value, unit) => {
@@ -103,6 +107,11 @@ let server;
 let base;
 async function startServer() {
   const extra = (process.env.BENCH_SERVER_ARGS || '').split(/\s+/).filter(Boolean);
+  if (AUTH.Authorization) {
+    const { default: bcrypt } = await import('bcryptjs');
+    writeFileSync(join(work, 'htpasswd'), `bench:${bcrypt.hashSync('bench pw', 10)}\n`);
+    extra.push('--htpasswd', join(work, 'htpasswd'));
+  }
   server = spawn(process.execPath, [join(root, 'dist', 'cli.js'), '--host', '127.0.0.1', '--port', '0', '--root', dir, ...extra], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
@@ -156,7 +165,7 @@ async function request(method, path, opts = {}) {
 function request1(method, path, { headers = {}, body, sink } = {}) {
   return new Promise((resolve) => {
     const t0 = performance.now();
-    const req = http.request(new URL(path, base), { method, agent, headers: { ...headers, 'Content-Length': body ? body.length : 0 } }, (res) => {
+    const req = http.request(new URL(path, base), { method, agent, headers: { ...AUTH, ...headers, 'Content-Length': body ? body.length : 0 } }, (res) => {
       let bytes = 0;
       const chunks = [];
       res.on('data', (d) => {
@@ -182,7 +191,7 @@ async function nodeLoad(seconds, makeReq) {
   const one = (i, k) =>
     new Promise((resolve) => {
       const { method, path, body } = makeReq(i, k);
-      const req = http.request(new URL(path, base), { method, agent: a, headers: { 'Content-Length': body ? body.length : 0 } }, (res) => {
+      const req = http.request(new URL(path, base), { method, agent: a, headers: { ...AUTH, 'Content-Length': body ? body.length : 0 } }, (res) => {
         res.resume();
         res.on('end', () => resolve(res.statusCode));
       });
@@ -203,7 +212,7 @@ async function nodeLoad(seconds, makeReq) {
 }
 
 function wrk(seconds, url, script, args = []) {
-  const r = spawnSync('wrk', [`-t${cfg.threads}`, `-c${cfg.conns}`, `-d${seconds}s`, ...(script ? ['-s', script] : []), url, ...(args.length ? ['--', ...args] : [])], { encoding: 'utf8' });
+  const r = spawnSync('wrk', [`-t${cfg.threads}`, `-c${cfg.conns}`, `-d${seconds}s`, ...AUTH_HEADER, ...(script ? ['-s', script] : []), url, ...(args.length ? ['--', ...args] : [])], { encoding: 'utf8' });
   const out = r.stdout || '';
   const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1] ?? NaN);
   const non2xx = Number(/Non-2xx or 3xx responses:\s+(\d+)/.exec(out)?.[1] ?? 0);
@@ -222,7 +231,7 @@ W.get_large = async () => {
   resetPeak();
   for (let i = 0; i < cfg.largeTries; i++) {
     if (CURL) {
-      const r = spawnSync('curl', ['-s', '-o', '/dev/null', '-w', '%{http_code} %{size_download} %{time_total}', `${base}large.bin`], { encoding: 'utf8' });
+      const r = spawnSync('curl', ['-s', ...AUTH_HEADER, '-o', '/dev/null', '-w', '%{http_code} %{size_download} %{time_total}', `${base}large.bin`], { encoding: 'utf8' });
       const [code, got, t] = r.stdout.split(' ').map(Number);
       if (code === 200 && got === size) speeds.push(size / t / 1e6);
       else note(`get_large: HTTP ${code}, ${got} bytes`);
@@ -243,7 +252,7 @@ W.put_large = async () => {
   const before = status('VmRSS');
   for (let i = 0; i < cfg.largeTries; i++) {
     if (CURL) {
-      const r = spawnSync('curl', ['-s', '-o', '/dev/null', '-H', 'Expect:', '-w', '%{http_code} %{time_total}', '-T', src, `${base}put_large.bin`], { encoding: 'utf8' });
+      const r = spawnSync('curl', ['-s', ...AUTH_HEADER, '-o', '/dev/null', '-H', 'Expect:', '-w', '%{http_code} %{time_total}', '-T', src, `${base}put_large.bin`], { encoding: 'utf8' });
       const [code, t] = r.stdout.split(' ').map(Number);
       if (code >= 200 && code < 300) speeds.push(size / t / 1e6);
       else note(`put_large: HTTP ${code}`);
@@ -251,7 +260,7 @@ W.put_large = async () => {
       const { createReadStream } = await import('node:fs');
       const t0 = performance.now();
       const code = await new Promise((resolve) => {
-        const req = http.request(new URL('put_large.bin', base), { method: 'PUT', agent, headers: { 'Content-Length': size } }, (res) => {
+        const req = http.request(new URL('put_large.bin', base), { method: 'PUT', agent, headers: { ...AUTH, 'Content-Length': size } }, (res) => {
           res.resume();
           res.on('end', () => resolve(res.statusCode));
         });

@@ -1,9 +1,12 @@
 /**
- * createApp(options): the Koa application and its services. One request flows
- * errors -> resolve path -> method handler; handlers talk to the StorageBackend, the
- * PropertyStore it carries, and the LockManager.
+ * The server in layers: createServices (options -> storage, lock store, authentication: the one
+ * place services are built), createDav (the WebDAV middleware chain over them, which answers
+ * every request it is handed), then two ways to serve it: createApp (a Koa app of its own, what
+ * the CLI runs; startServer adds the listener) and createWebdav (src/embed.ts: middleware for a
+ * host app). One request flows errors -> request log -> cors -> /.dav/ routes -> auth ->
+ * limits -> resolve path -> method handler.
  */
-import Koa from 'koa';
+import Koa, { type Next } from 'koa';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
@@ -14,14 +17,21 @@ import { errors, isClientGone, type ErrorLogger } from './middleware/errors.js';
 import { resolvePath } from './middleware/resolve-path.js';
 import { rightsMiddleware } from './middleware/rights.js';
 import { cors } from './middleware/cors.js';
-import { createAuth } from './middleware/auth.js';
+import { createAuth, type Auth, type Identify } from './middleware/auth.js';
+import type { StateStore } from './state/store.js';
 import { limits } from './middleware/limits.js';
 import { absoluteTarget } from './middleware/absolute-target.js';
 import { osJunk } from './middleware/os-junk.js';
 import { handleClientError } from './middleware/client-error.js';
 import { davRoutes, type FeatureRoutes } from './routes/index.js';
-import { createStorage } from './storage/create.js';
-import { createListener, scheme } from './tls.js';
+import { createStorage, type StorageHandle } from './storage/create.js';
+import { createListener, hsts, scheme } from './tls.js';
+import { hostCheck } from './middleware/host-check.js';
+import { guardConnections, type ConnectionStats } from './middleware/connections.js';
+import cluster from 'node:cluster';
+import { ServerMetrics } from './admin/metrics.js';
+import { readiness, type Readiness } from './admin/health.js';
+import { startAdmin, type AdminServer } from './admin/server.js';
 import { META_DIR, type SweepReport } from './storage/fs/backend.js';
 import { TreeEvents } from './storage/events.js';
 import { propsFollowTree } from './storage/props-follow.js';
@@ -62,29 +72,7 @@ const HANDLERS: Record<string, Handler> = {
 /** Methods HTTP defines that we do not serve here: 405 with Allow rather than 501. */
 const KNOWN_UNSUPPORTED = new Set(['POST', 'PATCH', 'TRACE', 'CONNECT', 'SEARCH', 'REPORT', 'ACL', 'BIND', 'MKCALENDAR', 'VERSION-CONTROL']);
 
-async function dispatch(ctx: DavContext): Promise<void> {
-  const handler = HANDLERS[ctx.method];
-  if (!handler) {
-    throw KNOWN_UNSUPPORTED.has(ctx.method)
-      ? new DavError(405, 'Method not allowed', { headers: { Allow: ALLOWED_METHODS } })
-      : new DavError(501, 'Method not implemented');
-  }
-  await handler(ctx);
-}
-
-export interface DavApp {
-  app: Koa<DavState>;
-  services: Services;
-  /** Flushes and closes the lock store. */
-  close(): Promise<void>;
-  /** The start-up sweep of temp files left by interrupted writes (runs in the background). */
-  sweep: Promise<SweepReport | null>;
-  logger: Logger;
-  /** The tree-event bus: subscribe to follow every change of the tree (src/storage/events.ts). */
-  events: TreeEvents;
-  /** Failed-login counters and bans (null without --htpasswd). */
-  defender: Defender | null;
-}
+type Middleware = (ctx: DavContext, next: Next) => Promise<void>;
 
 export interface AppHooks {
   /** Receives unexpected errors (default: the logger's error line, with the request id). */
@@ -93,6 +81,34 @@ export interface AppHooks {
   logger?: Logger;
   /** Route features added after the built-in ones under `<prefix>/.dav/` (tests). */
   routes?: FeatureRoutes[];
+  /** Who the user is, when a host app authenticates (src/embed.ts); replaces --htpasswd. */
+  identify?: Identify;
+  /** Keep Prometheus metrics (default: when --admin-port is set). */
+  metrics?: boolean;
+}
+
+/** The WebDAV server without a listener: its services and the middleware chain that serves them. */
+export interface DavCore {
+  services: Services;
+  /** The whole middleware chain: answers every request it is handed. */
+  handle(ctx: DavContext): Promise<void>;
+  /** Flushes and closes the lock store. */
+  close(): Promise<void>;
+  /** The start-up sweep of temp files left by interrupted writes (runs in the background). */
+  sweep: Promise<SweepReport | null>;
+  logger: Logger;
+  /** Where unexpected errors go (the hooks' log, else the logger's error line). */
+  logError: ErrorLogger;
+  /** Storage root writable, lock store reachable (what /readyz answers). */
+  health(): Promise<Readiness>;
+  /** The tree-event bus: subscribe to follow every change of the tree (src/storage/events.ts). */
+  events: TreeEvents;
+  /** Failed-login counters and bans (null without --htpasswd). */
+  defender: Defender | null;
+}
+
+export interface DavApp extends Omit<DavCore, 'handle' | 'logError'> {
+  app: Koa<DavState>;
 }
 
 /** The lock store named by the options (its location never depends on the storage backend). */
@@ -110,47 +126,86 @@ async function createLockManager(o: ServerOptions): Promise<LockManager> {
   return m;
 }
 
-export async function createApp(partial: Partial<ServerOptions>, hooks: AppHooks = {}): Promise<DavApp> {
-  const options = resolveOptions(partial);
-  const startedAt = Date.now();
+/** Storage, lock store, small-state store and authentication, built from resolved options. */
+async function createServices(
+  options: ServerOptions,
+  hooks: AppHooks,
+  logger: Logger,
+): Promise<{ services: Services; store: StorageHandle; auth: Auth; events: TreeEvents }> {
   const store = await createStorage(options);
   const { storage } = store;
-  const logger = hooks.logger ?? createLogger({ format: options.logFormat === 'json' ? 'json' : 'text', access: !options.quiet });
   const locks = await createLockManager(options);
-  const state = await createStateStore(options, join(options.root, META_DIR));
-  // Side data follows the tree: every write publishes what it changed, and the dead-property
-  // store and the lock manager keep themselves in step (src/storage/events.ts).
-  const events = new TreeEvents((err, name) => logger.error(Object.assign(new Error(`tree event listener ${name} failed: ${(err as Error)?.message ?? String(err)}`), { cause: err })));
-  events.subscribe(propsFollowTree(storage.props), 'dead properties');
-  events.subscribe(locksFollowTree(locks), 'locks');
-  const services: Services = { options, storage, locks, events, state };
-  const auth = await createAuth(options, services, state);
+  let state: StateStore | undefined;
+  try {
+    state = await createStateStore(options, join(options.root, META_DIR));
+    // Side data follows the tree: every write publishes what it changed, and the dead-property
+    // store and the lock manager keep themselves in step (src/storage/events.ts).
+    const events = new TreeEvents((err, name) => logger.error(Object.assign(new Error(`tree event listener ${name} failed: ${(err as Error)?.message ?? String(err)}`), { cause: err })));
+    events.subscribe(propsFollowTree(storage.props), 'dead properties');
+    events.subscribe(locksFollowTree(locks), 'locks');
+    const services: Services = { options, storage, locks, events, state };
+    // Before the users' spaces copy the services, so every view carries the same metrics.
+    if (hooks.metrics ?? options.adminPort !== undefined) services.metrics = new ServerMetrics(services);
+    const auth = await createAuth(options, services, state, hooks.identify);
+    services.metrics?.watch(auth.defender);
+    return { services, store, auth, events };
+  } catch (e) {
+    await Promise.all([locks.close(), state?.close(), store.close()]);
+    throw e;
+  }
+}
 
-  const app = new Koa<DavState>();
-  app.silent = true;
+/** Runs middleware in order, each one's `next` being the rest (koa-compose without the checks). */
+function compose(list: Middleware[]): (ctx: DavContext) => Promise<void> {
+  return (ctx) => {
+    const run = (i: number): Promise<void> => (i === list.length ? Promise.resolve() : list[i]!(ctx, () => run(i + 1)));
+    return run(0);
+  };
+}
+
+async function dispatch(ctx: DavContext): Promise<void> {
+  const handler = HANDLERS[ctx.method];
+  if (!handler) {
+    throw KNOWN_UNSUPPORTED.has(ctx.method)
+      ? new DavError(405, 'Method not allowed', { headers: { Allow: ALLOWED_METHODS } })
+      : new DavError(501, 'Method not implemented');
+  }
+  await handler(ctx);
+}
+
+export async function createDav(partial: Partial<ServerOptions>, hooks: AppHooks = {}): Promise<DavCore> {
+  // A host app's authentication stands in for --htpasswd, so a users file may come without one.
+  const options = resolveOptions(hooks.identify ? { ...partial, users: undefined } : partial);
+  if (hooks.identify && partial.users) options.users = partial.users;
+  const startedAt = Date.now();
+  const logger = hooks.logger ?? createLogger({ format: options.logFormat === 'json' ? 'json' : 'text', access: !options.quiet });
+  const { services, store, auth, events } = await createServices(options, hooks, logger);
   const logError: ErrorLogger = hooks.log ?? ((err, ctx) => logger.error(err, ctx));
-  app.use(errors(logError));
-  // Errors after the headers went out (a streamed body failing) reach Koa, not our middleware.
-  app.on('error', (err: unknown, ctx?: DavContext) => {
-    if (ctx && !isClientGone(err)) logError(err, ctx);
-  });
-  app.use(absoluteTarget);
-  app.use(requestLog(logger));
-  app.use(async (ctx: DavContext, next) => {
-    ctx.state.services = services;
-    await next();
-  });
-  app.use(cors(options));
   const requestLimits = limits(options);
-  // The server's own endpoints (`<prefix>/.dav/`): public routes answer here, the others run auth first.
-  const routeDeps = { services, dispatch, defender: auth.defender, spaces: auth.spaces, appPasswords: auth.appPasswords };
-  app.use(davRoutes(routeDeps, { auth: auth.middleware, limits: requestLimits }, hooks.routes));
-  app.use(auth.middleware);
-  app.use(requestLimits);
-  app.use(resolvePath);
-  app.use(osJunk);
-  app.use(rightsMiddleware);
-  app.use(dispatch);
+  const handle = compose([
+    // Outermost: metrics see every request with its final status.
+    ...(services.metrics ? [services.metrics.observe()] : []),
+    errors(logError),
+    absoluteTarget,
+    requestLog(logger),
+    // DNS rebinding guard for servers without authentication; a host app that authenticates
+    // (the identify hook) has users, so its Host names are its own business.
+    ...[hooks.identify ? null : hostCheck(options), hsts(options)].filter((g): g is Middleware => !!g),
+    async (ctx, next) => {
+      ctx.state.services = services;
+      await next();
+    },
+    cors(options),
+    // The server's own endpoints (`<prefix>/.dav/`): public routes answer here, the others run auth first.
+    davRoutes({ services, dispatch, defender: auth.defender, spaces: auth.spaces, appPasswords: auth.appPasswords }, { auth: auth.middleware, limits: requestLimits }, hooks.routes),
+    auth.middleware,
+    requestLimits,
+    resolvePath,
+    osJunk,
+    // Path rules of the user and their credential (src/auth/rules.ts), before any handler runs.
+    rightsMiddleware,
+    dispatch,
+  ]);
 
   // Temp files of uploads cut short by a crash: removed in the background, never listed meanwhile.
   const sweep = store.sweep(startedAt).then(
@@ -162,18 +217,33 @@ export async function createApp(partial: Partial<ServerOptions>, hooks: AppHooks
   );
 
   return {
-    app,
     services,
+    handle,
     sweep,
     logger,
+    logError,
+    health: () => readiness(services),
     events,
     defender: auth.defender,
     close: async () => {
       // The sweep is not awaited: stopping it half way only leaves work for the next start.
-      await Promise.all([locks.close(), state.close()]);
+      await Promise.all([services.locks.close(), services.state.close()]);
       await store.close();
     },
   };
+}
+
+/** The WebDAV server as a Koa app of its own (what the CLI serves). */
+export async function createApp(partial: Partial<ServerOptions>, hooks: AppHooks = {}): Promise<DavApp> {
+  const { handle, logError, ...core } = await createDav(partial, hooks);
+  const app = new Koa<DavState>();
+  app.silent = true;
+  // Errors after the headers went out (a streamed body failing) reach Koa, not our middleware.
+  app.on('error', (err: unknown, ctx?: DavContext) => {
+    if (ctx && !isClientGone(err)) logError(err, ctx);
+  });
+  app.use(handle);
+  return { app, ...core };
 }
 
 export interface RunningServer {
@@ -181,6 +251,12 @@ export interface RunningServer {
   url: string;
   port: number;
   dav: DavApp;
+  /** Slow bodies cut and connections refused by the connection guards. */
+  connectionStats: ConnectionStats;
+  /** The admin listener (/metrics, /healthz, /readyz), when --admin-port is set (not in cluster workers: the primary has it). */
+  admin?: AdminServer;
+  /** What /readyz answers: not ready once a graceful stop has begun. */
+  health(): Promise<Readiness>;
   /** Stops at once: drops open connections, flushes the lock store. */
   close(): Promise<void>;
   /**
@@ -205,6 +281,7 @@ export async function startServer(partial: Partial<ServerOptions>, hooks: AppHoo
   });
   server.on('clientError', handleClientError);
   server.keepAliveTimeout = 10_000;
+  const connectionStats = guardConnections(server, dav.services.options);
   server.timeout = idleTimeout * 1000;
   // Responses not yet started when a graceful stop begins say `Connection: close`, so keep-alive
   // clients do not send another request on a connection that is about to go.
@@ -229,16 +306,36 @@ export async function startServer(partial: Partial<ServerOptions>, hooks: AppHoo
   server.on('error', (err) => dav.logger.error(err));
   const bound = (server.address() as AddressInfo).port;
   const shownHost = host.includes(':') ? `[${host}]` : host;
+  const health = async (): Promise<Readiness> => {
+    const r = await dav.health();
+    return draining ? { ready: false, checks: [{ name: 'server', ok: false, detail: 'shutting down' }, ...r.checks] } : r;
+  };
+  const { adminPort, adminHost } = dav.services.options;
+  let admin: AdminServer | undefined;
+  if (adminPort !== undefined && !cluster.isWorker) {
+    const registry = dav.services.metrics!.registry;
+    try {
+      admin = await startAdmin(adminHost, adminPort, { metrics: async () => ({ contentType: registry.contentType, body: await registry.metrics() }), readiness: health });
+    } catch (e) {
+      await new Promise<void>((r) => server.close(() => r()));
+      await dav.close();
+      throw Object.assign(e as Error, { admin: true });
+    }
+  }
   return {
     server,
     url: `${scheme(dav.services.options)}://${shownHost}:${bound}${prefix}/`,
     port: bound,
     dav,
+    connectionStats,
+    admin,
+    health,
     close: async () => {
       await new Promise<void>((r) => {
         server.close(() => r());
         server.closeAllConnections();
       });
+      await admin?.close();
       await dav.close();
     },
     shutdown: async (graceMs) => {
@@ -263,6 +360,7 @@ export async function startServer(partial: Partial<ServerOptions>, hooks: AppHoo
         });
         server.closeIdleConnections();
       });
+      await admin?.close();
       await dav.close();
       return cut;
     },

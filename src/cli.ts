@@ -15,7 +15,7 @@ function helpText(): string {
   const rows = OPTION_SPECS.map((o) => [`--${o.flag}${o.arg ? ' ' + o.arg : ''}`, o.help]);
   rows.push(['-c, --config FILE', 'read options from a JSON or YAML file (keys: option names)'], ['-h, --help', 'show this help'], ['-v, --version', 'show the version']);
   const width = Math.max(...rows.map((r) => r[0]!.length)) + 2;
-  return `Usage: koa-webdav-server [options]\n\nServes a directory over WebDAV (RFC 4918 class 1 and 2).\n\nOptions:\n${rows
+  return `Usage: koa-webdav-server [options]\n       koa-webdav-server doctor [options]   check the root, its filesystem, the lock store and the users file\n\nServes a directory over WebDAV (RFC 4918 class 1 and 2).\n\nOptions:\n${rows
     .map(([f, h]) => `  ${f!.padEnd(width)} ${h}`)
     .join('\n')}\n\nEvery option can also be set in the config file (key: the flag name,\ne.g. "lock-store", or its camelCase form "lockStore") and as an environment variable WEBDAV_<FLAG>\n(e.g. WEBDAV_PORT, WEBDAV_LOCK_STORE; WEBDAV_CONFIG names a config file).\nPrecedence: command line > config file > environment > defaults.\n`;
 }
@@ -68,10 +68,11 @@ async function checkRoot(root: string): Promise<void> {
 async function main(): Promise<void> {
   const command = await runCommand(process.argv.slice(2));
   if (command !== null) process.exit(command);
+  const doctor = process.argv[2] === 'doctor';
   let parsed: ReturnType<typeof parseCli>;
   let options: ServerOptions;
   try {
-    parsed = parseCli(process.argv.slice(2));
+    parsed = parseCli(doctor ? process.argv.slice(3) : process.argv.slice(2));
     if (parsed === 'help') {
       process.stdout.write(helpText());
       return;
@@ -82,6 +83,10 @@ async function main(): Promise<void> {
     }
     const { config, ...cli } = parsed;
     options = resolveOptions(mergeSources(cli, config, process.env));
+    if (doctor) {
+      const { runDoctor } = await import('./doctor/index.js');
+      process.exit(await runDoctor(options));
+    }
     await checkRoot(options.root);
   } catch (e) {
     const msg = e instanceof ConfigError || (e as { code?: string }).code?.startsWith('ERR_PARSE_ARGS') ? (e as Error).message : String(e);
@@ -95,12 +100,14 @@ async function main(): Promise<void> {
     running = await startServer(options);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    const why = code === 'EADDRINUSE' ? `port ${options.port} is already in use` : code === 'EACCES' ? `no permission to listen on port ${options.port}` : (e as Error).message;
+    const port = (e as { admin?: boolean }).admin ? `admin port ${options.adminPort}` : `port ${options.port}`;
+    const why = code === 'EADDRINUSE' ? `${port} is already in use` : code === 'EACCES' ? `no permission to listen on ${port}` : (e as Error).message;
     process.stderr.write(`koa-webdav-server: cannot start: ${why}\n`);
     process.exit(1);
   }
   if (!options.quiet && !isWorker()) {
     process.stdout.write(`WebDAV server listening on ${running.url}\nServing ${options.root}\n`);
+    if (running.admin) process.stdout.write(`Admin listener on ${running.admin.url} (/metrics, /healthz, /readyz)\n`);
   }
   // Graceful stop: stop accepting, let in-flight requests finish (up to --shutdown-timeout),
   // flush the lock store, exit 0. A second signal stops at once.
@@ -125,7 +132,7 @@ async function main(): Promise<void> {
   };
   process.on('SIGINT', () => stop('SIGINT'));
   process.on('SIGTERM', () => stop('SIGTERM'));
-  if (isWorker()) workerStarted(running.url, stop);
+  if (isWorker()) workerStarted(running, stop);
 }
 
 void main();

@@ -1,15 +1,34 @@
 /**
- * `--workers N`: N server processes on one port (node:cluster). The primary only forks, watches
- * and stops workers; each worker is a whole server sharing the lock store (Redis, enforced by
- * config validation) and the root directory. The banner is printed once all workers listen.
+ * `--workers N`: N server processes on one port (node:cluster). The primary forks, watches and
+ * stops workers, and runs the admin listener: /metrics sums the workers' metrics (prom-client's
+ * AggregatorRegistry, each metric with its own aggregator) and /readyz asks every worker.
+ * Each worker is a whole server sharing the lock store (Redis, enforced by config validation)
+ * and the root directory. The banner is printed once all workers listen.
  */
 import cluster, { type Worker } from 'node:cluster';
+import { AggregatorRegistry } from 'prom-client';
 import type { ServerOptions } from './config.js';
+import type { RunningServer } from './app.js';
+import type { Readiness } from './admin/health.js';
+import { startAdmin, type AdminServer } from './admin/server.js';
 
 interface ListeningMessage {
   type: 'listening';
   url: string;
 }
+
+interface ReadyAsk {
+  type: 'webdav:readyz';
+  id: number;
+}
+
+interface ReadyAnswer {
+  type: 'webdav:readyz-answer';
+  id: number;
+  readiness: Readiness;
+}
+
+const READY_WAIT_MS = 3_000;
 
 /** How long past --shutdown-timeout the primary waits for its workers before killing them. */
 const FORCE_STOP_GRACE_MS = 5_000;
@@ -17,10 +36,61 @@ const RESPAWN_DELAY_MS = 1_000;
 
 export const isWorker = (): boolean => cluster.isWorker;
 
-/** In a worker: tells the primary where we listen; stops (SIGTERM from the primary) or when the primary goes away. */
-export function workerStarted(url: string, stop: (why: string) => void): void {
-  process.send?.({ type: 'listening', url } satisfies ListeningMessage);
+/**
+ * In a worker: tells the primary where we listen, answers its metrics and readiness questions,
+ * and stops (SIGTERM from the primary) or when the primary goes away.
+ */
+export function workerStarted(running: RunningServer, stop: (why: string) => void): void {
+  const metrics = running.dav.services.metrics;
+  if (metrics) {
+    AggregatorRegistry.setRegistries([metrics.registry]);
+    new AggregatorRegistry(); // answers the primary's prom-client:getMetricsReq messages
+  }
+  process.on('message', (m: ReadyAsk) => {
+    if (m?.type !== 'webdav:readyz') return;
+    void running.health().then((readiness) => process.send?.({ type: 'webdav:readyz-answer', id: m.id, readiness } satisfies ReadyAnswer));
+  });
+  process.send?.({ type: 'listening', url: running.url } satisfies ListeningMessage);
   process.on('disconnect', () => stop('primary gone'));
+}
+
+let nextAsk = 0;
+
+/** Every live worker's readiness; ready when each of them is (a worker that does not answer is not). */
+async function clusterReadiness(expected: number): Promise<Readiness> {
+  const live = Object.values(cluster.workers ?? {}).filter((w): w is Worker => !!w && w.isConnected());
+  const id = nextAsk++;
+  const answers = await Promise.all(
+    live.map(
+      (w) =>
+        new Promise<{ pid: number | undefined; r: Readiness | null }>((resolve) => {
+          const t = setTimeout(() => done(null), READY_WAIT_MS);
+          const onMessage = (m: ReadyAnswer): void => {
+            if (m?.type === 'webdav:readyz-answer' && m.id === id) done(m.readiness);
+          };
+          const done = (r: Readiness | null): void => {
+            clearTimeout(t);
+            w.off('message', onMessage);
+            resolve({ pid: w.process.pid, r });
+          };
+          w.on('message', onMessage);
+          w.send({ type: 'webdav:readyz', id } satisfies ReadyAsk);
+        }),
+    ),
+  );
+  const checks = answers.flatMap(({ pid, r }) =>
+    r ? r.checks.map((c) => ({ ...c, name: `worker ${pid} ${c.name}` })) : [{ name: `worker ${pid}`, ok: false, detail: `no answer within ${READY_WAIT_MS / 1000}s` }],
+  );
+  if (answers.length < expected) checks.unshift({ name: 'workers', ok: false, detail: `${answers.length} of ${expected} workers running` });
+  return { ready: answers.length > 0 && checks.every((c) => c.ok), checks };
+}
+
+async function startClusterAdmin(options: ServerOptions): Promise<AdminServer> {
+  const aggregator = new AggregatorRegistry();
+  return startAdmin(options.adminHost, options.adminPort!, {
+    metrics: async () => ({ contentType: aggregator.contentType, body: await aggregator.clusterMetrics() }),
+    readiness: () => clusterReadiness(options.workers),
+  });
 }
 
 /** In the primary: forks the workers, prints the banner, restarts crashed workers, stops all on a signal. */
@@ -55,7 +125,19 @@ export async function runPrimary(options: ServerOptions): Promise<void> {
     process.exit(1);
   });
 
+  let admin: AdminServer | undefined;
+  if (options.adminPort !== undefined) {
+    try {
+      admin = await startClusterAdmin(options);
+    } catch (e) {
+      process.stderr.write(`koa-webdav-server: cannot start the admin listener on port ${options.adminPort}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}\n`);
+      for (const w of Object.values(cluster.workers ?? {})) w?.process.kill('SIGTERM');
+      process.exit(1);
+    }
+  }
+
   if (!options.quiet) process.stdout.write(`WebDAV server listening on ${url}\nServing ${options.root} with ${options.workers} workers\n`);
+  if (admin && !options.quiet) process.stdout.write(`Admin listener on ${admin.url} (/metrics, /healthz, /readyz; all workers)\n`);
 
   cluster.on('exit', (w, code, signal) => {
     if (stopping) return;

@@ -78,6 +78,10 @@ export interface ServerOptions {
   depthInfinity: string;
   /** Accept and drop writes of OS metadata files (._*, .DS_Store, Thumbs.db, desktop.ini). */
   hideOsJunk: boolean;
+  /** Port of the admin listener (/metrics, /healthz, /readyz); none when unset, 0 picks a free one. */
+  adminPort?: number;
+  /** Address of the admin listener. */
+  adminHost: string;
 }
 
 export interface OptionSpec {
@@ -127,6 +131,8 @@ export const OPTION_SPECS: OptionSpec[] = [
   { key: 'hsts', flag: 'hsts', type: 'int', arg: 'SEC', help: 'send Strict-Transport-Security: max-age=SEC over HTTPS (default: 0, not sent)' },
   { key: 'depthInfinity', flag: 'depth-infinity', type: 'string', arg: 'on|off', help: 'serve PROPFIND Depth: infinity (on, streamed) or refuse it with 403 (off) (default: on)' },
   { key: 'hideOsJunk', flag: 'hide-os-junk', type: 'boolean', help: 'accept but never store ._*, .DS_Store, Thumbs.db, desktop.ini (they read as 404)' },
+  { key: 'adminPort', flag: 'admin-port', type: 'int', arg: 'N', help: 'serve /metrics, /healthz and /readyz on this port (default: none; 0 picks a free one)' },
+  { key: 'adminHost', flag: 'admin-host', type: 'string', arg: 'H', help: 'address of the admin listener (default: 127.0.0.1)' },
 ];
 
 export const DEFAULTS: ServerOptions = {
@@ -161,6 +167,7 @@ export const DEFAULTS: ServerOptions = {
   hsts: 0,
   depthInfinity: 'on',
   hideOsJunk: false,
+  adminHost: '127.0.0.1',
 };
 
 export class ConfigError extends Error {}
@@ -170,6 +177,10 @@ export function resolveOptions(partial: Partial<ServerOptions>): ServerOptions {
   const o: ServerOptions = { ...DEFAULTS, ...Object.fromEntries(Object.entries(partial).filter(([, v]) => v !== undefined)) };
   o.root = resolve(o.root);
   if (!Number.isInteger(o.port) || o.port < 0 || o.port > 65535) throw new ConfigError(`invalid port: ${o.port}`);
+  if (o.adminPort !== undefined) {
+    if (!Number.isInteger(o.adminPort) || o.adminPort < 0 || o.adminPort > 65535) throw new ConfigError(`invalid admin port: ${o.adminPort}`);
+    if (o.adminPort !== 0 && o.adminPort === o.port) throw new ConfigError(`--admin-port ${o.adminPort} is the WebDAV port: the admin listener needs a port of its own`);
+  }
   if (o.prefix) {
     if (!o.prefix.startsWith('/')) o.prefix = '/' + o.prefix;
     o.prefix = o.prefix.replace(/\/+$/, '');

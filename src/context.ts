@@ -6,6 +6,7 @@ import type { LockManager } from './locks/manager.js';
 import type { TreeEventSink } from './storage/events.js';
 import type { StateStore } from './state/store.js';
 import type { Rights } from './auth/rules.js';
+import type { ServerMetrics } from './admin/metrics.js';
 
 export interface Services {
   options: ServerOptions;
@@ -15,6 +16,8 @@ export interface Services {
   events: TreeEventSink;
   /** Small state every process shares (defender counters; app passwords, shares, upload sessions). */
   state: StateStore;
+  /** Prometheus metrics, when something serves them (--admin-port, or createWebdav({ metrics: true })). */
+  metrics?: ServerMetrics;
 }
 
 export interface DavState {

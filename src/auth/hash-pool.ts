@@ -122,6 +122,7 @@ export class HashPool {
       if (!w) return;
       const job = this.next()!;
       this.busy.set(w, job);
+      w.ref(); // a check in flight keeps the process alive until it answers
       w.postMessage({ id: 0, password: job.password, hash: job.hash });
     }
   }
@@ -138,6 +139,7 @@ export class HashPool {
       const job = this.busy.get(w);
       this.busy.delete(w);
       this.idle.push(w);
+      w.unref();
       job?.resolve(m.ok === true);
       this.pump();
     });
@@ -154,7 +156,8 @@ export class HashPool {
     };
     w.on('error', fail);
     w.on('exit', fail);
-    // After the listeners: adding a 'message' listener re-refs the worker in Node 20.
+    // Idle workers never keep the process alive (unref after the listeners: adding a
+    // 'message' listener re-refs the worker in Node 20).
     w.unref();
     return w;
   }

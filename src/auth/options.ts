@@ -75,6 +75,9 @@ export function checkSecurityOptions(o: ServerOptions): void {
 export function securityWarnings(o: ServerOptions): string[] {
   const w: string[] = [];
   if (!isLoopback(o.host) && !o.htpasswd) w.push(`WARNING: serving ${o.root} on ${o.host} to anyone without authentication (--allow-anonymous)`);
+  if (!isLoopback(o.host) && !o.htpasswd && !o.allowedHosts && !o.trustProxy) {
+    w.push(`Note: without authentication only loopback names and address literals are served as Host (DNS rebinding guard); add --allowed-hosts NAME for host names`);
+  }
   if (!isLoopback(o.host) && o.htpasswd && !o.tlsCert) w.push(`WARNING: Basic authentication over plain HTTP on ${o.host}: passwords cross the network readable; use --tls-cert/--tls-key`);
   return w;
 }

@@ -11,9 +11,7 @@ import { baseName } from '../dav/path.js';
 import { renderListing } from '../browser/listing.js';
 import { serveView } from '../browser/views.js';
 import type { OpenFile, ResourceInfo } from '../storage/backend.js';
-
-/** Types a browser would run as a document on our origin: they must not script the file page. */
-const ACTIVE_TYPES = /^(text\/html|application\/xhtml\+xml|image\/svg\+xml|text\/xml|application\/xml)\b/;
+import { protectStoredFile } from '../middleware/stored-content.js';
 
 /** Bodies up to this size are read with their stat in one step instead of streamed. */
 const SMALL_BODY = 64 * 1024;
@@ -57,9 +55,9 @@ async function respond(ctx: DavContext, info: ResourceInfo, file: OpenFile | nul
 
   ctx.set('Accept-Ranges', 'bytes');
   ctx.type = contentTypeFor(baseName(path));
-  // A stored HTML or SVG file opened in a browser runs sandboxed (an opaque origin), so it cannot
-  // use the visitor's credentials to call WebDAV methods on this server.
-  if (ACTIVE_TYPES.test(ctx.type)) ctx.set('Content-Security-Policy', 'sandbox');
+  // Stored HTML, SVG, XML ... opened in a browser run sandboxed (an opaque origin), so they
+  // cannot use the visitor's credentials to call WebDAV methods on this server.
+  protectStoredFile(ctx, ctx.type);
   // RFC 9110 14.2: Range is defined for GET only; HEAD describes the whole representation.
   let ranges = ctx.method === 'GET' ? parseRanges(ctx.get('range') || undefined, info.size) : null;
   if (ranges !== null && !ifRangeHolds(ctx.get('if-range') || undefined, { etag: info.etag, lastModifiedMs: info.mtimeMs })) ranges = null;

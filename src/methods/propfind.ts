@@ -86,7 +86,7 @@ export async function propfind(ctx: DavContext): Promise<void> {
     if (anyLocks && !locksDown) {
       const now = Date.now();
       try {
-        const active = (await locks.covering(p)).map((l) => activeLockXml(l, href(ctx, l.root, l.root === p ? i.isCollection : true), now));
+        const active = (await locks.covering(p)).map((l) => activeLockXml(l, href(ctx, l.root, l.root === p ? i.isCollection : true), now, ctx.state.user ?? null));
         lockXml = lockDiscoveryXml(active);
       } catch (e) {
         // Reads keep working while a shared lock store is down; the one property we cannot

@@ -23,13 +23,27 @@ import { ConfigError } from '../config.js';
 import type { StateStore } from '../state/store.js';
 import { registerSessions, SessionAuth } from '../auth/session.js';
 import { FAILED } from '../auth/verify.js';
-import { AppPasswords } from '../auth/app-passwords.js';
+import { AppPasswords, type AppPasswordRecord } from '../auth/app-passwords.js';
 import { applyRights, withLimits } from '../auth/user-rights.js';
 
 /** Methods a read-only user may use. */
 export const READ_METHODS = new Set(['OPTIONS', 'GET', 'HEAD', 'PROPFIND']);
 
 export type Middleware = (ctx: DavContext, next: Next) => Promise<void>;
+
+/** Who a request comes from, as a host app embedding the server found it (src/embed.ts). */
+export interface Identity {
+  user: string;
+  /** Read-only on top of what the users file says (a host app's own rule). */
+  readOnly?: boolean;
+}
+
+/**
+ * A host app's authentication, in place of Basic against --htpasswd: an Identity; null when the
+ * credentials are missing or wrong (401); undefined for an anonymous request that may go on as
+ * if authentication were off (without a users file; with one it is 401 too).
+ */
+export type Identify = (ctx: DavContext) => Promise<Identity | null | undefined>;
 
 export interface Auth {
   middleware: Middleware;
@@ -56,7 +70,25 @@ export function clientAddress(ctx: DavContext): string {
   return ctx.req.socket.remoteAddress ?? '';
 }
 
-export async function createAuth(options: ServerOptions, services: Services, state: StateStore): Promise<Auth> {
+/**
+ * An authenticated user enters their space: 403 without one, or for a write when read-only. An
+ * app password narrows the user's rights to its folder and access (src/auth/user-rights.ts).
+ */
+function admit(ctx: DavContext, spaces: Spaces, id: Identity, ap?: AppPasswordRecord): void {
+  const space = spaces.of(id.user);
+  if (!space) throw new DavError(403, 'No access is configured for this user');
+  const limits = ap && (ap.scope || ap.readOnly) ? [{ scope: ap.scope ?? undefined, readOnly: ap.readOnly, source: `app password ${JSON.stringify(ap.label)}` }] : [];
+  const readOnly = space.readOnly || id.readOnly === true || ap?.readOnly === true;
+  // The web page's script matches this exact text to say "you have read-only access".
+  if (readOnly && !READ_METHODS.has(ctx.method) && !ctx.state.endpoint) throw new DavError(403, 'Read-only access');
+  ctx.state.user = id.user;
+  ctx.state.readOnly = readOnly;
+  if (ap) ctx.state.appPassword = ap.label;
+  applyRights(ctx.state, space.services, withLimits(space.rights, space.readOnly || id.readOnly === true, limits));
+}
+
+export async function createAuth(options: ServerOptions, services: Services, state: StateStore, identify?: Identify): Promise<Auth> {
+  if (identify) return hostAuth(options, services, identify);
   if (!options.htpasswd) return { middleware: (_ctx, next) => next(), verifier: null, defender: null, spaces: null, appPasswords: null };
   const htpasswd = new HtpasswdFile(options.htpasswd);
   try {
@@ -101,18 +133,23 @@ export async function createAuth(options: ServerOptions, services: Services, sta
     const header = ctx.get('authorization') || undefined;
     const outcome = header ? await basic.authenticate(header, clientAddress(ctx)) : await sessions.outcome(ctx);
     if (!outcome.ok) throw outcome.banned ? refuse(outcome) : sessions.challenge(ctx, challenge);
-    const space = spaces.of(outcome.user);
-    if (!space) throw new DavError(403, 'No access is configured for this user');
-    const ap = outcome.appPassword;
-    const limits = ap && (ap.scope || ap.readOnly) ? [{ scope: ap.scope ?? undefined, readOnly: ap.readOnly, source: `app password ${JSON.stringify(ap.label)}` }] : [];
-    const readOnly = space.readOnly || ap?.readOnly === true;
-    // The web page's script matches this exact text to say "you have read-only access".
-    if (readOnly && !READ_METHODS.has(ctx.method) && !ctx.state.endpoint) throw new DavError(403, 'Read-only access');
-    ctx.state.user = outcome.user;
-    ctx.state.readOnly = readOnly;
-    if (ap) ctx.state.appPassword = ap.label;
-    applyRights(ctx.state, space.services, withLimits(space.rights, space.readOnly, limits));
+    admit(ctx, spaces, { user: outcome.user }, outcome.appPassword);
     return next();
   }
   return { middleware: authMiddleware, verifier, defender, spaces, appPasswords };
+}
+
+/** The user as the host app says (no passwords here, so no defender: the host app guards its logins). */
+async function hostAuth(options: ServerOptions, services: Services, identify: Identify): Promise<Auth> {
+  const spaces = await Spaces.create(services, options.users ? await loadUsers(options.users) : null);
+  const challenge = `Basic realm="${options.realm}", charset="UTF-8"`;
+  async function hostAuthMiddleware(ctx: DavContext, next: Next): Promise<void> {
+    if (ctx.method === 'OPTIONS') return next();
+    const id = await identify(ctx);
+    if (id === undefined && !options.users) return next();
+    if (!id) throw new DavError(401, 'Authentication required', { headers: { 'WWW-Authenticate': challenge } });
+    admit(ctx, spaces, id);
+    return next();
+  }
+  return { middleware: hostAuthMiddleware, verifier: null, defender: null, spaces, appPasswords: null };
 }

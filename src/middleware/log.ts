@@ -104,6 +104,8 @@ export function requestLog(logger: Logger) {
     const sentBefore = socket.bytesWritten;
     const method = ctx.method;
     const path = logPath(ctx.originalUrl);
+    // Taken when the chain is done: a host app embedding the server gets its own ctx.state.user back.
+    let user: string | undefined;
     res.once('close', () => {
       const ms = Number(process.hrtime.bigint() - started) / 1e6;
       // Body bytes handed to the socket: its byte count since the request began, minus the
@@ -125,12 +127,16 @@ export function requestLog(logger: Logger) {
         status: res.statusCode,
         bytes,
         ms: Math.round(ms * 10) / 10,
-        user: ctx.state.user ?? null,
+        user: user ?? (typeof ctx.state.user === 'string' ? ctx.state.user : null),
         ua: ctx.get('user-agent') || null,
       };
       if (!complete) rec.aborted = true;
       logger.access(rec);
     });
-    await next();
+    try {
+      await next();
+    } finally {
+      user = ctx.state.user;
+    }
   };
 }

@@ -8,7 +8,7 @@
  * answered here and never reaches path resolution or storage (no route: 404; a route without
  * that method: 405 with Allow); a request outside it goes on to the WebDAV chain. Storage keeps
  * `.dav` out of listings and refuses it as a stored name (isReservedTopName in
- * src/storage/fs/backend.ts), so Destination headers cannot reach it either.
+ * src/storage/reserved.ts), so Destination headers cannot reach it either.
  */
 import Router from '@koa/router';
 import type { Next } from 'koa';
@@ -29,10 +29,10 @@ const FEATURES: FeatureRoutes[] = [assetRoutes, pageRoutes, shareRoutes, appPass
 export const RESERVED_SEGMENT = '.dav';
 
 /**
- * Every method the server knows: a route that lacks the method gets 405 with Allow (not 501,
- * @koa/router's answer for methods missing from this list, DESIGN 3a).
+ * Every method the server knows, for @koa/router's `methods` option: a route that lacks one
+ * gets 405 with Allow (not 501, the router's answer for methods missing from this list, DESIGN 3a).
  */
-const KNOWN_METHODS = ['OPTIONS', 'GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'PROPFIND', 'PROPPATCH', 'MKCOL', 'COPY', 'MOVE', 'LOCK', 'UNLOCK'];
+export const WEBDAV_METHODS = ['OPTIONS', 'GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'PROPFIND', 'PROPPATCH', 'MKCOL', 'COPY', 'MOVE', 'LOCK', 'UNLOCK'];
 
 type Middleware = (ctx: DavContext, next: Next) => Promise<void>;
 
@@ -72,7 +72,7 @@ const endpoint = (ctx: DavContext, next: Next): Promise<void> => {
 const literal = (s: string): string => s.replace(/[:*?+!(){}[\]\\]/g, (c) => '\\' + c);
 
 function buildRouter(prefix: string, routes: DavRoute[], guards: RouteGuards): (ctx: DavContext) => Promise<void> {
-  const router = new Router<DavContext['state']>({ prefix: literal(prefix + '/' + RESERVED_SEGMENT), methods: KNOWN_METHODS, sensitive: true, strict: true });
+  const router = new Router<DavContext['state']>({ prefix: literal(prefix + '/' + RESERVED_SEGMENT), methods: WEBDAV_METHODS, sensitive: true, strict: true });
   for (const r of routes) {
     const run = async (ctx: RouteContext): Promise<void> => {
       await r.handler(ctx);

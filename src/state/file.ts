@@ -3,15 +3,15 @@
  * `<dir>/<namespace>/<encoded rest>.json` holding `{k, v, e}` (key, value, expiry in epoch ms
  * or null). Reads are one readFile. Every change holds the key's lock (an in-process queue,
  * then a lock file created with O_EXCL, so several processes on one machine take turns) around
- * its read-modify-write, and replaces the file with temp file + rename, so a reader never sees
- * a half-written value. `set` and `add` fsync (they hold things people made: app passwords,
- * share links); counters do not (a lost increment after a power cut is harmless). Expired
- * files are removed by a sweep every minute and whenever a change finds them.
+ * its read-modify-write, and replaces the file like every metadata write (writeAtomic: temp
+ * file + fsync + rename, temp names the start-up sweep knows), so a reader never sees a
+ * half-written value. Expired files are removed by a sweep every minute.
  */
 import { promises as fsp } from 'node:fs';
-import { createHash, randomUUID } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { withFileLock } from '../util/file-lock.js';
+import { writeAtomic } from '../storage/fs/props.js';
 import { checkTtl, splitKey, type IncrOptions, type SetOptions, type StateEntry, type StateStore } from './store.js';
 
 interface Stored {
@@ -81,28 +81,8 @@ export class FileStateStore implements StateStore {
     }
   }
 
-  private async write(file: string, s: Stored, durable: boolean): Promise<void> {
-    const tmp = `${file}.${randomUUID()}.tmp`;
-    let fh: fsp.FileHandle;
-    try {
-      fh = await fsp.open(tmp, 'wx');
-    } catch (e) {
-      if (!isEnoent(e)) throw e;
-      await fsp.mkdir(join(file, '..'), { recursive: true });
-      fh = await fsp.open(tmp, 'wx');
-    }
-    try {
-      try {
-        await fh.writeFile(JSON.stringify(s));
-        if (durable) await fh.sync();
-      } finally {
-        await fh.close();
-      }
-      await fsp.rename(tmp, file);
-    } catch (e) {
-      await fsp.rm(tmp, { force: true });
-      throw e;
-    }
+  private write(file: string, s: Stored): Promise<void> {
+    return writeAtomic(file, JSON.stringify(s));
   }
 
   /** Runs `fn` holding the key's lock: first in this process, then across processes. */
@@ -130,7 +110,7 @@ export class FileStateStore implements StateStore {
   async set(key: string, value: unknown, opts: SetOptions = {}): Promise<void> {
     const file = this.pathOf(key);
     const e = this.expiry(opts.ttlMs);
-    await this.locked(file, () => this.write(file, { k: key, v: value ?? null, e }, true));
+    await this.locked(file, () => this.write(file, { k: key, v: value ?? null, e }));
   }
 
   async add(key: string, value: unknown, opts: SetOptions = {}): Promise<boolean> {
@@ -138,7 +118,7 @@ export class FileStateStore implements StateStore {
     const e = this.expiry(opts.ttlMs);
     return this.locked(file, async () => {
       if (this.live(await this.read(file))) return false;
-      await this.write(file, { k: key, v: value ?? null, e }, true);
+      await this.write(file, { k: key, v: value ?? null, e });
       return true;
     });
   }
@@ -164,7 +144,7 @@ export class FileStateStore implements StateStore {
       if (old !== undefined && typeof old.v !== 'number') throw new Error(`state key ${key} does not hold a counter`);
       const value = ((old?.v as number | undefined) ?? 0) + by;
       const e = old?.e ?? this.expiry(opts.ttlMs);
-      await this.write(file, { k: key, v: value, e }, false);
+      await this.write(file, { k: key, v: value, e });
       return value;
     });
   }

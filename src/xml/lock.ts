@@ -2,7 +2,13 @@
 import type { LockInfo } from '../locks/manager.js';
 import { escapeText } from './write.js';
 
-export function activeLockXml(lock: LockInfo, rootHref: string, now: number): string {
+/**
+ * One activelock. The lock token is shown only to the lock's principal (or to everyone when
+ * the lock has none: no authentication): another user cannot use it, and a token is what
+ * proves ownership, so it is not handed out; RFC 4918 14.1 makes locktoken optional. The lock
+ * itself stays visible. `viewer` undefined means "the principal" (e.g. the LOCK answer).
+ */
+export function activeLockXml(lock: LockInfo, rootHref: string, now: number, viewer?: string | null): string {
   const remaining = Math.max(0, Math.ceil((lock.expiresAt - now) / 1000));
   return (
     '<D:activelock>' +
@@ -11,7 +17,7 @@ export function activeLockXml(lock: LockInfo, rootHref: string, now: number): st
     `<D:depth>${lock.depth === 0 ? '0' : 'infinity'}</D:depth>` +
     (lock.ownerXml ? `<D:owner>${lock.ownerXml}</D:owner>` : '') +
     `<D:timeout>Second-${remaining}</D:timeout>` +
-    `<D:locktoken><D:href>${escapeText(lock.token)}</D:href></D:locktoken>` +
+    (viewer === undefined || lock.principal === undefined || lock.principal === viewer ? `<D:locktoken><D:href>${escapeText(lock.token)}</D:href></D:locktoken>` : '') +
     `<D:lockroot><D:href>${escapeText(rootHref)}</D:href></D:lockroot>` +
     '</D:activelock>'
   );

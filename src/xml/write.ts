@@ -5,14 +5,18 @@
  * object-to-XML builder was measured several times slower.
  */
 import { DAV_NS, MS_NS, XML_NS } from './names.js';
-import type { XmlElement, XmlNode } from './parse.js';
+import { lookup, type Scope, type XmlElement, type XmlNode } from './parse.js';
 
-const TEXT_RE = /[&<>\r]/g;
-const ATTR_RE = /[&<>"\r\n\t]/g;
+// Characters XML 1.0 cannot carry at all, not even as references (a file name with %01 in it, a
+// property stored before the parser refused them): written as U+FFFD so the document stays
+// well-formed. The name itself still reaches clients intact through its percent-encoded href.
+const TEXT_RE = /[&<>\r\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]/g;
+const ATTR_RE = /[&<>"\r\n\t\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]/g;
 const ENT: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', '\r': '&#13;', '\n': '&#10;', '\t': '&#9;' };
+const entity = (c: string): string => ENT[c] ?? '\ufffd';
 
-export const escapeText = (s: string): string => (TEXT_RE.test((TEXT_RE.lastIndex = 0, s)) ? s.replace(TEXT_RE, (c) => ENT[c]!) : s);
-export const escapeAttr = (s: string): string => (ATTR_RE.test((ATTR_RE.lastIndex = 0, s)) ? s.replace(ATTR_RE, (c) => ENT[c]!) : s);
+export const escapeText = (s: string): string => (TEXT_RE.test((TEXT_RE.lastIndex = 0, s)) ? s.replace(TEXT_RE, entity) : s);
+export const escapeAttr = (s: string): string => (ATTR_RE.test((ATTR_RE.lastIndex = 0, s)) ? s.replace(ATTR_RE, entity) : s);
 
 export const XML_DECL = '<?xml version="1.0" encoding="utf-8"?>\n';
 
@@ -30,19 +34,20 @@ export function errorBody(condition: string, hrefs: string[] = []): string {
  */
 export function serializeChildren(el: XmlElement): string {
   let out = '';
-  const scope = new Map<string, string>([['', ''], ['xml', XML_NS]]);
+  const scope: Scope = { decls: new Map([['', ''], ['xml', XML_NS]]), parent: null };
   for (const c of el.children) out += serializeNode(c, scope);
   return out;
 }
 
-function serializeNode(node: XmlNode, scope: Map<string, string>): string {
+function serializeNode(node: XmlNode, scope: Scope): string {
   if (typeof node === 'string') return escapeText(node);
+  // Prefixes declared so far: a small map per element that declares any, linked to the parent's.
   let local = scope;
   let decls = '';
   const declare = (prefix: string, ns: string): void => {
-    if (local.get(prefix) === ns) return;
-    if (local === scope) local = new Map(scope);
-    local.set(prefix, ns);
+    if (lookup(local, prefix) === ns) return;
+    if (local === scope) local = { decls: new Map(), parent: scope };
+    local.decls.set(prefix, ns);
     decls += prefix === '' ? ` xmlns="${escapeAttr(ns)}"` : ` xmlns:${prefix}="${escapeAttr(ns)}"`;
   };
   // An element written without prefix in a non-empty namespace keeps using the default namespace.

@@ -2,7 +2,7 @@
  * Test helpers: a real server on an ephemeral port over a fresh temp directory, and a tiny
  * HTTP client (node:http, so any method and any header can be sent as is).
  */
-import { request as httpRequest, type IncomingHttpHeaders } from 'node:http';
+import { request as httpRequest, type Agent, type IncomingHttpHeaders } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -22,6 +22,10 @@ export interface Res {
 export interface ReqOptions {
   headers?: Record<string, string | number>;
   body?: string | Buffer;
+  /** Source address (any of 127.0.0.0/8 reaches a loopback server): one test plays several clients. */
+  localAddress?: string;
+  /** A keep-alive agent; by default every request has its own connection. */
+  agent?: Agent;
 }
 
 /**
@@ -33,7 +37,7 @@ export function request(base: string, method: string, path: string, opts: ReqOpt
   const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
   return new Promise((resolve, reject) => {
     const req = send(
-      { host: url.hostname, port: url.port, method, path, headers: { ...(opts.headers ?? {}) }, agent: false, rejectUnauthorized: false },
+      { host: url.hostname, port: url.port, method, path, headers: { ...(opts.headers ?? {}) }, agent: opts.agent ?? false, localAddress: opts.localAddress, rejectUnauthorized: false },
       (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
@@ -92,6 +96,21 @@ export interface CliServer {
   output: () => string;
   /** Sends a signal and waits for the exit code. */
   stop(signal?: NodeJS.Signals): Promise<number | null>;
+}
+
+/** Runs the compiled CLI to its exit (for start-up refusals): exit code and all it printed. */
+export function runCli(args: string[], timeoutMs = 20_000): Promise<{ code: number | null; output: string }> {
+  return new Promise((resolve) => {
+    const p = spawn(process.execPath, [cliPath, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    p.stdout!.on('data', (d) => (output += d));
+    p.stderr!.on('data', (d) => (output += d));
+    const t = setTimeout(() => p.kill('SIGTERM'), timeoutMs);
+    p.once('exit', (code) => {
+      clearTimeout(t);
+      resolve({ code, output });
+    });
+  });
 }
 
 /** Starts the compiled CLI as a child process and waits for its banner. */

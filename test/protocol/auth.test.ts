@@ -271,8 +271,9 @@ describe('authorisation: per-user roots and read-only users', () => {
         headers: H('admin', PROPFIND0),
         body: '<?xml version="1.0"?><D:propfind xmlns:D="DAV:"><D:prop><D:lockdiscovery/></D:prop></D:propfind>',
       });
-      expect(pf.body).to.include(token);
-      expect(pf.body).to.include('<D:href>/alice/locked.txt</D:href>');
+      // The lock is visible in admin's view, its token is not (only alice may use it).
+      expect(pf.body).to.include('<D:lockroot><D:href>/alice/locked.txt</D:href></D:lockroot>');
+      expect(pf.body).to.not.include(token);
     });
 
     it("is invisible from another user's root", async () => {
@@ -363,6 +364,7 @@ describe('safe defaults', () => {
       // 192.0.2.1 (TEST-NET-1) is not ours: the server warns, then cannot bind and exits.
       const warned = await run(['--root', root, '--host', '192.0.2.1', '--port', '0', '--allow-anonymous']);
       expect(warned.out).to.match(/WARNING: serving .* on 192\.0\.2\.1 to anyone without authentication/);
+      expect(warned.out).to.include('add --allowed-hosts NAME for host names');
       expect(warned.code).to.not.equal(0);
     } finally {
       await rm(root, { recursive: true, force: true });

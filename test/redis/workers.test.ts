@@ -8,7 +8,7 @@ import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { cliPath, lockBody, makeTempDir, repoRoot, request, spawnCli, type CliServer } from '../helpers/server.js';
+import { lockBody, makeTempDir, repoRoot, request, runCli, spawnCli, type CliServer } from '../helpers/server.js';
 import { TestRedis } from './redis-server.js';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -28,16 +28,6 @@ const alive = (pid: number): boolean => {
     return false;
   }
 };
-
-function runCli(args: string[]): Promise<{ code: number | null; output: string }> {
-  return new Promise((resolve) => {
-    const p = spawn(process.execPath, [cliPath, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let output = '';
-    p.stdout.on('data', (d) => (output += d));
-    p.stderr.on('data', (d) => (output += d));
-    p.once('exit', (code) => resolve({ code, output }));
-  });
-}
 
 describe('--workers', function () {
   this.timeout(120_000);

@@ -27,22 +27,14 @@ describe('reserved /.dav/ segment', () => {
     });
     after(() => srv.close());
 
-    it('serves the page assets at <prefix>/.dav/assets/NAME with ETag and 304', async () => {
-      for (const [name, type] of [
-        ['app.js', 'text/javascript; charset=utf-8'],
-        ['app.css', 'text/css; charset=utf-8'],
-      ] as const) {
+    // Types, ETags and 304 of the assets: test/browser/page-http.test.ts. Here: the route itself.
+    it('serves the page assets at <prefix>/.dav/assets/NAME: the files themselves, HEAD without a body', async () => {
+      for (const name of ['app.js', 'app.css']) {
         const res = await srv.req('GET', `/dav/.dav/assets/${name}`);
         expect(res.status).to.equal(200);
-        expect(res.headers['content-type']).to.equal(type);
         expect(res.raw.equals(await readFile(join(repoRoot, 'src', 'browser', 'assets', name)))).to.equal(true);
-        expect(res.headers.etag).to.match(/^"[\w-]{22}"$/);
         const head = await srv.req('HEAD', `/dav/.dav/assets/${name}`);
-        expect(head.status).to.equal(200);
-        expect(head.headers['content-length']).to.equal(String(res.raw.length));
-        expect(head.raw.length).to.equal(0);
-        const again = await srv.req('GET', `/dav/.dav/assets/${name}`, { headers: { 'If-None-Match': res.headers.etag! } });
-        expect(again.status).to.equal(304);
+        expect([head.status, head.headers['content-length'], head.raw.length]).to.deep.equal([200, String(res.raw.length), 0]);
       }
     });
 

@@ -5,11 +5,10 @@
  */
 import { expect } from 'chai';
 import { connect } from 'node:net';
-import { Agent, request as httpRequest } from 'node:http';
 import { mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { makeTempDir, request, startTestServer, type Res, type TestServer } from '../helpers/server.js';
+import { makeTempDir, request, startTestServer, type ReqOptions, type Res, type TestServer } from '../helpers/server.js';
 import type { ServerOptions } from '../../src/config.js';
 
 export const CANARY_TEXT = 'CANARY-SECRET-9f3b1c';
@@ -140,29 +139,9 @@ export async function expectNoTempFiles(dir: string, waitMs = 3000): Promise<voi
   }
 }
 
-/**
- * One request from a chosen loopback source address (Linux routes all of 127.0.0.0/8 to lo),
- * so one test plays several clients. With `agent` the connection is kept alive between calls.
- */
-export function requestFrom(from: string, base: string, method: string, path: string, opts: { headers?: Record<string, string>; body?: string; agent?: Agent } = {}): Promise<Res> {
-  const url = new URL(base);
-  return new Promise((resolve, reject) => {
-    const req = httpRequest(
-      { host: url.hostname, port: url.port, method, path, headers: opts.headers ?? {}, localAddress: from, agent: opts.agent ?? false },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => {
-          const raw = Buffer.concat(chunks);
-          resolve({ status: res.statusCode ?? 0, headers: res.headers, body: raw.toString('utf8'), raw });
-        });
-        res.on('error', reject);
-      },
-    );
-    req.on('error', reject);
-    req.end(opts.body);
-  });
-}
+/** One request from a chosen loopback source address (see ReqOptions.localAddress). */
+export const requestFrom = (from: string, base: string, method: string, path: string, opts: ReqOptions = {}): Promise<Res> =>
+  request(base, method, path, { ...opts, localAddress: from });
 
 /** Median of some numbers. */
 export const median = (xs: number[]): number => {

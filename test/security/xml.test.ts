@@ -8,7 +8,7 @@ import { expect } from 'chai';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { request, spawnCli, type CliServer } from '../helpers/server.js';
-import { CANARY_TEXT, guardedServer, makeFortress, raw, rawRequest, rssOf, type Fortress } from './helpers.js';
+import { CANARY_TEXT, guardedServer, makeFortress, median, raw, rawRequest, rssOf, type Fortress } from './helpers.js';
 
 const lol = (levels: number): string => {
   let dtd = '<!ENTITY lol0 "lol">';
@@ -125,4 +125,74 @@ describe('security: hostile XML keeps memory bounded (child server RSS)', functi
     expect(alive.status).to.equal(207);
     await f.check();
   });
+});
+
+describe('security: hostile XML costs about what a benign body of its size costs (child server)', function () {
+  this.timeout(180_000);
+  let f: Fortress;
+  let cli: CliServer;
+
+  before(async () => {
+    f = await makeFortress('xmlwork');
+    await writeFile(join(f.root, 'file.txt'), 'x');
+    cli = await spawnCli(['--root', f.root, '--port', '0']);
+  });
+  after(async () => {
+    await cli?.stop();
+    await f.cleanup();
+  });
+
+  /** A PROPFIND asking for 15,000 properties in one namespace, padded to `size` bytes. */
+  const benign = (size: number): string => {
+    const head = '<?xml version="1.0"?><D:propfind xmlns:D="DAV:" xmlns:x="urn:x"><D:prop>';
+    const tail = '</D:prop></D:propfind>';
+    const each = Math.floor((size - head.length - tail.length) / 15_000);
+    const pad = 'a'.repeat(Math.max(0, each - 12));
+    return head + Array.from({ length: 15_000 }, (_, i) => `<x:p${String(i).padStart(5, '0')}${pad}/>`).join('') + tail;
+  };
+
+  const hostile: Record<string, string> = {
+    // 30,000 declarations on the root, hidden from the attribute count by a ">" in a value,
+    // then 15,000 children that each declare one more: with a scope copy per declaring element
+    // that was 450 million map entries.
+    'declarations behind ">" in a value': `<?xml version="1.0"?><D:propfind xmlns:D="DAV:" a=">" ${Array.from({ length: 30_000 }, (_, i) => `xmlns:n${i}="u"`).join(' ')}><D:prop>${Array.from({ length: 15_000 }, (_, i) => `<n${i}:l xmlns:q="urn:q"/>`).join('')}</D:prop></D:propfind>`,
+    // 62 levels of 60 declarations each, then 15,000 leaves that each declare one more.
+    'deep declaration-heavy scopes': (() => {
+      let open = '';
+      let close = '';
+      for (let l = 0; l < 60; l++) {
+        open += `<x:e${l} ${Array.from({ length: 60 }, (_, i) => `xmlns:p${l}_${i}="urn:${l}:${i}"`).join(' ')}>`;
+        close = `</x:e${l}>` + close;
+      }
+      const leaves = Array.from({ length: 15_000 }, (_, i) => `<p0_${i % 60}:leaf xmlns:q="urn:q${i}"/>`).join('');
+      return `<?xml version="1.0"?><D:propfind xmlns:D="DAV:" xmlns:x="urn:x"><D:prop>${open}${leaves}${close}</D:prop></D:propfind>`;
+    })(),
+    'attributes spread over many elements': `<?xml version="1.0"?><D:propfind xmlns:D="DAV:"><D:prop>${Array.from({ length: 1_000 }, (_, j) => `<D:e${j} ${Array.from({ length: 60 }, (_, i) => `a${i}=">"`).join(' ')}/>`).join('')}</D:prop></D:propfind>`,
+  };
+
+  const time = async (body: string): Promise<{ ms: number; status: number }> => {
+    const t0 = performance.now();
+    const r = await request(cli.base, 'PROPFIND', '/file.txt', { headers: { Depth: '0', 'Content-Type': 'application/xml' }, body });
+    return { ms: performance.now() - t0, status: r.status };
+  };
+
+  for (const [name, body] of Object.entries(hostile)) {
+    it(`${name}: answered (207/400) in about the time of a benign body of the same size`, async () => {
+      expect(Buffer.byteLength(body)).to.be.below(1024 * 1024);
+      const plain = benign(Buffer.byteLength(body));
+      const benignMs: number[] = [];
+      const hostileMs: number[] = [];
+      for (let round = 0; round < 3; round++) {
+        const b = await time(plain);
+        expect(b.status).to.equal(207);
+        benignMs.push(b.ms);
+        const h = await time(body);
+        expect(h.status).to.be.oneOf([207, 400]);
+        hostileMs.push(h.ms);
+      }
+      const ratio = median(hostileMs) / median(benignMs);
+      if (process.env.SHOW_TIMINGS) console.log(`${name}: hostile ${hostileMs.map((m) => m.toFixed(0))} benign ${benignMs.map((m) => m.toFixed(0))}`);
+      expect(ratio, `median hostile ${median(hostileMs).toFixed(0)} ms / benign ${median(benignMs).toFixed(0)} ms`).to.be.below(6);
+    });
+  }
 });

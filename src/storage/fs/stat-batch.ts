@@ -33,6 +33,11 @@ class StatWorker {
   private nextId = 0;
   private broken = false;
 
+  /** Calls waiting for the worker (the admin listener's queue-depth gauge). */
+  get queued(): number {
+    return this.waiting.size;
+  }
+
   private start(): Worker | null {
     if (this.worker) return this.worker;
     if (this.broken) return null;

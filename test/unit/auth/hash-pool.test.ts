@@ -1,6 +1,10 @@
 /** The password-check pool: every scheme, the dummy hash, round-robin turns per client, and the queue bound. */
 import { expect } from 'chai';
 import bcrypt from 'bcryptjs';
+import { rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { makeTempDir, repoRoot } from '../../helpers/server.js';
+import { run } from '../../helpers/run.js';
 import { HashPool } from '../../../src/auth/hash-pool.js';
 import { dummyHash, hashKind } from '../../../src/auth/htpasswd.js';
 import { DavError } from '../../../src/errors.js';
@@ -62,5 +66,18 @@ describe('HashPool', function () {
       expect(e.headers['Retry-After']).to.match(/^\d+$/);
     }
     expect(results.filter((r) => r.status === 'fulfilled' && r.value === true).length).to.equal(12 - refused.length);
+  });
+
+  it('keeps a process alive while a check is in flight, and lets it exit when idle', async () => {
+    const dir = await makeTempDir('hashpool');
+    try {
+      const script = join(dir, 'check.mts');
+      await writeFile(script, `import { hashPool } from ${JSON.stringify(join(repoRoot, 'src/auth/hash-pool.ts'))};\nconsole.log('answer', await hashPool.verify('secret', '$apr1$b235Vx.h$CifKpaLUZi/S3VX28z5ve0'));\n`);
+      const r = await run(process.execPath, ['--import', 'tsx', script], { cwd: repoRoot, timeoutMs: 20_000 });
+      expect(r.stdout.trim(), r.output).to.equal('answer true');
+      expect(r.code).to.equal(0);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -93,6 +93,37 @@ describe('xml/parse', () => {
       rejects(`<r><!-- ${'</a>'.repeat(5000)} -->${deep}</r>`);
     });
 
+    it('counts attributes behind a ">" inside a quoted value, and caps attributes per document', () => {
+      const many = (n: number, from = 0): string => Array.from({ length: n }, (_, i) => `a${i + from}="1"`).join(' ');
+      rejects(`<r x=">" ${many(64)}/>`, /more than 64 attributes on one element/);
+      rejects(`<r x='>' y="'>" ${many(63)}/>`, /more than 64 attributes on one element/);
+      expect(() => parseXml(`<r x=">" ${many(63)}/>`)).to.not.throw();
+      // A ">" in a value does not end the tag for the depth count either.
+      rejects(`<r>${'<a b=">"/>'.repeat(1)}${'<a c="/>">'.repeat(70)}${'</a>'.repeat(70)}</r>`, /nested deeper/);
+      const elements = Array.from({ length: 400 }, (_, i) => `<e ${many(60, i * 60)}/>`).join('');
+      rejects(`<r>${elements}</r>`, /more than 20000 attributes in the document/);
+      expect(() => parseXml(`<r>${Array.from({ length: 300 }, (_, i) => `<e ${many(60, i * 60)}/>`).join('')}</r>`)).to.not.throw();
+    });
+
+    it('resolves namespaces through deep, declaration-heavy scopes (timing: test/security/xml.test.ts)', () => {
+      const decls = (level: number): string => Array.from({ length: 60 }, (_, i) => `xmlns:p${level}_${i}="urn:${level}:${i}"`).join(' ');
+      let open = '';
+      let close = '';
+      for (let l = 0; l < 62; l++) {
+        open += `<p${Math.max(0, l - 1)}_0:e${l} ${decls(l)}>`;
+        close = `</p${Math.max(0, l - 1)}_0:e${l}>` + close;
+      }
+      const leaves = Array.from({ length: 15_000 }, (_, i) => `<p0_${i % 60}:leaf xmlns:q="urn:q${i}"/>`).join('');
+      const xml = open.replace('<p0_0:e0 ', '<e0 ') + leaves + close.replace(/<\/p0_0:e0>$/, '</e0>');
+      const el = parseXml(xml);
+      let deepest = el;
+      while (childElements(deepest)[0]?.local.startsWith('e')) deepest = childElements(deepest)[0]!;
+      const leavesEl = childElements(deepest);
+      expect(leavesEl).to.have.length(15_000);
+      expect(name(leavesEl[7]!)).to.equal('{urn:0:7}leaf');
+      expect(name(childElements(el)[0]!)).to.equal('{urn:0:0}e1');
+    });
+
     it('rejects malformed documents', () => {
       for (const xml of ['', '   ', 'not xml', '<a>', '<a></b>', '<a><b></a></b>', '<a x=1/>', '<a/><b/>', '<a/>trailing text', 'text<a/>', '<a>&</a>']) {
         rejects(xml);
@@ -119,6 +150,14 @@ describe('xml/parse', () => {
 
     it('rejects unknown entities and invalid character references', () => {
       for (const ent of ['&nbsp;', '&foo;', '&#0;', '&#xD800;', '&#x110000;', '&#xZZ;', '&#;']) rejects(`<a>${ent}</a>`);
+      // XML 1.0 has no way to carry C0 controls (but tab, LF, CR) or U+FFFE/U+FFFF, escaped or not.
+      for (const ent of ['&#1;', '&#x1;', '&#8;', '&#xB;', '&#x1F;', '&#xFFFE;', '&#xFFFF;']) rejects(`<a>${ent}</a>`, /not a character XML allows/);
+      for (const c of ['\x01', '\x08', '\x1f', '\ufffe']) {
+        rejects(`<a>x${c}y</a>`, /character XML does not allow/);
+        rejects(`<a v="${c}"/>`);
+      }
+      rejects('<a v="&#1;"/>');
+      expect(textContent(parseXml('<a>&#9;&#10;&#13;\t</a>'))).to.equal('\t\n\r\t');
       expect(() => decodeEntities('&copy;')).to.throw(DavError);
     });
 

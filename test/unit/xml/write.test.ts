@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { parseXml, type XmlElement, type XmlNode } from '../../../src/xml/parse.js';
+import { childElements, parseXml, type XmlElement, type XmlNode } from '../../../src/xml/parse.js';
 import { serializeChildren, escapeText, escapeAttr, errorBody, propTag } from '../../../src/xml/write.js';
 
 /** Namespace-resolved view of a tree (prefixes dropped), to compare meaning rather than spelling. */
@@ -60,6 +60,25 @@ describe('xml/write', () => {
     expect(escapeText('a<b>&c\r')).to.equal('a&lt;b&gt;&amp;c&#13;');
     expect(escapeText('plain')).to.equal('plain');
     expect(escapeAttr('"<&>\n\t')).to.equal('&quot;&lt;&amp;&gt;&#10;&#9;');
+  });
+
+  it('writes characters XML cannot carry (C0 controls, U+FFFE/U+FFFF) as U+FFFD, so output stays well-formed', () => {
+    expect(escapeText('a\x01b\x1f\x00c\ufffe')).to.equal('a\ufffdb\ufffd\ufffdc\ufffd');
+    expect(escapeAttr('\x07"')).to.equal('\ufffd&quot;');
+    expect(escapeText('tab\tlf\n')).to.equal('tab\tlf\n');
+    const el = parseXml('<p xmlns:x="urn:x"><x:a>t</x:a></p>');
+    (childElements(el)[0]!.children as string[])[0] = 'bad\x01';
+    expect(() => parseXml(`<r>${serializeChildren(el)}</r>`)).to.not.throw();
+  });
+
+  it('serializes deep fragments that declare many namespaces without copying scopes', () => {
+    let xml = '';
+    for (let l = 0; l < 60; l++) xml += `<x${l}:e xmlns:x${l}="urn:${l}" ${Array.from({ length: 40 }, (_, i) => `xmlns:d${l}_${i}="urn:d${i}"`).join(' ')}>`;
+    xml += Array.from({ length: 5000 }, (_, i) => `<x${i % 60}:leaf/>`).join('');
+    for (let l = 59; l >= 0; l--) xml += `</x${l}:e>`;
+    const el = parseXml(`<p>${xml}</p>`);
+    const out = serializeChildren(el);
+    expect(serializeChildren(parseXml(`<p>${out}</p>`))).to.equal(out);
   });
 
   it('errorBody writes a DAV:error with the condition and its hrefs', () => {
