@@ -40,6 +40,11 @@ export interface Limit {
   /** Only this sub-tree (a DAV path in the user's view). */
   scope?: string;
   readOnly?: boolean;
+  /**
+   * No more than these rights, at the path `map` gives (a share link: its owner's rights on the
+   * shared path, so a link never opens what its owner's rules close).
+   */
+  ceiling?: { rights: Rights; map(path: string): string };
   source: string;
 }
 
@@ -170,6 +175,13 @@ export class Rights {
         rights = intersect(rights, READS);
         limit = l;
       }
+      if (l.ceiling && rights.size) {
+        const cap = l.ceiling.rights.at(l.ceiling.map(path)).rights;
+        if ([...rights].some((r) => !cap.has(r))) {
+          rights = intersect(rights, cap);
+          limit = l;
+        }
+      }
     }
     return { rights, rule, limit };
   }
@@ -195,7 +207,10 @@ export class Rights {
    */
   uniformBelow(path: string): boolean {
     const segs = path === '/' ? [] : path.slice(1).split('/');
-    for (const l of this.limits) if (l.scope !== undefined && !isSelfOrDescendant(path, l.scope)) return false;
+    for (const l of this.limits) {
+      if (l.scope !== undefined && !isSelfOrDescendant(path, l.scope)) return false;
+      if (l.ceiling && !l.ceiling.rights.uniformBelow(l.ceiling.map(path))) return false;
+    }
     for (const r of this.rules) {
       const { anchored, literal, wild, everything } = r.shape;
       if (!anchored) {

@@ -24,6 +24,8 @@ import { sharePath, Shares, type ShareInfo, type ShareRecord, type UseKind } fro
 import { ShareViews } from '../auth/share-view.js';
 import { checkShare } from '../auth/share-target.js';
 import { rightsView } from '../auth/rights-view.js';
+import { readRights, Rights, treeRule } from '../auth/rules.js';
+import { parentPath } from '../dav/path.js';
 import { cleanPath } from '../auth/user-rights.js';
 import { clientAddress, READ_METHODS } from '../middleware/auth.js';
 import { resolvePath } from '../middleware/resolve-path.js';
@@ -48,6 +50,18 @@ function basicPassword(header: string): string | null {
   const decoded = Buffer.from(m[1]!, 'base64').toString('utf8');
   const c = decoded.indexOf(':');
   return c === -1 ? null : decoded.slice(c + 1);
+}
+
+/**
+ * The link's rules, capped by its owner's rights as they are now on the shared path (a link opens
+ * nothing the owner's rules close, and follows the users file when it changes).
+ */
+function withinOwner(rights: Rights, record: ShareRecord, owner: { rights: Rights | null; readOnly: boolean }): Rights {
+  const cap = owner.rights ?? (owner.readOnly ? new Rights([treeRule('/', readRights(), "the owner's access (read-only)")]) : null);
+  if (!cap) return rights;
+  const base = record.kind === 'file' ? parentPath(record.path) : record.path;
+  const map = (p: string): string => (base === '/' ? p : p === '/' ? base : base + p);
+  return rights.limitedBy({ ceiling: { rights: cap, map }, source: `the rights of the link's owner ${JSON.stringify(record.user)}` });
 }
 
 const banned = (retryAfterSec: number): DavError => new DavError(429, 'Too many failed attempts; try again later', { headers: { 'Retry-After': String(retryAfterSec) } });
@@ -106,15 +120,21 @@ export const shareRoutes: FeatureRoutes = (deps: RouteDeps): DavRoute[] => {
       if (caused) throw banned(caused.retryAfterSec);
       throw new DavError(404, 'No such link: it may have expired or been revoked');
     }
-    if (deps.spaces && !deps.spaces.of(record.user)) throw new DavError(404, 'No such link: its owner has no access any more');
+    const owner = deps.spaces ? deps.spaces.of(record.user) : null;
+    if (owner === undefined) throw new DavError(404, 'No such link: its owner has no access any more');
     if (record.passwordHash) await checkPassword(ctx, record, client);
     const view = await views.get(record);
+    const rights = owner ? withinOwner(view.rights, record, owner) : view.rights;
     const prefix = sharePath(options.prefix, record.token).slice(0, -1);
-    ctx.state.services = { ...services, options: { ...options, prefix }, storage: rightsView(view.storage, view.rights), locks: view.locks, events: view.events };
-    ctx.state.rights = { rights: view.rights, storage: view.storage };
+    ctx.state.services = { ...services, options: { ...options, prefix }, storage: rightsView(view.storage, rights), locks: view.locks, events: view.events };
+    ctx.state.rights = { rights, storage: view.storage };
     ctx.state.readOnly = record.mode === 'read';
     ctx.state.user = undefined;
     ctx.state.share = { mode: record.mode, kind: record.kind };
+    // No shared cache may keep what a link serves (a revoked link must stop at once), and the
+    // token in the URL is never sent on as a Referer.
+    ctx.set('Cache-Control', 'private, no-cache');
+    ctx.set('Referrer-Policy', 'no-referrer');
     await resolvePath(ctx, async () => {
       // The page's script matches this text to say "read-only" (as for read-only users).
       if (record.mode === 'read' && !READ_METHODS.has(ctx.method)) throw new DavError(403, 'Read-only access');

@@ -114,4 +114,18 @@ describe('auth/rules', () => {
     expect(formatRights(carol.at('/else').rights)).to.equal('list read');
     expect(() => parseUsers('users:\n  a: { root: /a, rules: [{ path: /x, rights: [fly] }] }', 'u.yaml')).to.throw(/u.yaml users.a.rules\[0\]: unknown right "fly"/);
   });
+
+  it('a ceiling (a share link\'s owner) caps rights at the mapped path and breaks tree uniformity', () => {
+    const owner = new Rights([treeRule('/', all, 'access'), globRule('/docs/secret/**', set(), 'secret'), globRule('/docs/in/*', set('create'), 'in')]);
+    const link = new Rights([treeRule('/', set('list', 'read', 'create'), 'link')]);
+    const capped = link.limitedBy({ ceiling: { rights: owner, map: (p) => (p === '/' ? '/docs' : '/docs' + p) }, source: 'owner' });
+    expect(formatRights(capped.at('/a.txt').rights)).to.equal('list read create');
+    const closed = capped.at('/secret/x');
+    expect(formatRights(closed.rights)).to.equal('(none)');
+    expect(closed.limit?.source).to.equal('owner');
+    expect(formatRights(capped.at('/in/up.txt').rights)).to.equal('create');
+    expect(link.uniformBelow('/')).to.equal(true);
+    expect(capped.uniformBelow('/')).to.equal(false);
+    expect(capped.uniformBelow('/secret')).to.equal(true);
+  });
 });
