@@ -37,6 +37,8 @@ import { TreeEvents } from './storage/events.js';
 import { propsFollowTree } from './storage/props-follow.js';
 import { locksFollowTree } from './locks/follow.js';
 import { createStateStore } from './state/index.js';
+import { Checksums } from './checksums/service.js';
+import { FsChecksumStore, NoChecksumStore } from './checksums/store.js';
 import type { Defender } from './auth/defender.js';
 import { createLogger, requestLog, type Logger } from './middleware/log.js';
 import type { LockManager } from './locks/manager.js';
@@ -143,7 +145,10 @@ async function createServices(
     const events = new TreeEvents((err, name) => logger.error(Object.assign(new Error(`tree event listener ${name} failed: ${(err as Error)?.message ?? String(err)}`), { cause: err })));
     events.subscribe(propsFollowTree(storage.props), 'dead properties');
     events.subscribe(locksFollowTree(locks), 'locks');
-    const services: Services = { options, storage, locks, events, state };
+    // Kept on disk where the backend has one; in memory only the in-process cache (never stale either way).
+    const checksums = new Checksums(storage.cacheDir ? new FsChecksumStore(storage.cacheDir('sums')) : new NoChecksumStore(), storage);
+    events.subscribe(checksums.listener(), 'checksums');
+    const services: Services = { options, storage, locks, events, state, checksums: checksums.view(storage) };
     // Before the users' spaces copy the services, so every view carries the same metrics.
     if (hooks.metrics ?? options.adminPort !== undefined) services.metrics = new ServerMetrics(services);
     const auth = await createAuth(options, services, state, hooks.identify);

@@ -78,6 +78,8 @@ export interface ServerOptions {
   depthInfinity: string;
   /** Accept and drop writes of OS metadata files (._*, .DS_Store, Thumbs.db, desktop.ini). */
   hideOsJunk: boolean;
+  /** Seconds an unfinished resumable upload is kept after its last write. */
+  uploadExpiry: number;
   /** Port of the admin listener (/metrics, /healthz, /readyz); none when unset, 0 picks a free one. */
   adminPort?: number;
   /** Address of the admin listener. */
@@ -131,6 +133,7 @@ export const OPTION_SPECS: OptionSpec[] = [
   { key: 'hsts', flag: 'hsts', type: 'int', arg: 'SEC', help: 'send Strict-Transport-Security: max-age=SEC over HTTPS (default: 0, not sent)' },
   { key: 'depthInfinity', flag: 'depth-infinity', type: 'string', arg: 'on|off', help: 'serve PROPFIND Depth: infinity (on, streamed) or refuse it with 403 (off) (default: on)' },
   { key: 'hideOsJunk', flag: 'hide-os-junk', type: 'boolean', help: 'accept but never store ._*, .DS_Store, Thumbs.db, desktop.ini (they read as 404)' },
+  { key: 'uploadExpiry', flag: 'upload-expiry', type: 'int', arg: 'SEC', help: 'an unfinished resumable (tus) upload is removed this long after its last write (default: 86400)' },
   { key: 'adminPort', flag: 'admin-port', type: 'int', arg: 'N', help: 'serve /metrics, /healthz and /readyz on this port (default: none; 0 picks a free one)' },
   { key: 'adminHost', flag: 'admin-host', type: 'string', arg: 'H', help: 'address of the admin listener (default: 127.0.0.1)' },
 ];
@@ -167,6 +170,7 @@ export const DEFAULTS: ServerOptions = {
   hsts: 0,
   depthInfinity: 'on',
   hideOsJunk: false,
+  uploadExpiry: 24 * 3600,
   adminHost: '127.0.0.1',
 };
 
@@ -191,7 +195,7 @@ export function resolveOptions(partial: Partial<ServerOptions>): ServerOptions {
       throw new ConfigError(`invalid prefix: ${partial.prefix} (only letters, digits and - . _ ~ ! $ & ' ( ) * + , ; = : @ are allowed in its segments; no spaces or non-ASCII characters)`);
     }
   }
-  for (const k of ['defaultLockTimeout', 'maxLockTimeout', 'maxXmlBytes'] as const) {
+  for (const k of ['defaultLockTimeout', 'maxLockTimeout', 'maxXmlBytes', 'uploadExpiry'] as const) {
     if (!Number.isFinite(o[k]) || o[k] <= 0) throw new ConfigError(`invalid ${k}: ${o[k]}`);
   }
   o.depthInfinity = String(o.depthInfinity).toLowerCase();

@@ -6,6 +6,7 @@ import type { LockManager } from './locks/manager.js';
 import type { TreeEventSink } from './storage/events.js';
 import type { StateStore } from './state/store.js';
 import type { Rights } from './auth/rules.js';
+import type { ChecksumView } from './checksums/service.js';
 import type { ServerMetrics } from './admin/metrics.js';
 
 export interface Services {
@@ -16,6 +17,8 @@ export interface Services {
   events: TreeEventSink;
   /** Small state every process shares (defender counters; app passwords, shares, upload sessions). */
   state: StateStore;
+  /** Content checksums (MD5, SHA-1, SHA-256) of this view's files: recorded on upload, computed lazily. */
+  checksums: ChecksumView;
   /** Prometheus metrics, when something serves them (--admin-port, or createWebdav({ metrics: true })). */
   metrics?: ServerMetrics;
 }
@@ -39,7 +42,7 @@ export interface DavState {
    * `storage` is the view without the listing filter. Absent: no rules, nothing to check.
    */
   rights?: { rights: Rights; storage: StorageBackend };
-  /** A request to one of the server's own 'user' endpoints under `/.dav/` (not a WebDAV method). */
+  /** A request to an account endpoint under `/.dav/` (app passwords, share links: not the tree). */
   endpoint?: boolean;
   /** Authenticated with an app password (src/auth/app-passwords.ts): its label. */
   appPassword?: string;

@@ -10,6 +10,7 @@ import type { ListEntry, StorageBackend } from '../storage/backend.js';
 import { DavError } from '../errors.js';
 import { joinPath } from '../dav/path.js';
 import type { Rights } from './rules.js';
+import type { ChecksumView } from '../checksums/service.js';
 
 const noRead = (): DavError => new DavError(403, 'Not allowed to read this file');
 
@@ -45,4 +46,15 @@ export function rightsView(inner: StorageBackend, rights: Rights): StorageBacken
       return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
     },
   });
+}
+
+/** Checksums only of files the user may read (a digest tells about the content). */
+export function rightsChecksums(inner: ChecksumView, rights: Rights): ChecksumView {
+  return {
+    known: async (path, info) => (rights.has(path, 'read') ? inner.known(path, info) : null),
+    digests: async (path, info) => (rights.has(path, 'read') ? inner.digests(path, info) : null),
+    record: (path, info, d) => inner.record(path, info, d),
+    remember: (path, info, d) => inner.remember(path, info, d),
+    below: (storage, abs) => inner.below(storage, abs),
+  };
 }

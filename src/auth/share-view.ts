@@ -16,6 +16,7 @@ import { ScopedTreeEvents, type TreeEventSink } from '../storage/events.js';
 import { ScopedLockManager } from '../locks/scoped.js';
 import type { StorageBackend } from '../storage/backend.js';
 import type { LockManager } from '../locks/manager.js';
+import type { ChecksumView } from '../checksums/service.js';
 import { baseName, parentPath } from '../dav/path.js';
 import { exactRule, globRule, readRights, Rights, treeRule, type Right } from './rules.js';
 import type { ShareRecord } from './shares.js';
@@ -26,6 +27,7 @@ export interface ShareView {
   storage: StorageBackend;
   locks: LockManager;
   events: TreeEventSink;
+  checksums: ChecksumView;
   rights: Rights;
 }
 
@@ -67,6 +69,7 @@ export class ShareViews {
     const dir = kind === 'file' ? parentPath(record.target) : record.target;
     const storage = await ScopedStorage.create(this.global.storage, dir);
     const events = new ScopedTreeEvents(this.global.events, new Scope(dir).abs);
-    return { storage, locks: new ScopedLockManager(this.global.locks, dir), events, rights: shareRights(record) };
+    const checksums = this.global.checksums.below(storage, new Scope(dir).abs);
+    return { storage, locks: new ScopedLockManager(this.global.locks, dir), events, checksums, rights: shareRights(record) };
   }
 }

@@ -56,7 +56,7 @@ export class Spaces {
           throw e;
         }
         const scope = new Scope(root);
-        services = { ...global, storage, locks: new ScopedLockManager(global.locks, root), events: new ScopedTreeEvents(global.events, scope.abs) };
+        services = { ...global, storage, locks: new ScopedLockManager(global.locks, root), events: new ScopedTreeEvents(global.events, scope.abs), checksums: global.checksums.below(storage, scope.abs) };
         byRoot.set(root, services);
       }
       return services;
@@ -69,7 +69,7 @@ export class Spaces {
         const views = new Map<string, StorageBackend>();
         for (const m of map.mounts) views.set(m.name, (await below(m.target, user)).storage);
         const storage = new MountedStorage(map, services.storage, views, global.storage);
-        services = { ...global, storage, locks: new MountedLockManager(global.locks, map), events: new ScopedTreeEvents(global.events, map.abs) };
+        services = { ...global, storage, locks: new MountedLockManager(global.locks, map), events: new ScopedTreeEvents(global.events, map.abs), checksums: global.checksums.below(storage, map.abs) };
       }
       const rights = userRights(user, rule);
       byUser.set(user, { services, readOnly: rights ? !rights.mayWrite : rule.readOnly, root: rule.root, map, rights });

@@ -6,7 +6,7 @@
 import type { Services, DavState } from '../context.js';
 import type { UserRule } from './users.js';
 import { allRights, readRights, Rights, treeRule, type Limit } from './rules.js';
-import { rightsView } from './rights-view.js';
+import { rightsChecksums, rightsView } from './rights-view.js';
 import { checkSegment } from '../dav/path.js';
 
 /** The rules in force for a user, or null when the users file gives them none (plain access). */
@@ -34,7 +34,7 @@ export function applyRights(state: DavState, services: Services, rights: Rights 
     return;
   }
   state.rights = { rights, storage: services.storage };
-  state.services = { ...services, storage: rightsView(services.storage, rights) };
+  state.services = { ...services, storage: rightsView(services.storage, rights), checksums: rightsChecksums(services.checksums, rights) };
 }
 
 /** A path typed by a person (CLI, form): absolute, clean, no `.`/`..`; 400 otherwise. */

@@ -13,6 +13,7 @@ import { iconsCss } from './html.js';
 const TYPES: Record<string, string> = {
   'app.js': 'text/javascript; charset=utf-8',
   'upload.js': 'text/javascript; charset=utf-8',
+  'tus.js': 'text/javascript; charset=utf-8',
   'viewer.js': 'text/javascript; charset=utf-8',
   'connect.js': 'text/javascript; charset=utf-8',
   'app.css': 'text/css; charset=utf-8',

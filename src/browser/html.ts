@@ -116,7 +116,7 @@ export function iconsCss(): string {
 export const maskIcon = (id: string, cls = 'icon'): string => `<span class="${cls} k-${id}" aria-hidden="true"></span>`;
 
 /** Names of the page's script files, loaded in this order (plain scripts sharing `window.DavPage`). */
-export const SCRIPTS = ['app.js', 'upload.js', 'viewer.js'];
+export const SCRIPTS = ['app.js', 'upload.js', 'tus.js', 'viewer.js'];
 
 /** `<!doctype html>` through `<body ...>` for a page titled `title`. */
 export function head(ctx: DavContext, title: string, bodyAttrs: string, scripts = SCRIPTS): string {

@@ -5,7 +5,7 @@
 import mime from 'mime-types';
 import type { ResourceInfo } from '../storage/backend.js';
 import { escapeText } from '../xml/write.js';
-import { DAV_NS, qkey } from '../xml/names.js';
+import { DAV_NS, OC_NS, qkey } from '../xml/names.js';
 
 /** Live properties returned by allprop and propname, in output order. */
 export const ALLPROP_LIVE = [
@@ -32,7 +32,10 @@ export const isLiveProp = (ns: string, local: string): boolean => ns === DAV_NS 
 /** Live properties a client may set through PROPPATCH (kept as dead properties that win). */
 export const WRITABLE_LIVE = new Set([qkey(DAV_NS, 'displayname')]);
 
-export const isProtected = (ns: string, local: string): boolean => isLiveProp(ns, local) && !WRITABLE_LIVE.has(qkey(ns, local));
+/** Live properties in other namespaces, computed by the server: a client may not set them (oc:checksums, src/checksums/). */
+export const OTHER_LIVE = new Set([qkey(OC_NS, 'checksums')]);
+
+export const isProtected = (ns: string, local: string): boolean => (isLiveProp(ns, local) && !WRITABLE_LIVE.has(qkey(ns, local))) || OTHER_LIVE.has(qkey(ns, local));
 
 export const SUPPORTED_LOCK =
   '<D:supportedlock>' +

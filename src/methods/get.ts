@@ -11,6 +11,7 @@ import { baseName } from '../dav/path.js';
 import { renderListing } from '../browser/listing.js';
 import { serveView } from '../browser/views.js';
 import type { OpenFile, ResourceInfo } from '../storage/backend.js';
+import { setChecksumHeader } from '../checksums/http.js';
 import { protectStoredFile } from '../middleware/stored-content.js';
 
 /** Bodies up to this size are read with their stat in one step instead of streamed. */
@@ -54,6 +55,7 @@ async function respond(ctx: DavContext, info: ResourceInfo, file: OpenFile | nul
   }
 
   ctx.set('Accept-Ranges', 'bytes');
+  await setChecksumHeader(ctx, info, smallBody);
   ctx.type = contentTypeFor(baseName(path));
   // Stored HTML, SVG, XML ... opened in a browser run sandboxed (an opaque origin), so they
   // cannot use the visitor's credentials to call WebDAV methods on this server.

@@ -8,9 +8,10 @@ import type { DavContext } from '../context.js';
 import { DavError } from '../errors.js';
 import { fileAtCollectionUrl, guardFor, href, readXml } from './common.js';
 import { parseDepth } from '../dav/headers.js';
-import { ALLPROP_LIVE, NAMED_ONLY_LIVE, WRITABLE_LIVE, isLiveProp, simpleLiveProp } from '../dav/live-props.js';
+import { ALLPROP_LIVE, NAMED_ONLY_LIVE, OTHER_LIVE, WRITABLE_LIVE, isLiveProp, simpleLiveProp } from '../dav/live-props.js';
+import { checksumsPropXml } from '../checksums/digests.js';
 import { baseName, joinPath } from '../dav/path.js';
-import { DAV_NS, qkey, type QName } from '../xml/names.js';
+import { DAV_NS, OC_NS, qkey, type QName } from '../xml/names.js';
 import { childElements, isNamed, type XmlElement } from '../xml/parse.js';
 import { MULTISTATUS_CLOSE, MULTISTATUS_OPEN, propstatResponse, type Propstat } from '../xml/multistatus.js';
 import { propTag } from '../xml/write.js';
@@ -58,10 +59,14 @@ export async function propfind(ctx: DavContext): Promise<void> {
   if (ctx.get('if')) await guardFor(ctx).checkIf();
 
   // A writable live property (displayname) set by PROPPATCH is stored dead and wins over the live value.
-  const wantsDead = request.kind !== 'prop' || request.names.some((n) => !isLiveProp(n.ns, n.local) || WRITABLE_LIVE.has(qkey(n.ns, n.local)));
+  const wantsDead = request.kind !== 'prop' || request.names.some((n) => !(isLiveProp(n.ns, n.local) || OTHER_LIVE.has(qkey(n.ns, n.local))) || WRITABLE_LIVE.has(qkey(n.ns, n.local)));
   const wantsLocks = request.kind === 'allprop' || (request.kind === 'prop' && request.names.some((n) => n.ns === DAV_NS && n.local === 'lockdiscovery'));
   const named = request.kind === 'prop' ? request.names : request.kind === 'allprop' ? request.include : [];
   const wantsQuota = named.some((n) => n.ns === DAV_NS && NAMED_ONLY_LIVE.includes(n.local as never));
+  // oc:checksums (ownCloud/Nextcloud, read by rclone): only when named, since a file without a
+  // known checksum is read to compute it.
+  const isChecksums = (n: QName): boolean => n.ns === OC_NS && n.local === 'checksums';
+  const wantsChecksums = named.some(isChecksums);
 
   // One lookup for the whole response: when no lock covers the request path or anything
   // below it, every entry's lockdiscovery is empty and needs no per-entry lookup. If the lock
@@ -98,6 +103,11 @@ export async function propfind(ctx: DavContext): Promise<void> {
     let quota: Quota | undefined;
     // RFC 4331 defines quota for collections; a file has none (a 404 propstat when asked).
     if (wantsQuota && i.isCollection && storage.quota) quota = await (quotaOnce ??= storage.quota(p));
+    let sums: string | undefined;
+    if (wantsChecksums && !i.isCollection) {
+      const d = await services.checksums.digests(p, i).catch(() => null);
+      if (d) sums = checksumsPropXml(d);
+    }
     const live = (local: string): string | undefined => {
       if (local === 'lockdiscovery') return lockXml;
       if (local === 'quota-available-bytes') return quota && `<D:quota-available-bytes>${quota.availableBytes}</D:quota-available-bytes>`;
@@ -120,15 +130,15 @@ export async function propfind(ctx: DavContext): Promise<void> {
       }
       for (const d of dead) found.push(deadXml(d));
       for (const n of request.include) {
-        if (n.ns === DAV_NS && NAMED_ONLY_LIVE.includes(n.local as never)) {
-          const v = live(n.local);
+        if ((n.ns === DAV_NS && NAMED_ONLY_LIVE.includes(n.local as never)) || isChecksums(n)) {
+          const v = isChecksums(n) ? sums : live(n.local);
           (v ? found : missing).push(v ?? propTag(n.ns, n.local).empty);
         }
       }
     } else {
       for (const n of request.names) {
         const d = dead.find((x) => x.ns === n.ns && x.local === n.local);
-        const v = d ? deadXml(d) : n.ns === DAV_NS ? live(n.local) : undefined;
+        const v = isChecksums(n) ? sums : d ? deadXml(d) : n.ns === DAV_NS ? live(n.local) : undefined;
         if (v !== undefined) found.push(v);
         else (unknownLocks(n.ns, n.local) ? unavailable : missing).push(propTag(n.ns, n.local).empty);
       }

@@ -12,6 +12,9 @@ import { parentPath } from '../dav/path.js';
 import type { PendingUpload, ReceiveOptions } from '../storage/backend.js';
 import { uploadBody } from '../middleware/limits.js';
 import { withWrite } from '../dav/write.js';
+import { pipeline } from 'node:stream';
+import { hashingTransform, streamHasher } from '../checksums/engine.js';
+import { claimMismatch, parseChecksumClaims, type Digests } from '../checksums/digests.js';
 
 const ALLOW_COLLECTION = 'OPTIONS, GET, HEAD, DELETE, MKCOL, COPY, MOVE, PROPFIND, PROPPATCH, LOCK, UNLOCK';
 
@@ -27,6 +30,8 @@ export function parseOcMtime(value: string): number | undefined {
 export interface CommitOptions {
   /** Modification time to give the file (X-OC-Mtime). */
   mtimeMs?: number;
+  /** Checksums of the staged bytes, kept with the stored file. */
+  digests?: Digests | null;
 }
 
 /**
@@ -40,7 +45,11 @@ export async function commitUpload(ctx: DavContext, path: string, upload: Pendin
     committed = await withWrite(ctx, { writes: [{ path, effect: 'file' }], conditionals: path }, async ({ info, tx }) => {
       const now = info(path);
       if (now?.isCollection) throw new DavError(405, 'Cannot PUT to a collection', { headers: { Allow: ALLOW_COLLECTION } });
-      return tx.commit(upload, now, { mtimeMs: opts.mtimeMs });
+      const r = await tx.commit(upload, now, { mtimeMs: opts.mtimeMs });
+      // Inside the section, so no MOVE or COPY of the new file can come between; a record that
+      // cannot be written is only a checksum computed again later, never an error answer.
+      if (opts.digests) await ctx.state.services.checksums.record(path, r.info, opts.digests).catch(() => undefined);
+      return r;
     });
   } catch (e) {
     await upload.abort();
@@ -68,7 +77,30 @@ export async function put(ctx: DavContext): Promise<void> {
   await guardFor(ctx).check([{ path, membership: !info, vacant: !info }]);
 
   const declared = ctx.get('content-length');
+  const claims = parseChecksumClaims(ctx.get('oc-checksum') || undefined);
   const receive: ReceiveOptions = { length: /^\d+$/.test(declared) && !ctx.get('transfer-encoding') ? Number(declared) : undefined };
-  const upload = await storage.receive(path, uploadBody(ctx), receive);
-  await commitUpload(ctx, path, upload, { mtimeMs: parseOcMtime(ctx.get('x-oc-mtime')) });
+  // The checksums are computed from the bytes as they are received: a small body of known
+  // length in this thread (the backend's observer), anything else on the hashing thread.
+  const small = receive.length !== undefined && receive.length <= SMALL_HASH;
+  const hasher = streamHasher({ inline: small });
+  let body = uploadBody(ctx);
+  if (small) receive.observe = (chunk) => void hasher.update(chunk);
+  else body = pipeline(body, hashingTransform(hasher), () => undefined);
+  let upload: PendingUpload;
+  try {
+    upload = await storage.receive(path, body, receive);
+  } catch (e) {
+    hasher.discard();
+    throw e;
+  }
+  const digests = await hasher.digest().catch(() => null);
+  const mismatch = digests ? claimMismatch(claims, digests) : claims.length ? 'The server could not compute the checksum of the body to verify OC-Checksum; nothing was stored' : undefined;
+  if (mismatch) {
+    await upload.abort();
+    throw new DavError(digests ? 400 : 503, mismatch);
+  }
+  await commitUpload(ctx, path, upload, { mtimeMs: parseOcMtime(ctx.get('x-oc-mtime')), digests });
 }
+
+/** Bodies of known length up to this size are hashed in this thread. */
+const SMALL_HASH = 64 * 1024;

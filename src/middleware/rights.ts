@@ -168,6 +168,23 @@ export async function checkRights(ctx: DavContext): Promise<void> {
   }
 }
 
+/**
+ * A resumable upload's target (src/uploads/), when it is created and again at its commit: what
+ * a PUT of it needs (create for a new file, update to replace one); in a place where the user
+ * may create but not update, the commit may only make a new file (If-None-Match: *).
+ */
+export async function checkUploadTarget(ctx: DavContext, path: string): Promise<void> {
+  const access = ctx.state.rights;
+  if (!access) return;
+  const { rights, storage } = access;
+  if (await storage.stat(path)) {
+    if (!rights.has(path, 'update')) throw refuse(ctx, rights, path, 'update');
+    return;
+  }
+  if (!rights.has(path, 'create')) throw refuse(ctx, rights, path, 'create');
+  if (!rights.has(path, 'update')) ctx.request.headers['if-none-match'] = '*';
+}
+
 export async function rightsMiddleware(ctx: DavContext, next: Next): Promise<void> {
   await checkRights(ctx);
   return next();

@@ -57,7 +57,7 @@ export const appPasswordRoutes: FeatureRoutes = (deps: RouteDeps): DavRoute[] =>
 
   return [
     { methods: ['GET'], path: '/app-passwords', access: 'user', handler: list },
-    { methods: ['POST'], path: '/app-passwords', access: 'user', handler: create },
-    { methods: ['DELETE'], path: '/app-passwords/:label', access: 'user', handler: revoke },
+    { methods: ['POST'], path: '/app-passwords', access: 'user', account: true, handler: create },
+    { methods: ['DELETE'], path: '/app-passwords/:label', access: 'user', account: true, handler: revoke },
   ];
 };

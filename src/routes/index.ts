@@ -16,6 +16,7 @@ import type { DavContext } from '../context.js';
 import { DavError } from '../errors.js';
 import type { DavRoute, FeatureRoutes, RouteContext, RouteDeps } from './types.js';
 import { assetRoutes } from './assets.js';
+import { uploadRoutes } from './uploads.js';
 import { pageRoutes } from './page.js';
 import { shareRoutes } from './shares.js';
 import { appPasswordRoutes } from './app-passwords.js';
@@ -24,7 +25,7 @@ import { accountRoutes } from './account.js';
 export type { Access, DavRoute, FeatureRoutes, RouteContext, RouteDeps } from './types.js';
 
 /** One line per feature module. */
-const FEATURES: FeatureRoutes[] = [assetRoutes, pageRoutes, shareRoutes, appPasswordRoutes, accountRoutes];
+const FEATURES: FeatureRoutes[] = [assetRoutes, pageRoutes, uploadRoutes, shareRoutes, appPasswordRoutes, accountRoutes];
 
 export const RESERVED_SEGMENT = '.dav';
 
@@ -62,7 +63,7 @@ export function inReservedSegment(rawPath: string, prefix: string): boolean {
   return seg.toLowerCase() === RESERVED_SEGMENT;
 }
 
-/** Marks a request to one of the server's own endpoints (each decides what a read-only user may do). */
+/** Marks a request to an account endpoint (it decides itself what a read-only user may do). */
 const endpoint = (ctx: DavContext, next: Next): Promise<void> => {
   ctx.state.endpoint = true;
   return next();
@@ -77,7 +78,7 @@ function buildRouter(prefix: string, routes: DavRoute[], guards: RouteGuards): (
     const run = async (ctx: RouteContext): Promise<void> => {
       await r.handler(ctx);
     };
-    router.register(r.path, r.methods, r.access === 'user' ? [endpoint, guards.auth, guards.limits, run] : [guards.limits, run]);
+    router.register(r.path, r.methods, r.access === 'user' ? [...(r.account ? [endpoint] : []), guards.auth, guards.limits, run] : [guards.limits, run]);
   }
   const dispatch = router.routes();
   const allowed = router.allowedMethods();

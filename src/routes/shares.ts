@@ -23,7 +23,7 @@ import { hashPool } from '../auth/hash-pool.js';
 import { sharePath, Shares, type ShareInfo, type ShareRecord, type UseKind } from '../auth/shares.js';
 import { ShareViews } from '../auth/share-view.js';
 import { checkShare } from '../auth/share-target.js';
-import { rightsView } from '../auth/rights-view.js';
+import { rightsChecksums, rightsView } from '../auth/rights-view.js';
 import { readRights, Rights, treeRule } from '../auth/rules.js';
 import { parentPath } from '../dav/path.js';
 import { cleanPath } from '../auth/user-rights.js';
@@ -126,7 +126,7 @@ export const shareRoutes: FeatureRoutes = (deps: RouteDeps): DavRoute[] => {
     const view = await views.get(record);
     const rights = owner ? withinOwner(view.rights, record, owner) : view.rights;
     const prefix = sharePath(options.prefix, record.token).slice(0, -1);
-    ctx.state.services = { ...services, options: { ...options, prefix }, storage: rightsView(view.storage, rights), locks: view.locks, events: view.events };
+    ctx.state.services = { ...services, options: { ...options, prefix }, storage: rightsView(view.storage, rights), locks: view.locks, events: view.events, checksums: rightsChecksums(view.checksums, rights) };
     ctx.state.rights = { rights, storage: view.storage };
     ctx.state.readOnly = record.mode === 'read';
     ctx.state.user = undefined;
@@ -210,7 +210,7 @@ export const shareRoutes: FeatureRoutes = (deps: RouteDeps): DavRoute[] => {
     { methods: SHARE_METHODS, path: '/s/:token/', access: 'public', handler: serve },
     { methods: SHARE_METHODS, path: '/s/:token/*rest', access: 'public', handler: serve },
     { methods: ['GET'], path: '/shares', access: 'user', handler: list },
-    { methods: ['POST'], path: '/shares', access: 'user', handler: create },
-    { methods: ['DELETE'], path: '/shares/:id', access: 'user', handler: revoke },
+    { methods: ['POST'], path: '/shares', access: 'user', account: true, handler: create },
+    { methods: ['DELETE'], path: '/shares/:id', access: 'user', account: true, handler: revoke },
   ];
 };

@@ -22,6 +22,11 @@ export interface DavRoute {
   /** Path below `<prefix>/.dav`, in @koa/router syntax: '/assets/:name'. Params arrive decoded. */
   path: string;
   access: Access;
+  /**
+   * The route changes the user's account (app passwords, share links), never the tree: a
+   * read-only user may call it with any method. Without it, a read-only user may only read.
+   */
+  account?: true;
   handler: (ctx: RouteContext) => Promise<void> | void;
 }
 

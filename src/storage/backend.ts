@@ -114,6 +114,32 @@ export interface OpenFile {
   close(): Promise<void>;
 }
 
+/**
+ * Partial uploads that outlive a request and a process (resumable uploads, src/uploads/): files
+ * in the backend's staging area, named by an id, grown by appends, never part of the tree until
+ * adopt() hands a finished one over as a PendingUpload.
+ */
+export interface ResumableStaging {
+  /** Creates an empty partial upload (fails if the id exists). */
+  create(id: string): Promise<void>;
+  /** Bytes stored so far and the time of the last write; null when there is no such upload. */
+  stat(id: string): Promise<{ size: number; mtimeMs: number } | null>;
+  /**
+   * Writes `body` at `offset` (the current size), at most `max` bytes (more fails the append),
+   * handing each chunk to `written` once it is on disk. Never rejects for the body's sake: the
+   * result says how far it got and why it stopped (the bytes written stay).
+   */
+  append(id: string, offset: number, body: Readable, opts: { max: number; written?: (chunk: Buffer) => Promise<void> | void }): Promise<{ size: number; error?: unknown }>;
+  /** Cuts a partial upload back to `size` bytes (a chunk that failed its checksum). */
+  truncate(id: string, size: number): Promise<void>;
+  /** The stored bytes from `start` on. */
+  read(id: string, start: number): Readable;
+  remove(id: string): Promise<void>;
+  list(): Promise<{ id: string; mtimeMs: number }[]>;
+  /** A finished upload as the pending content of `path`: commit renames it over the target; abort keeps it. */
+  adopt(id: string, path: string): Promise<PendingUpload>;
+}
+
 export interface Quota {
   availableBytes: number;
   usedBytes: number;
@@ -166,6 +192,8 @@ export interface StorageBackend {
   /** Sets the modification time (Win32LastModifiedTime); not a tree change (content is the same). */
   setMtime?(path: string, mtimeMs: number): Promise<void>;
   quota?(path: string): Promise<Quota>;
+  /** Optional: partial uploads kept across requests (resumable uploads need it). */
+  readonly resumable?: ResumableStaging;
   /**
    * Optional: a view of the same tree (same paths, same side data) that never follows anything
    * (a symlink) out of the collection `scope`; used below per-user roots (src/storage/scoped.ts).

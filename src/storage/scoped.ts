@@ -17,6 +17,7 @@ import type {
   PropertyStore,
   Quota,
   ReceiveOptions,
+  ResumableStaging,
   ResourceInfo,
   StorageBackend,
   TreeResult,
@@ -104,8 +105,8 @@ export class ScopedStorage implements StorageBackend {
     const f = this.inner.openFile;
     return f && ((path) => f.call(this.inner, this.scope.abs(path)));
   }
-  async receive(path: string, body: Readable, opts?: ReceiveOptions): Promise<PendingUpload> {
-    const up = await this.inner.receive(this.scope.abs(path), body, opts);
+  /** An upload of the inner backend whose commit reports this view's paths. */
+  private pending(up: PendingUpload): PendingUpload {
     return {
       commit: async (current, o) => {
         const r = await up.commit(current, o);
@@ -113,6 +114,14 @@ export class ScopedStorage implements StorageBackend {
       },
       abort: () => up.abort(),
     };
+  }
+  async receive(path: string, body: Readable, opts?: ReceiveOptions): Promise<PendingUpload> {
+    return this.pending(await this.inner.receive(this.scope.abs(path), body, opts));
+  }
+  /** Partial uploads are named by id, not path; only adopting one names a path of this view. */
+  get resumable(): ResumableStaging | undefined {
+    const r = this.inner.resumable;
+    return r && { ...r, adopt: async (id, path) => this.pending(await r.adopt(id, this.scope.abs(path))) };
   }
   async createEmpty(path: string): Promise<TreeChange[]> {
     return this.back(await this.inner.createEmpty(this.scope.abs(path)));

@@ -3,6 +3,8 @@ export const DAV_NS = 'DAV:';
 export const XML_NS = 'http://www.w3.org/XML/1998/namespace';
 export const XMLNS_NS = 'http://www.w3.org/2000/xmlns/';
 export const MS_NS = 'urn:schemas-microsoft-com:';
+/** ownCloud/Nextcloud properties (oc:checksums). */
+export const OC_NS = 'http://owncloud.org/ns';
 
 export interface QName {
   ns: string;

@@ -9,6 +9,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { startServer, type RunningServer } from '../../src/app.js';
 import type { ServerOptions } from '../../src/config.js';
 
@@ -21,7 +23,8 @@ export interface Res {
 
 export interface ReqOptions {
   headers?: Record<string, string | number>;
-  body?: string | Buffer;
+  /** A stream is piped (a generated body of any size). */
+  body?: string | Buffer | Readable;
   /** Source address (any of 127.0.0.0/8 reaches a loopback server): one test plays several clients. */
   localAddress?: string;
   /** A keep-alive agent; by default every request has its own connection. */
@@ -49,7 +52,8 @@ export function request(base: string, method: string, path: string, opts: ReqOpt
       },
     );
     req.on('error', reject);
-    if (opts.body !== undefined) req.end(opts.body);
+    if (opts.body instanceof Readable) pipeline(opts.body, req).catch(reject);
+    else if (opts.body !== undefined) req.end(opts.body);
     else req.end();
   });
 }

@@ -89,7 +89,9 @@ describe('reliability: kill -9', function () {
     expect((await request(srv.base, 'GET', '/synced.bin')).raw.equals(old)).to.equal(true);
   });
 
-  it('mid-COPY leaves the destination absent (never partial), and the restart sweeps the staged copy', async () => {
+  it('mid-COPY leaves the destination absent (never partial), and the restart sweeps the staged copy', async function () {
+    // 3,000 files and 256 MiB written, copied twice: over a minute on a loaded 2-core box.
+    this.timeout(180_000);
     srv = await spawnCli(['--root', root, '--port', '0']);
     await fsp.mkdir(join(root, 'tree'));
     const chunk = randomBytes(64 * 1024);

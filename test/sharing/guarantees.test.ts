@@ -7,6 +7,7 @@
  * secret is a failed guess like any other).
  */
 import { expect } from 'chai';
+import { createHash } from 'node:crypto';
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ensureBuilt, eventually, stagedFiles, streamRequest } from '../helpers/dav.js';
@@ -24,9 +25,12 @@ users:
     rules:
       - { path: /docs/secret/**, rights: [] }
       - { path: /inbox/*.exe, rights: [] }
+      - { path: /other/listed.txt, rights: [list] }
 `;
 const json = { 'Content-Type': 'application/json' };
 const XML = { 'Content-Type': 'application/xml' };
+const OC = 'http://owncloud.org/ns';
+const SUMS = `<?xml version="1.0"?><d:propfind xmlns:d="DAV:" xmlns:oc="${OC}"><d:prop><oc:checksums/></d:prop></d:propfind>`;
 const LOCKDISCOVERY = '<?xml version="1.0"?><D:propfind xmlns:D="DAV:"><D:prop><D:lockdiscovery/></D:prop></D:propfind>';
 
 describe('sharing: every guarantee holds through a link', function () {
@@ -51,6 +55,7 @@ describe('sharing: every guarantee holds through a link', function () {
     await put(s.root, 'alice/docs/id.key', 'KEY');
     await put(s.root, 'alice/docs/secret/plan.txt', 'PLAN');
     await put(s.root, 'alice/inbox/taken.txt', 'ORIGINAL');
+    await put(s.root, 'alice/other/listed.txt', 'LISTED');
   });
   afterEach(() => s.close());
 
@@ -122,6 +127,22 @@ describe('sharing: every guarantee holds through a link', function () {
     expect(stolen.status).to.equal(423);
     expect(await inbox()).to.deep.equal(['taken.txt']);
     expect((await alice('GET', '/docs/report.txt')).body).to.equal('REPORT');
+  });
+
+  it('checksums through a link are those of the link\'s own file, and only of what may be read', async () => {
+    const sha1 = createHash('sha1').update('REPORT').digest('hex');
+    const { url } = await make({ path: '/docs' });
+    const viaLink = await s.req('PROPFIND', `${url}report.txt`, { headers: { Depth: '0' }, body: SUMS });
+    expect(viaLink.status).to.equal(207);
+    expect(viaLink.body).to.include(`SHA1:${sha1}`);
+    const file = await make({ path: '/docs/report.txt' });
+    expect((await s.req('PROPFIND', `${file.url}report.txt`, { headers: { Depth: '0' }, body: SUMS })).body).to.include(`SHA1:${sha1}`);
+    // A file alice may list but not read: listed, with no checksum (a digest tells about the content).
+    const listed = await alice('PROPFIND', '/other/', { Depth: '1' }, SUMS);
+    expect(listed.status).to.equal(207);
+    expect(hrefsOf(listed.body)).to.include('/other/listed.txt');
+    expect(listed.body).to.not.include(createHash('sha1').update('LISTED').digest('hex'));
+    expect(listed.body).to.not.include('SHA1:');
   });
 
   it('no shared cache may keep a link\'s answers, and a revoked link revalidates to 404, never 304', async () => {

@@ -9,14 +9,15 @@
 import { promises as fsp } from 'node:fs';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
-import type { ListEntry, OpenFile, PendingUpload, Quota, ReceiveOptions, ResourceInfo, StorageBackend, TreeResult } from '../backend.js';
+import type { ListEntry, OpenFile, PendingUpload, Quota, ReceiveOptions, ResourceInfo, ResumableStaging, StorageBackend, TreeResult } from '../backend.js';
 import type { TreeChange } from '../events.js';
 import { FsPropertyStore } from './props.js';
 import { fromErrno } from '../errors.js';
 import * as reads from './reads.js';
 import * as tree from './tree.js';
-import { receive } from './uploads.js';
-import { Staging, type StagingOptions } from './staging.js';
+import { receive, staged } from './uploads.js';
+import { RESUMABLE_DIR, Staging, type StagingOptions } from './staging.js';
+import { FsPartialUploads } from './resumable.js';
 import { sweepStale, type SweepReport } from './sweep.js';
 import { canonicalPath, fsPathOf, isCaseInsensitive } from './paths.js';
 import { isReservedPath, META_DIR } from '../reserved.js';
@@ -46,6 +47,8 @@ export class FsBackend implements StorageBackend, tree.TreeHost {
   readonly props: FsPropertyStore;
   readonly fsync: boolean;
   readonly staging: Staging;
+  readonly partials: FsPartialUploads;
+  readonly resumable: ResumableStaging;
   private readonly caseProbe: (dir: string) => Promise<boolean>;
 
   constructor(opts: FsBackendOptions) {
@@ -54,12 +57,25 @@ export class FsBackend implements StorageBackend, tree.TreeHost {
     this.metaDir = opts.metaDir ?? join(opts.root, META_DIR);
     this.props = opts.shareWith?.props ?? new FsPropertyStore(this.metaDir);
     this.staging = opts.shareWith?.staging ?? new Staging(this.metaDir, opts.staging);
+    this.partials = opts.shareWith?.partials ?? new FsPartialUploads(join(this.staging.dir, RESUMABLE_DIR), this.fsync);
+    const p = this.partials;
+    this.resumable = {
+      create: (id) => p.create(id),
+      stat: (id) => p.stat(id),
+      append: (id, offset, body, o) => p.append(id, offset, body, o),
+      truncate: (id, size) => p.truncate(id, size),
+      read: (id, start) => p.read(id, start),
+      remove: (id) => p.remove(id),
+      list: () => p.list(),
+      adopt: (id, path) => this.adopt(id, path),
+    };
     this.caseProbe = opts.caseProbe ?? isCaseInsensitive;
   }
 
   async init(): Promise<void> {
     await this.props.init();
     await this.staging.init();
+    await this.partials.init();
     // On a case-insensitive filesystem `/A` and `/a` are one file but two lock and property keys:
     // a different spelling could bypass a lock. Refuse to serve such a tree.
     if (await this.caseProbe(this.root)) {
@@ -124,6 +140,11 @@ export class FsBackend implements StorageBackend, tree.TreeHost {
 
   receive(path: string, body: Readable, opts: ReceiveOptions = {}): Promise<PendingUpload> {
     return receive({ path, file: this.fsPath(path), staging: this.staging, fsync: this.fsync }, body, opts);
+  }
+
+  /** A finished partial upload as the pending content of `path` (kept when the commit is refused). */
+  async adopt(id: string, path: string): Promise<PendingUpload> {
+    return staged({ path, file: this.fsPath(path), staging: this.staging, fsync: this.fsync }, this.partials.fileOf(id), false);
   }
 
   createEmpty(path: string): Promise<TreeChange[]> {

@@ -174,6 +174,11 @@ export class ContainedFsBackend extends FsBackend {
     return super.receive(path, body, opts);
   }
 
+  override async adopt(id: string, path: string): Promise<PendingUpload> {
+    await this.contain(path);
+    return super.adopt(id, path);
+  }
+
   override async statWithSmallBody(path: string, max: number): Promise<{ info: ResourceInfo; body: Buffer | null } | null> {
     // The fs worker opens the last component with O_NOFOLLOW (a link falls back to stat(),
     // which checks it), so only the directories on the way need checking (cached realpaths).

@@ -17,6 +17,8 @@ const HEARTBEAT_MS = 5_000;
 /** An owner whose heartbeat is older than this is gone (twelve missed heartbeats). */
 export const OWNER_STALE_MS = 60_000;
 const ALIVE = '.alive';
+/** The folder of partial resumable uploads (src/storage/fs/resumable.ts): no process owns it, the owner sweep skips it. */
+export const RESUMABLE_DIR = 'resumable';
 
 export interface StagingOptions {
   /** Heartbeat age after which an owner counts as gone (tests shorten it). */
@@ -88,7 +90,7 @@ export class Staging {
     }
     let removed = 0;
     for (const name of names) {
-      if (name === this.owner || !(await this.gone(name))) continue;
+      if (name === this.owner || name === RESUMABLE_DIR || !(await this.gone(name))) continue;
       const full = join(this.dir, name);
       try {
         removed += (await fsp.readdir(full)).filter((n) => n !== ALIVE).length;

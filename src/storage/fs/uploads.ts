@@ -73,6 +73,17 @@ export async function receive(t: UploadTarget, body: Readable, opts: ReceiveOpti
     await discard();
     throw bodyError(e);
   }
+  return staged(t, tmp, true);
+}
+
+/**
+ * A complete file in the staging area as the pending content of `t.path`: commit renames it over
+ * the target. With `owned` a refused commit or an abort removes the file; without (a finished
+ * resumable upload, which the client may commit again once it has fixed what refused it) the
+ * file stays where it is.
+ */
+export function staged(t: UploadTarget, tmp: string, owned: boolean): PendingUpload {
+  const discard = (): Promise<void> => (owned ? fsp.rm(tmp, { force: true }) : Promise.resolve());
   let settled = false;
   return {
     commit: async (current, copts = {}) => {

@@ -1,0 +1,70 @@
+import { expect } from 'chai';
+import { createHash, randomBytes } from 'node:crypto';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { Writable } from 'node:stream';
+import { digestStream, hashingTransform, streamHasher } from '../../../src/checksums/engine.js';
+import { checksumList, claimMismatch, digestsOf, parseChecksumClaims } from '../../../src/checksums/digests.js';
+
+const hex = (alg: string, b: Buffer): string => createHash(alg).update(b).digest('hex');
+
+describe('checksums engine', () => {
+  it('hashes a stream on the hashing thread exactly like crypto does in one go', async () => {
+    const data = randomBytes(5 * 1024 * 1024 + 12345);
+    const chunks: Buffer[] = [];
+    for (let o = 0; o < data.length; o += 65536 + 17) chunks.push(data.subarray(o, o + 65536 + 17));
+    const d = await digestStream(Readable.from(chunks));
+    expect(d).to.deep.equal({ md5: hex('md5', data), sha1: hex('sha1', data), sha256: hex('sha256', data) });
+  });
+
+  it('hashes inline when asked, and the empty stream', async () => {
+    const d = await digestStream(Readable.from([]), { inline: true });
+    expect(d.sha1).to.equal(hex('sha1', Buffer.alloc(0)));
+    expect((await digestStream(Readable.from([Buffer.alloc(0)]))).md5).to.equal(hex('md5', Buffer.alloc(0)));
+  });
+
+  it('passes bytes through unchanged while hashing', async () => {
+    const data = randomBytes(16 * 1024 * 1024);
+    const h = streamHasher();
+    const out: Buffer[] = [];
+    await pipeline(
+      Readable.from((function* () {
+        for (let o = 0; o < data.length; o += 1 << 20) yield data.subarray(o, o + (1 << 20));
+      })()),
+      hashingTransform(h),
+      new Writable({
+        write(c: Buffer, _e, cb) {
+          out.push(c);
+          cb();
+        },
+      }),
+    );
+    expect(Buffer.concat(out).equals(data)).to.equal(true);
+    expect(h.bytes).to.equal(data.length);
+    expect((await h.digest()).sha256).to.equal(hex('sha256', data));
+  });
+
+  it('many jobs at once keep their states apart', async () => {
+    const datas = Array.from({ length: 8 }, (_, i) => randomBytes(300_000 + i * 1000));
+    const ds = await Promise.all(datas.map((b) => digestStream(Readable.from([b.subarray(0, 1000), b.subarray(1000)]))));
+    ds.forEach((d, i) => expect(d.md5).to.equal(hex('md5', datas[i]!)));
+  });
+});
+
+describe('checksums digests', () => {
+  const d = digestsOf(Buffer.from('hello\n'));
+  it('lists SHA1, MD5 and SHA256 the way oc:checksum does', () => {
+    expect(checksumList(d)).to.equal('SHA1:f572d396fae9206628714fb2ce00f72e94f2258f MD5:b1946ac92492d2347c6235b4d2611184 SHA256:5891b5b522d5df086d0ff0b110fbd9d21bb4fc7163af34d08286a2e846f6be03');
+  });
+  it('parses OC-Checksum claims, ignores types it cannot verify, refuses malformed ones', () => {
+    expect(parseChecksumClaims('SHA1:F572D396FAE9206628714FB2CE00F72E94F2258F')).to.deep.equal([{ algorithm: 'sha1', hex: 'f572d396fae9206628714fb2ce00f72e94f2258f' }]);
+    expect(parseChecksumClaims('ADLER32:084b021f md5:b1946ac92492d2347c6235b4d2611184')).to.deep.equal([{ algorithm: 'md5', hex: 'b1946ac92492d2347c6235b4d2611184' }]);
+    expect(parseChecksumClaims(undefined)).to.deep.equal([]);
+    expect(() => parseChecksumClaims('SHA1:abc')).to.throw(/40 hex digits/);
+    expect(() => parseChecksumClaims('nonsense')).to.throw(/SHA1:<hex>/);
+  });
+  it('names the first claim the content does not satisfy', () => {
+    expect(claimMismatch(parseChecksumClaims('MD5:b1946ac92492d2347c6235b4d2611184'), d)).to.equal(undefined);
+    expect(claimMismatch(parseChecksumClaims('SHA1:' + '0'.repeat(40)), d)).to.match(/SHA1 checksum of the received body is f572d396.*nothing was stored/);
+  });
+});
