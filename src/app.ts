@@ -178,12 +178,29 @@ async function dispatch(ctx: DavContext): Promise<void> {
   await handler(ctx);
 }
 
+/**
+ * A host app that lets requests through anonymously (the identify hook answers undefined, no
+ * users file) trusts whoever reaches it, as an anonymous server does, so those requests get the
+ * same Host check; requests the host app authenticated do not (a rebinding page cannot send the
+ * host's cookies). The host app's listener is unknown here: any address literal passes.
+ */
+function anonymousHostCheck(identify: Identify, options: ServerOptions): Identify {
+  const check = hostCheck({ ...options, host: '0.0.0.0' });
+  if (!check) return identify;
+  return async (ctx) => {
+    const id = await identify(ctx);
+    if (id === undefined && !options.users) await check(ctx, () => Promise.resolve());
+    return id;
+  };
+}
+
 export async function createDav(partial: Partial<ServerOptions>, hooks: AppHooks = {}): Promise<DavCore> {
   // A host app's authentication stands in for --htpasswd, so a users file may come without one.
   const options = resolveOptions(hooks.identify ? { ...partial, users: undefined } : partial);
   if (hooks.identify && partial.users) options.users = partial.users;
   const startedAt = Date.now();
   const logger = hooks.logger ?? createLogger({ format: options.logFormat === 'json' ? 'json' : 'text', access: !options.quiet });
+  if (hooks.identify) hooks = { ...hooks, identify: anonymousHostCheck(hooks.identify, options) };
   const { services, store, auth, events } = await createServices(options, hooks, logger);
   const logError: ErrorLogger = hooks.log ?? ((err, ctx) => logger.error(err, ctx));
   const requestLimits = limits(options);
@@ -191,11 +208,11 @@ export async function createDav(partial: Partial<ServerOptions>, hooks: AppHooks
     // Outermost: metrics see every request with its final status.
     ...(services.metrics ? [services.metrics.observe()] : []),
     errors(logError),
-    absoluteTarget,
+    absoluteTarget(options),
     requestLog(logger),
-    // DNS rebinding guard for servers without authentication; a host app that authenticates
-    // (the identify hook) has users, so its Host names are its own business.
-    ...[hooks.identify ? null : hostCheck(options), hsts(options)].filter((g): g is Middleware => !!g),
+    // DNS rebinding guard for servers without authentication (for a host app's anonymous
+    // requests it runs in the identify hook, see anonymousHostCheck); HSTS first, so a 421 has it too.
+    ...[hsts(options), hooks.identify ? null : hostCheck(options)].filter((g): g is Middleware => !!g),
     async (ctx, next) => {
       ctx.state.services = services;
       await next();
@@ -287,6 +304,7 @@ export async function startServer(partial: Partial<ServerOptions>, hooks: AppHoo
   server.on('clientError', handleClientError);
   server.keepAliveTimeout = 10_000;
   const connectionStats = guardConnections(server, dav.services.options);
+  dav.services.metrics?.watchConnections(connectionStats);
   server.timeout = idleTimeout * 1000;
   // Responses not yet started when a graceful stop begins say `Connection: close`, so keep-alive
   // clients do not send another request on a connection that is about to go.
@@ -320,7 +338,7 @@ export async function startServer(partial: Partial<ServerOptions>, hooks: AppHoo
   if (adminPort !== undefined && !cluster.isWorker) {
     const registry = dav.services.metrics!.registry;
     try {
-      admin = await startAdmin(adminHost, adminPort, { metrics: async () => ({ contentType: registry.contentType, body: await registry.metrics() }), readiness: health });
+      admin = await startAdmin(adminHost, adminPort, { metrics: async () => ({ contentType: registry.contentType, body: await registry.metrics() }), readiness: health }, dav.services.options.allowedHosts);
     } catch (e) {
       await new Promise<void>((r) => server.close(() => r()));
       await dav.close();

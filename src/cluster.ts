@@ -90,7 +90,7 @@ async function startClusterAdmin(options: ServerOptions): Promise<AdminServer> {
   return startAdmin(options.adminHost, options.adminPort!, {
     metrics: async () => ({ contentType: aggregator.contentType, body: await aggregator.clusterMetrics() }),
     readiness: () => clusterReadiness(options.workers),
-  });
+  }, options.allowedHosts);
 }
 
 /** In the primary: forks the workers, prints the banner, restarts crashed workers, stops all on a signal. */

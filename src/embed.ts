@@ -14,6 +14,8 @@ import type { Identify, Identity } from './middleware/auth.js';
 import type { ErrorLogger } from './middleware/errors.js';
 import type { Registry } from 'prom-client';
 import type { Readiness } from './admin/health.js';
+import type { Server } from 'node:http';
+import { guardConnections, type ConnectionStats } from './middleware/connections.js';
 
 /** What `authenticate` may answer: a user name, a user with a read-only flag, or null (401). */
 export type WebdavUser = string | { name: string; readOnly?: boolean };
@@ -49,6 +51,13 @@ export interface Webdav {
   metrics?: Registry;
   /** Readiness: the storage root takes writes and the lock store answers (what /readyz reports). */
   health(): Promise<Readiness>;
+  /**
+   * Puts the connection guards on your server (http or https): `maxClientConnections` per
+   * client address and the slow-body cut (`minBodyRate` after `bodyTimeout`). They act on
+   * connections, which are your app's, so they cover every request it serves, not only WebDAV.
+   * Counted in `webdav.metrics` and in the stats it returns.
+   */
+  guard(server: Server): ConnectionStats;
 }
 
 const pathOf = (url: string): string => {
@@ -140,5 +149,10 @@ export async function createWebdav(options: WebdavOptions): Promise<Webdav> {
       else delete state.user;
     }
   };
-  return { middleware, services: core.services, close: core.close, metrics: core.services.metrics?.registry, health: core.health };
+  const guard = (server: Server): ConnectionStats => {
+    const stats = guardConnections(server, resolved);
+    core.services.metrics?.watchConnections(stats);
+    return stats;
+  };
+  return { middleware, services: core.services, close: core.close, metrics: core.services.metrics?.registry, health: core.health, guard };
 }

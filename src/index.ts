@@ -8,3 +8,4 @@ export { startServer, type RunningServer } from './app.js';
 export { ConfigError, type ServerOptions } from './config.js';
 export { WEBDAV_METHODS } from './routes/index.js';
 export type { Readiness, Check } from './admin/health.js';
+export type { ConnectionStats } from './middleware/connections.js';

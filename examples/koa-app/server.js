@@ -58,8 +58,11 @@ const server = app.listen(Number(values.port), values.host, () => {
   const { port } = server.address();
   console.log(`koa-app listening on http://${values.host}:${port}/ (GET /hello; WebDAV at /dav/)`);
 });
-// Large uploads can take longer than Node's default 5-minute request timeout.
+// Large uploads can take longer than Node's default 5-minute request timeout; instead, the
+// server's connection guards cut bodies that trickle in (slower than 500 bytes/s after 20 s)
+// and cap connections per client address (64). They act on every request this app serves.
 server.requestTimeout = 0;
+webdav.guard(server);
 
 for (const signal of ['SIGINT', 'SIGTERM']) {
   process.once(signal, () => {

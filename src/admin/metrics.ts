@@ -10,6 +10,7 @@ import type { DavContext, Services } from '../context.js';
 import { statWorker } from '../storage/fs/stat-batch.js';
 import { probeLockStore } from './health.js';
 import type { Defender } from '../auth/defender.js';
+import type { ConnectionStats } from '../middleware/connections.js';
 
 const METHODS = new Set(['OPTIONS', 'GET', 'HEAD', 'PUT', 'DELETE', 'MKCOL', 'COPY', 'MOVE', 'PROPFIND', 'PROPPATCH', 'LOCK', 'UNLOCK', 'POST', 'PATCH']);
 
@@ -89,6 +90,32 @@ export class ServerMetrics {
     defender.on('failure', () => this.authFailures.inc());
     defender.on('ban', () => this.authBans.inc());
     defender.on('refused', () => this.authRefused.inc());
+  }
+
+  /** Connection guards of the listeners serving this registry (a host app may guard several). */
+  private readonly guarded: ConnectionStats[] = [];
+
+  /** Counts what the connection guards (src/middleware/connections.ts) of a listener cut and refuse. */
+  watchConnections(stats: ConnectionStats): void {
+    this.guarded.push(stats);
+    if (this.guarded.length > 1) return;
+    const registers = [this.registry];
+    const counter = (name: string, help: string, read: (s: ConnectionStats) => number): void => {
+      let seen = 0;
+      const sources = this.guarded;
+      new Counter({
+        name,
+        help,
+        registers,
+        collect() {
+          const now = sources.reduce((n, s) => n + read(s), 0);
+          if (now > seen) this.inc(now - seen);
+          seen = now;
+        },
+      });
+    };
+    counter('webdav_slow_bodies_cut_total', 'Request bodies cut with 408 for arriving slower than --min-body-rate', (s) => s.slowBodies);
+    counter('webdav_connections_refused_total', 'Connections refused by --max-client-connections', (s) => s.refusedConnections);
   }
 
   /** Outermost middleware: counts and times every request, and the bytes of its connection. */

@@ -119,14 +119,20 @@ export class SessionAuth {
     return this.hooks.basic(header, ctx);
   }
 
-  /** The CSRF token of a session (derived from the cookie, so nothing is stored). */
+  /**
+   * The CSRF token of a session (derived from its user and nonce, so nothing is stored, and a
+   * renewed cookie keeps the token the open page already holds).
+   */
   csrfOf(cookie: string): string {
-    return createHmac('sha256', this.key).update('csrf\0' + cookie).digest('base64url').slice(0, 32);
+    const p = cookie.split('.');
+    const id = p.length === 6 ? `${p[1]}.${p[3]}` : cookie;
+    return createHmac('sha256', this.key).update('csrf\0' + id).digest('base64url').slice(0, 32);
   }
 
-  async issue(user: string, now = Date.now()): Promise<string> {
+  /** A session cookie for `user`; a renewal passes the session's nonce on. */
+  async issue(user: string, now = Date.now(), nonce = randomBytes(12).toString('base64url')): Promise<string> {
     const hash = (await this.hooks.hashOf(user)) ?? '';
-    const payload = ['v1', b64(user), String(Math.floor((now + SESSION_TTL_MS) / 1000)), randomBytes(12).toString('base64url'), this.fingerprint(hash)].join('.');
+    const payload = ['v1', b64(user), String(Math.floor((now + SESSION_TTL_MS) / 1000)), nonce, this.fingerprint(hash)].join('.');
     return `${payload}.${this.sign(payload)}`;
   }
 
@@ -150,7 +156,8 @@ export class SessionAuth {
   revoke(t: Token): void {
     const now = Date.now();
     for (const [n, exp] of this.revoked) if (exp < now) this.revoked.delete(n);
-    this.revoked.set(t.nonce, t.expires);
+    // Renewals share the nonce: any cookie of this session issued so far expires within a TTL.
+    this.revoked.set(t.nonce, Math.max(t.expires, now + SESSION_TTL_MS));
   }
 
   setCookie(ctx: DavContext, value: string, maxAgeSec: number, name = COOKIE): void {
@@ -182,7 +189,7 @@ export class SessionAuth {
     }
     ctx.state.session = { csrf };
     if (t.expires - Date.now() < SESSION_TTL_MS / 2) {
-      const fresh = await this.issue(t.user);
+      const fresh = await this.issue(t.user, Date.now(), t.nonce);
       this.setCookie(ctx, fresh, SESSION_TTL_MS / 1000);
       ctx.state.session = { csrf: this.csrfOf(fresh) };
     }

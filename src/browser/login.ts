@@ -39,7 +39,7 @@ export function safeNext(ctx: DavContext, raw: unknown): string {
 /** A form POST from another site (login CSRF) is refused: the Origin, when sent, must be ours. */
 function checkOrigin(ctx: DavContext): void {
   const origin = ctx.get('origin');
-  if (origin && origin !== 'null' && origin !== publicOrigin(ctx) && new URL(origin).host !== ctx.get('host')) throw new DavError(403, 'Cross-site form refused');
+  if (origin && origin !== 'null' && origin !== publicOrigin(ctx) && URL.parse(origin)?.host !== ctx.get('host')) throw new DavError(403, 'Cross-site form refused');
   if (ctx.get('sec-fetch-site') === 'cross-site') throw new DavError(403, 'Cross-site form refused');
 }
 

@@ -29,7 +29,8 @@ export async function serveZip(ctx: DavContext): Promise<void> {
   const { path, services } = ctx.state;
   const storage = services.storage;
   const raw = ctx.query.f;
-  const picked = raw === undefined ? null : Array.isArray(raw) ? raw : [raw];
+  // A name picked twice is one member: a zip with two entries of one name makes unzip ask.
+  const picked = raw === undefined ? null : [...new Set(Array.isArray(raw) ? raw : [raw])];
   if (picked) {
     for (const n of picked) {
       try {

@@ -30,7 +30,8 @@ export function evaluateConditionals(h: ConditionalHeaders, v: Validators, metho
     if (matchList(h.ifNoneMatch, v.etag, false)) return safe ? 304 : 412;
   } else if (safe && h.ifModifiedSince !== undefined && v.lastModifiedMs !== null) {
     const t = Date.parse(h.ifModifiedSince);
-    if (!Number.isNaN(t) && Math.floor(v.lastModifiedMs / 1000) * 1000 <= t) return 304;
+    // A date after the server's clock is invalid (RFC 2616 14.25; Apache and nginx ignore it).
+    if (!Number.isNaN(t) && t <= Date.now() && Math.floor(v.lastModifiedMs / 1000) * 1000 <= t) return 304;
   }
   return 'ok';
 }
@@ -53,5 +54,8 @@ export function ifRangeHolds(header: string | undefined, v: Validators): boolean
   const h = header.trim();
   if (h.startsWith('"') || h.startsWith('W/')) return v.etag !== null && !h.startsWith('W/') && h === v.etag;
   const t = Date.parse(h);
-  return !Number.isNaN(t) && v.lastModifiedMs !== null && Math.floor(v.lastModifiedMs / 1000) * 1000 === t;
+  // A date is a strong validator only if the file cannot have changed again within its second
+  // (RFC 7232 2.2.2; RFC 7233 3.2 wants a strong one): like Apache, not for the first minute.
+  if (Number.isNaN(t) || v.lastModifiedMs === null || Date.now() - v.lastModifiedMs < 60_000) return false;
+  return Math.floor(v.lastModifiedMs / 1000) * 1000 === t;
 }

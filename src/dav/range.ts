@@ -22,7 +22,10 @@ export const MAX_RANGES = 64;
  * invalid, or more than MAX_RANGES ranges).
  */
 export function parseRanges(header: string | undefined, size: number): ByteRange[] | 'unsatisfiable' | null {
-  if (!header) return null;
+  // RFC 9110 14.1.1: on an empty representation a suffix range (bytes=-N) is satisfiable, yet no
+  // Content-Range can describe zero bytes; clients that always send bytes=0- (players, download
+  // managers) would get 416 for an empty file. Send it whole (14.2: a server MAY ignore Range).
+  if (!header || size === 0) return null;
   const m = /^\s*bytes\s*=\s*(.*)$/is.exec(header);
   if (!m) return null;
   const specs = m[1]!.split(',');
@@ -40,7 +43,7 @@ export function parseRanges(header: string | undefined, size: number): ByteRange
     if (a === '') {
       // suffix-byte-range-spec: the last N bytes; a suffix longer than the file means all of it.
       const suffix = number(b!);
-      if (suffix === 0 || size === 0) continue;
+      if (suffix === 0) continue;
       ranges.push({ start: Math.max(0, size - suffix), end: size - 1 });
       continue;
     }

@@ -6,6 +6,7 @@ import { hrefFor } from '../dav/path.js';
 import { resolveReference, type ResolveContext } from '../dav/resolve.js';
 import { evaluateConditionals } from '../dav/preconditions.js';
 import { parseXml, type XmlElement } from '../xml/parse.js';
+import { decodeXmlBody } from '../xml/decode.js';
 import type { ResourceInfo } from '../storage/backend.js';
 
 export const href = (ctx: DavContext, path: string, isCollection: boolean): string =>
@@ -74,6 +75,11 @@ export async function readXml(ctx: DavContext): Promise<XmlElement | null> {
     ctx.req.resume();
     throw new DavError(413, `XML body larger than ${max} bytes`, { headers: { Connection: 'close' } });
   }
+  const coding = ctx.get('content-encoding').trim().toLowerCase();
+  if (coding !== '' && coding !== 'identity') {
+    ctx.req.resume();
+    throw new DavError(415, `XML bodies are read without a content coding; "${coding}" is not supported`, { headers: { 'Accept-Encoding': 'identity' } });
+  }
   const chunks: Buffer[] = [];
   let total = 0;
   for await (const chunk of ctx.req as AsyncIterable<Buffer>) {
@@ -81,7 +87,7 @@ export async function readXml(ctx: DavContext): Promise<XmlElement | null> {
     if (total > max) throw new DavError(413, `XML body larger than ${max} bytes`, { headers: { Connection: 'close' } });
     chunks.push(chunk);
   }
-  const text = Buffer.concat(chunks).toString('utf8');
+  const text = decodeXmlBody(Buffer.concat(chunks), ctx.get('content-type'));
   if (text.trim() === '') return null;
   return parseXml(text);
 }

@@ -14,6 +14,7 @@
  */
 import type { Server, IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
+import { Server as TlsServer } from 'node:tls';
 import type { ServerOptions } from '../config.js';
 import { addressKey } from '../auth/defender.js';
 
@@ -55,7 +56,7 @@ export function guardConnections(server: Server, o: ServerOptions): ConnectionSt
   if (o.maxClientConnections > 0 && !o.trustProxy) {
     const open = new Map<string, number>();
     // For HTTPS this is the raw TCP socket, before TLS: nothing readable can be said on it.
-    const plain = !o.tlsCert;
+    const plain = !o.tlsCert && !(server instanceof TlsServer);
     server.on('connection', (socket: Socket) => {
       const key = addressKey(socket.remoteAddress ?? '');
       const n = (open.get(key) ?? 0) + 1;

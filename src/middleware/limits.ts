@@ -44,6 +44,11 @@ function destinationPath(value: string): string {
   return slash === -1 ? '' : decodedPath(v.slice(slash));
 }
 
+/** True when a decoded path holds a character no name may be created with (see CONTROL). */
+export function hasControlCharacters(path: string): boolean {
+  return CONTROL.test(path);
+}
+
 function refuseControlNames(ctx: DavContext): void {
   const created = CREATES_AT_URI.has(ctx.method) ? decodedPath(ctx.req.url ?? '') : '';
   const dest = ctx.method === 'COPY' || ctx.method === 'MOVE' ? destinationPath(ctx.get('destination')) : '';

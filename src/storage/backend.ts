@@ -54,6 +54,8 @@ export interface PropertyStore {
   moveTree(src: string, dst: string): Promise<void>;
   /** Copies the properties of `src` (with `deep`, and below) to `dst`, replacing those of `dst` and below. */
   copyTree(src: string, dst: string, deep: boolean): Promise<void>;
+  /** The content of `path` was replaced in place (PUT): its properties stay. `previousId`: the replaced content's ResourceInfo.id. */
+  contentReplaced(path: string, previousId?: string): Promise<void>;
 }
 
 /** A member that could not be deleted, copied or moved: goes into a 207 response. */

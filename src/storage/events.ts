@@ -9,6 +9,7 @@
  *   belongs to an earlier resource (or to files deleted outside WebDAV) and must go.
  * - replaced(path): a file's content was replaced in place (PUT over a file). The resource is the
  *   same: dead properties and locks stay; content-derived data (checksums) must be renewed.
+ *   `previousId` is the replaced content's ResourceInfo.id, where the backend has one.
  * - removed(path): the resource and everything below it are gone. With `overwritten`, it was
  *   removed to make room for a COPY or MOVE to the same URL (RFC 4918 9.8.4, 9.9.3): locks rooted
  *   at `path` itself stay and cover the new resource (7.6), everything else goes.
@@ -23,7 +24,7 @@
  */
 export type TreeChange =
   | { type: 'created'; path: string; isCollection: boolean }
-  | { type: 'replaced'; path: string }
+  | { type: 'replaced'; path: string; previousId?: string }
   | { type: 'removed'; path: string; isCollection: boolean; overwritten?: boolean }
   | { type: 'moved'; from: string; to: string; isCollection: boolean }
   | { type: 'copied'; from: string; to: string; isCollection: boolean; deep: boolean };

@@ -138,6 +138,9 @@ class MountedProps implements PropertyStore {
   copyTree(src: string, dst: string, deep: boolean): Promise<void> {
     return this.whole.copyTree(this.map.abs(src), this.map.abs(dst), deep);
   }
+  contentReplaced(path: string, previousId?: string): Promise<void> {
+    return this.whole.contentReplaced(this.map.abs(path), previousId);
+  }
 }
 
 export class MountedStorage implements StorageBackend {

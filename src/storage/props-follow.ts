@@ -21,7 +21,8 @@ export function propsFollowTree(props: PropertyStore): TreeListener {
           await props.copyTree(c.from, c.to, c.deep);
           break;
         case 'replaced':
-          break; // same resource, new content: its properties stay
+          await props.contentReplaced(c.path, c.previousId); // same resource, new content: its properties stay
+          break;
       }
     }
   };

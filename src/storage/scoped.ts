@@ -62,6 +62,9 @@ export class ScopedPropertyStore implements PropertyStore {
   copyTree(src: string, dst: string, deep: boolean): Promise<void> {
     return this.inner.copyTree(this.scope.abs(src), this.scope.abs(dst), deep);
   }
+  contentReplaced(path: string, previousId?: string): Promise<void> {
+    return this.inner.contentReplaced(this.scope.abs(path), previousId);
+  }
 }
 
 export class ScopedStorage implements StorageBackend {

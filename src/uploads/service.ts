@@ -27,6 +27,7 @@ import { streamHasher } from '../checksums/engine.js';
 import { isClientGone } from '../middleware/errors.js';
 import { StorageError } from '../storage/errors.js';
 import { RESERVED_SEGMENT } from '../routes/index.js';
+import { hasControlCharacters } from '../middleware/limits.js';
 import { feed, UploadHashes } from './hashes.js';
 import { newUploadId, UploadSessions, type UploadSession } from './sessions.js';
 import {
@@ -132,6 +133,7 @@ export class Uploads {
     if (path === null) throw tusError(400, `The target ${ref} lies outside ${options.prefix || '/'}`);
     if (path === '/' || ref.split(/[?#]/)[0]!.endsWith('/')) throw tusError(409, 'The target names a collection; uploads store files');
     if (storage.isReserved(path)) throw tusError(403, 'Reserved name');
+    if (hasControlCharacters(path)) throw tusError(400, 'Names with control characters are not allowed');
     const ifHeader = meta.get('if') || ctx.get('if') || undefined;
     const mtimeMs = parseOcMtime(meta.get('mtime') ?? ctx.get('x-oc-mtime'));
     const claims: ChecksumClaim[] = [...parseFileChecksum(meta.get('checksum') ?? '', 'Upload-Metadata checksum'), ...parseFileChecksum(ctx.get('oc-checksum'), 'OC-Checksum')];

@@ -9,6 +9,10 @@ import Router from '@koa/router';
 import mount from 'koa-mount';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { connect, type Socket } from 'node:net';
+import { createServer as createHttpsServer } from 'node:https';
+import { readFileSync } from 'node:fs';
+import { makeCert } from '../helpers/auth.js';
 import { createWebdav, WEBDAV_METHODS, type Webdav } from '../../src/index.js';
 import { makeTempDir } from '../helpers/server.js';
 import { davError, ifToken, lockOk, multistatus } from '../helpers/dav.js';
@@ -216,6 +220,127 @@ describe('embedding: createWebdav() in a host Koa app', () => {
     host = await listen(app2);
     expect((await host.req('PUT', '/dav/f.txt', { body: 'x' })).status).to.equal(423);
     expect((await host.req('PUT', '/dav/f.txt', { body: 'x', headers: ifToken(token) })).status).to.equal(204);
+  });
+
+  it('security guards: the Host check (421) on anonymous requests, allowedHosts (the forwarded host too), HSTS behind a proxy', async () => {
+    // Default: anonymous requests are checked as on an anonymous CLI server (a rebinding page
+    // could otherwise drive the files through the browser); allowedHosts '*' turns that off.
+    webdav = await createWebdav({ root, lockStore: 'memory' });
+    let app = new Koa();
+    app.use(mount('/dav', webdav.middleware));
+    host = await listen(app);
+    expect((await host.req('PROPFIND', '/dav/', { headers: { Depth: '0', Host: 'rebound.example' } })).status).to.equal(421);
+    expect((await host.req('PROPFIND', '/dav/', { headers: { Depth: '0' } })).status).to.equal(207);
+    await host.close();
+    await webdav.close();
+    webdav = await createWebdav({ root, lockStore: 'memory', allowedHosts: '*' });
+    app = new Koa();
+    app.use(mount('/dav', webdav.middleware));
+    host = await listen(app);
+    expect((await host.req('PROPFIND', '/dav/', { headers: { Depth: '0', Host: 'rebound.example' } })).status).to.equal(207);
+    await host.close();
+    await webdav.close();
+    // allowedHosts turns the DNS-rebinding guard on: loopback names and the listed ones only.
+    webdav = await createWebdav({ root, lockStore: 'memory', allowedHosts: 'files.example', trustProxy: true, hsts: 600 });
+    app = new Koa();
+    app.use(mount('/dav', webdav.middleware));
+    host = await listen(app);
+    const refused = await host.req('PUT', '/dav/x.txt', { body: 'x', headers: { Host: 'rebound.example' } });
+    expect(refused.status).to.equal(421);
+    expect(refused.body).to.contain('--allowed-hosts');
+    expect((await host.req('PROPFIND', '/dav/', { headers: { Depth: '0' } })).status).to.equal(207);
+    const named = await host.req('PROPFIND', '/dav/', { headers: { Depth: '0', Host: 'files.example', 'X-Forwarded-Proto': 'https' } });
+    expect(named.status).to.equal(207);
+    expect(named.headers['strict-transport-security']).to.equal('max-age=600');
+    // Behind the proxy the forwarded host is checked too.
+    expect((await host.req('PROPFIND', '/dav/', { headers: { Depth: '0', 'X-Forwarded-Host': 'rebound.example' } })).status).to.equal(421);
+    // Outside the mount the host app answers whatever the Host.
+    expect((await host.req('GET', '/other', { headers: { Host: 'rebound.example' } })).status).to.equal(404);
+  });
+
+  it('guard(server): connections past maxClientConnections get 429, slow bodies 408, both counted in webdav.metrics', async function () {
+    this.timeout(20_000);
+    webdav = await createWebdav({ root, lockStore: 'memory', metrics: true, maxClientConnections: 2, bodyTimeout: 1, minBodyRate: 1000 });
+    const app = new Koa();
+    // The cut connection reaches Koa's app.on('error') as the parser's HPE_* error (a client gone).
+    const koaErrors: string[] = [];
+    app.on('error', (e: NodeJS.ErrnoException) => koaErrors.push(String(e.code)));
+    app.use(mount('/dav', webdav.middleware));
+    host = await listen(app);
+    const stats = webdav.guard(host.server);
+    const port = Number(new URL(host.base).port);
+    const open = (): Promise<Socket> =>
+      new Promise((resolve, reject) => {
+        const s = connect({ port, host: '127.0.0.1' }, () => resolve(s));
+        s.once('error', reject);
+      });
+    const answer = (s: Socket): Promise<string> =>
+      new Promise((resolve) => {
+        let text = '';
+        s.on('data', (d: Buffer) => (text += d.toString('latin1')));
+        s.on('close', () => resolve(text));
+        s.on('error', () => undefined);
+      });
+    const held: Socket[] = [];
+    try {
+      const slow = await open();
+      held.push(slow);
+      const slowAnswer = answer(slow);
+      slow.write('PUT /dav/slow.bin HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 100000\r\n\r\nxyz');
+      held.push(await open());
+      const extra = await open();
+      held.push(extra);
+      const extraAnswer = answer(extra);
+      extra.write('GET /hello HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n');
+      expect(await extraAnswer).to.match(/^HTTP\/1\.1 429 /);
+      expect(await slowAnswer).to.match(/^HTTP\/1\.1 408 /);
+    } finally {
+      for (const s of held) s.destroy();
+    }
+    expect(stats).to.deep.equal({ slowBodies: 1, refusedConnections: 1 });
+    expect(koaErrors.every((c) => c.startsWith('HPE_') || c === 'ECONNRESET'), koaErrors.join()).to.equal(true);
+    const text = await webdav.metrics!.metrics();
+    expect(text).to.match(/^webdav_slow_bodies_cut_total 1$/m);
+    expect(text).to.match(/^webdav_connections_refused_total 1$/m);
+    // Nothing of the cut upload is left.
+    await new Promise((r) => setTimeout(r, 200));
+    expect((await host.req('GET', '/dav/slow.bin')).status).to.equal(404);
+  });
+
+  it('guard(server) on an https server: a connection past the cap is closed, no plain-text 429 into the TLS stream', async () => {
+    webdav = await createWebdav({ root, lockStore: 'memory', maxClientConnections: 1 });
+    const app = new Koa();
+    app.use(mount('/dav', webdav.middleware));
+    const { cert, key } = makeCert(root);
+    const server = createHttpsServer({ cert: readFileSync(cert), key: readFileSync(key) }, app.callback());
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+    const stats = webdav.guard(server);
+    const port = (server.address() as { port: number }).port;
+    const raw = (): Promise<{ socket: Socket; answer: Promise<string> }> =>
+      new Promise((resolve, reject) => {
+        const socket = connect({ port, host: '127.0.0.1' }, () => {
+          const answer = new Promise<string>((done) => {
+            let text = '';
+            socket.on('data', (d: Buffer) => (text += d.toString('latin1')));
+            socket.on('close', () => done(text));
+          });
+          resolve({ socket, answer });
+        });
+        socket.once('error', reject);
+      });
+    const first = await raw();
+    try {
+      const second = await raw();
+      second.socket.on('error', () => undefined);
+      expect(await second.answer).to.equal('');
+      expect(stats.refusedConnections).to.equal(1);
+    } finally {
+      first.socket.destroy();
+      await new Promise<void>((r) => {
+        server.close(() => r());
+        server.closeAllConnections();
+      });
+    }
   });
 
   it('reports bad options at creation', async () => {

@@ -6,6 +6,7 @@ import { request, type ReqOptions, type Res, type TestServer } from '../helpers/
 
 export interface Host {
   base: string;
+  server: Server;
   req(method: string, path: string, opts?: ReqOptions): Promise<Res>;
   /** The same, shaped for the helpers in test/helpers/dav.ts (lockOk, putOk, ...). */
   asTestServer(root: string): TestServer;
@@ -19,6 +20,7 @@ export async function listen(app: Koa): Promise<Host> {
   const req = (method: string, path: string, opts?: ReqOptions): Promise<Res> => request(base, method, path, opts);
   return {
     base,
+    server,
     req,
     asTestServer: (root) => ({ base, root, req, running: undefined as never, close: async () => undefined }),
     close: () =>

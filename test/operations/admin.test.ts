@@ -6,6 +6,7 @@
  */
 import { expect } from 'chai';
 import { rename, rm } from 'node:fs/promises';
+import { connect, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { startServer, type RunningServer } from '../../src/app.js';
 import { makeTempDir, request, spawnCli, type CliServer, type Res } from '../helpers/server.js';
@@ -149,6 +150,57 @@ describe('admin listener', function () {
     }
   });
 
+  it('counts what the connection guards do: slow bodies cut (408), connections refused (429)', async () => {
+    const dir = await makeTempDir('admin-guards');
+    const running = await startServer(
+      { root: dir, host: '127.0.0.1', port: 0, quiet: true, adminPort: 0, lockStore: 'memory', maxClientConnections: 2, bodyTimeout: 1, minBodyRate: 1000 },
+      { log: () => undefined },
+    );
+    const scrape = async (): Promise<Map<string, number>> => series((await request(running.admin!.url, 'GET', '/metrics')).body);
+    const open = (): Promise<Socket> =>
+      new Promise((resolve, reject) => {
+        const s = connect({ port: running.port, host: '127.0.0.1' }, () => resolve(s));
+        s.once('error', reject);
+      });
+    const answer = (s: Socket): Promise<string> =>
+      new Promise((resolve) => {
+        let text = '';
+        s.on('data', (d: Buffer) => (text += d.toString('latin1')));
+        s.on('close', () => resolve(text));
+        s.on('error', () => undefined);
+      });
+    const held: Socket[] = [];
+    try {
+      const before = await scrape();
+      expect(value(before, 'webdav_slow_bodies_cut_total')).to.equal(0);
+      expect(value(before, 'webdav_connections_refused_total')).to.equal(0);
+      expect(before.has('webdav_slow_bodies_cut_total')).to.equal(true);
+      // A PUT that promises 100 kB and sends a few bytes: cut after --body-timeout.
+      const slow = await open();
+      held.push(slow);
+      const slowAnswer = answer(slow);
+      slow.write('PUT /slow.bin HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 100000\r\n\r\nxyz');
+      // The second connection is allowed, the third is past --max-client-connections 2.
+      held.push(await open());
+      const extra = await open();
+      held.push(extra);
+      const extraAnswer = answer(extra);
+      extra.write('GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n');
+      expect(await extraAnswer).to.match(/^HTTP\/1\.1 429 /);
+      expect(await slowAnswer).to.match(/^HTTP\/1\.1 408 /);
+      const after = await scrape();
+      expect(value(after, 'webdav_slow_bodies_cut_total')).to.equal(1);
+      expect(value(after, 'webdav_connections_refused_total')).to.equal(1);
+      expect(running.connectionStats).to.deep.equal({ slowBodies: 1, refusedConnections: 1 });
+      // A counter: a second scrape does not count them again.
+      expect(value(await scrape(), 'webdav_connections_refused_total')).to.equal(1);
+    } finally {
+      for (const s of held) s.destroy();
+      await running.close();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
   it('/readyz with --storage memory: nothing on disk to probe, locks in memory', async () => {
     const running = await startServer({ storage: 'memory', host: '127.0.0.1', port: 0, quiet: true, adminPort: 0 });
     try {
@@ -223,6 +275,9 @@ describe('admin listener', function () {
       expect(delta('webdav_requests_total{method="PUT",status="201"}')).to.equal(20);
       expect(delta('webdav_requests_total{method="GET",status="200"}')).to.equal(10);
       expect(delta('webdav_request_duration_seconds_count{method="PUT"}')).to.equal(20);
+      // Each worker's connection guards are counted too (summed; nothing cut here).
+      expect(after.get('webdav_connections_refused_total')).to.equal(0);
+      expect(after.get('webdav_slow_bodies_cut_total')).to.equal(0);
       // One shared lock store: every worker sees the same lock, counted once.
       expect(value(after, 'webdav_locks_held')).to.equal(1);
       expect(value(after, 'webdav_lock_store_up{store="redis"}')).to.equal(1);

@@ -4,10 +4,10 @@
  */
 import { expect } from 'chai';
 import { execFile } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { builtinModules } from 'node:module';
 import { join } from 'node:path';
 import { repoRoot } from '../helpers/server.js';
-import { ensureBuilt } from '../helpers/dav.js';
 
 interface Pack {
   files: { path: string }[];
@@ -23,17 +23,19 @@ const packDryRun = (): Promise<string[]> =>
   );
 
 describe('npm package', function () {
-  this.timeout(120_000);
+  // Two minutes is a clean tsc (prepack) on a busy machine; more under heavy load.
+  this.timeout(300_000);
   let files: string[];
   const pkg = JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')) as {
     exports: Record<string, { types: string; default: string } | string>;
     bin: Record<string, string>;
     types: string;
     scripts: Record<string, string>;
+    dependencies: Record<string, string>;
   };
 
   before(async () => {
-    await ensureBuilt();
+    // prepack builds dist/ afresh: no ensureBuilt() before it (a second full tsc).
     files = await packDryRun();
   });
 
@@ -51,6 +53,25 @@ describe('npm package', function () {
     for (const f of dist.filter((x) => x.endsWith('.js'))) expect(files, `${f} has its declaration`).to.include(f.replace(/\.js$/, '.d.ts'));
     expect(files.filter((f) => /(^|\/)(test|scripts|examples|deploy)\//.test(f) || f.endsWith('.map'))).to.deep.equal([]);
     expect(pkg.scripts.prepack).to.match(/rmSync\('dist'.*tsc -p tsconfig\.json/);
+  });
+
+  it('ships every page asset and Lua script, and the code imports only runtime dependencies (sharp, koa, ...)', () => {
+    for (const d of ['src/browser/assets', 'src/locks/redis/lua']) {
+      for (const f of readdirSync(join(repoRoot, d))) expect(files, `${d}/${f} ships`).to.include(`${d}/${f}`);
+    }
+    // A package the shipped code imports must be a dependency, not a devDependency, or an
+    // installed copy fails to start (e.g. sharp for the page's thumbnails).
+    const imported = new Set<string>();
+    for (const f of files.filter((x) => x.endsWith('.js'))) {
+      const code = readFileSync(join(repoRoot, f), 'utf8');
+      for (const m of code.matchAll(/(?:\bfrom\s*|\bimport\s*\(\s*|^import\s+)['"]([^'"./][^'"]*)['"]/gm)) {
+        const spec = m[1]!;
+        if (spec.startsWith('node:') || builtinModules.includes(spec)) continue;
+        imported.add(spec.startsWith('@') ? spec.split('/').slice(0, 2).join('/') : spec.split('/')[0]!);
+      }
+    }
+    expect([...imported].filter((p) => !(p in pkg.dependencies)), 'imported but not in dependencies').to.deep.equal([]);
+    expect([...imported]).to.include.members(['koa', '@koa/router', 'sharp', 'prom-client', 'ioredis']);
   });
 
   it('exports the API with its types, and the CLI as bin', async () => {

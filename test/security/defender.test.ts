@@ -8,8 +8,8 @@ import { expect } from 'chai';
 import { Agent } from 'node:http';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { makeTempDir, spawnCli, type CliServer, type Res } from '../helpers/server.js';
-import { ensureBuilt } from '../helpers/dav.js';
+import { makeTempDir, request, spawnCli, type CliServer, type Res } from '../helpers/server.js';
+import { ensureBuilt, eventually } from '../helpers/dav.js';
 import { basic, writeHtpasswd } from '../helpers/auth.js';
 import { TestRedis } from '../redis/redis-server.js';
 import { requestFrom } from './helpers.js';
@@ -111,8 +111,8 @@ describe('security: brute-force defender', function () {
       await redis?.stop();
     });
 
-    it('shares the failure count between workers: the ban comes after exactly --auth-max-failures guesses, logged once', async () => {
-      const cli = await serve(['--workers', '2', '--lock-store', redis.url, '--auth-max-failures', '6']);
+    it('shares the failure count between workers: the ban comes after exactly --auth-max-failures guesses, logged once and counted once in /metrics', async () => {
+      const cli = await serve(['--workers', '2', '--lock-store', redis.url, '--auth-max-failures', '6', '--admin-port', '0']);
       const statuses: number[] = [];
       // A new connection per guess: node:cluster hands them to both workers in turn.
       for (let i = 0; i < 20; i++) statuses.push((await propfind(cli, '127.0.4.1', basic('alice', `guess${i}`))).status);
@@ -120,6 +120,13 @@ describe('security: brute-force defender', function () {
       expect(statuses.slice(5)).to.deep.equal(Array(15).fill(429));
       for (let i = 0; i < 4; i++) expect((await propfind(cli, '127.0.4.2', ALICE)).status).to.equal(207);
       expect(banLines(cli, 'address 127.0.4.1')).to.have.length(1);
+      // The admin listener adds up both workers: six failed logins (the sixth is answered 429),
+      // one ban, fourteen logins refused unchecked; the right password counts as none of them.
+      expect(await eventually(async () => /Admin listener on http/.test(cli.output()), 10_000)).to.equal(true);
+      const admin = /Admin listener on (http\S+?)\/?(\s|$)/.exec(cli.output())![1]!;
+      const metrics = (await request(admin, 'GET', '/metrics')).body;
+      const value = (name: string): number => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(metrics)?.[1]);
+      expect([value('webdav_auth_failures_total'), value('webdav_auth_bans_total'), value('webdav_auth_refused_total')]).to.deep.equal([6, 1, 14]);
     });
   });
 });

@@ -11,6 +11,9 @@ import { makeTempDir, startTestServer, type TestServer } from '../helpers/server
 import { basic, writeHtpasswd } from '../helpers/auth.js';
 import { raw } from './helpers.js';
 import { lockBody } from '../helpers/server.js';
+import Koa from 'koa';
+import { createWebdav } from '../../src/index.js';
+import { listen } from '../embed/host.js';
 
 describe('security: Host check without authentication (DNS rebinding)', function () {
   this.timeout(30_000);
@@ -107,6 +110,46 @@ describe('security: Host check without authentication (DNS rebinding)', function
       expect((await s.req('PROPFIND', '/', { headers: { Host: 'nas.example', Depth: '0', Authorization: basic('u', 'p') } })).status).to.equal(207);
     } finally {
       await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('embedded (createWebdav): anonymous requests get the check, requests the host app authenticated do not', async () => {
+    const root = await makeTempDir('hostembed');
+    const apps: { close(): Promise<void> }[] = [];
+    const serve = async (options: Omit<Parameters<typeof createWebdav>[0], 'root'>) => {
+      const webdav = await createWebdav({ root, ...options });
+      const app = new Koa();
+      app.use(async (ctx, next) => {
+        if (ctx.get('x-user')) ctx.state.user = ctx.get('x-user');
+        await next();
+      });
+      app.use(webdav.middleware);
+      const host = await listen(app);
+      apps.push(host, webdav);
+      return host;
+    };
+    try {
+      await writeFile(join(root, 'a.txt'), 'original');
+      const anon = await serve({});
+      const evil = { Host: 'rebind.attacker.example' };
+      for (const [method, path, body] of [['GET', '/a.txt'], ['PUT', '/a.txt', 'pwned'], ['DELETE', '/a.txt'], ['MKCOL', '/d']] as const) {
+        expect((await anon.req(method, path, { headers: evil, body })).status, method).to.equal(421);
+      }
+      expect(await names(root)).to.deep.equal(['a.txt']);
+      expect(await readFile(join(root, 'a.txt'), 'utf8')).to.equal('original');
+      // Loopback names and any address literal (the host app's listener is not known here) pass.
+      for (const h of ['localhost', '127.0.0.1', '192.0.2.7:8080', '[2001:db8::1]']) expect((await anon.req('GET', '/a.txt', { headers: { Host: h } })).status, h).to.equal(200);
+      // A user the host app set (its session cookie, which a rebinding page does not have) is not checked.
+      expect((await anon.req('PUT', '/mine.txt', { headers: { ...evil, 'X-User': 'alice' }, body: 'ok' })).status).to.equal(201);
+      const authed = await serve({ authenticate: (ctx) => (ctx.get('authorization') ? 'bob' : null) });
+      expect((await authed.req('GET', '/a.txt', { headers: evil })).status).to.equal(401);
+      expect((await authed.req('GET', '/a.txt', { headers: { ...evil, Authorization: 'Bearer t' } })).status).to.equal(200);
+      const named = await serve({ allowedHosts: 'files.example.org' });
+      expect((await named.req('GET', '/a.txt', { headers: { Host: 'files.example.org' } })).status).to.equal(200);
+      expect((await named.req('GET', '/a.txt', { headers: evil })).status).to.equal(421);
+    } finally {
+      for (const a of apps) await a.close();
+      await rm(root, { recursive: true, force: true });
     }
   });
 });

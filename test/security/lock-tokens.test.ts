@@ -6,9 +6,10 @@
 import { expect } from 'chai';
 import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { lockBody, makeTempDir, startTestServer, type TestServer } from '../helpers/server.js';
+import { lockBody, makeTempDir, request, spawnCli, startTestServer, type TestServer } from '../helpers/server.js';
 import { basic, writeHtpasswd } from '../helpers/auth.js';
-import { DAV, findChild, multistatus, prop, single, textContent, childElements } from '../helpers/dav.js';
+import { DAV, ensureBuilt, findChild, multistatus, prop, single, textContent, childElements } from '../helpers/dav.js';
+import { TestRedis } from '../redis/redis-server.js';
 
 describe('security: lock tokens in lockdiscovery', function () {
   this.timeout(30_000);
@@ -75,6 +76,33 @@ describe('security: lock tokens in lockdiscovery', function () {
       expect((await anon.req('PROPFIND', '/x.txt', { headers: { Depth: '0' } })).body).to.include(t);
     } finally {
       await anon.close();
+    }
+  });
+
+  it('with --workers 2 over Redis: the principal survives the shared store, every worker hides the token from others', async function () {
+    this.timeout(120_000);
+    await ensureBuilt();
+    const redis = await TestRedis.start();
+    const root = await makeTempDir('locktokens-redis');
+    const cli = await spawnCli(['--root', root, '--port', '0', '--workers', '2', '--lock-store', redis.url, '--htpasswd', join(dir, 'htpasswd')]);
+    try {
+      await writeFile(join(root, 'r.txt'), 'R');
+      const l = await request(cli.base, 'LOCK', '/r.txt', { headers: { ...alice, Depth: '0' }, body: lockBody() });
+      expect(l.status).to.equal(200);
+      const t = String(l.headers['lock-token']).slice(1, -1);
+      // A new connection per request: node:cluster hands them to both workers in turn.
+      for (let i = 0; i < 4; i++) {
+        const theirs = await request(cli.base, 'PROPFIND', '/r.txt', { headers: { ...bob, Depth: '0' } });
+        expect(theirs.status).to.equal(207);
+        expect(findChild(activelock(theirs.body, '/r.txt'), DAV, 'locktoken')).to.equal(undefined);
+        expect(theirs.body).to.not.include(t);
+        const mine = await request(cli.base, 'PROPFIND', '/r.txt', { headers: { ...alice, Depth: '0' } });
+        expect(mine.body).to.include(t);
+      }
+    } finally {
+      await cli.stop();
+      await redis.stop();
+      await rm(root, { recursive: true, force: true });
     }
   });
 });

@@ -11,6 +11,7 @@ import { lockBody } from '../helpers/server.js';
 import { multistatus, propText, DAV } from '../helpers/dav.js';
 import { requireProgram, run } from '../helpers/run.js';
 import { guardedServer } from './helpers.js';
+import { patchHeaders, TUS, tusMetadata } from '../sync/helpers.js';
 
 const names = async (dir: string): Promise<string[]> => (await readdir(dir)).filter((n) => n !== '.davmeta').sort();
 
@@ -41,6 +42,22 @@ describe('security: control characters in names and stored XML', function () {
     for (const p of ['/with%20space.txt', '/%C3%9Cn%C3%AFc%C3%B6d%C3%A9%20%E2%98%BA.txt', "/quote'%22amp%26.txt", '/percent%25.txt']) {
       expect((await g.srv.req('PUT', p, { body: 'x' })).status, p).to.equal(201);
     }
+  });
+
+  it('refuses them as the target of a resumable (tus) upload, whether the path is encoded or raw', async () => {
+    const before = await names(g.f.root);
+    for (const target of ['/a%01b.txt', '/esc%1B%5B31m.txt', '/raw\u0001name.txt', '/sub%0Adir/x.txt']) {
+      const r = await g.srv.req('POST', '/.dav/uploads/', { headers: { ...TUS, 'Upload-Length': '1', 'Upload-Metadata': tusMetadata({ path: target }) } });
+      expect(r.status, target).to.equal(400);
+      expect(r.body).to.match(/control characters/);
+    }
+    expect(await names(g.f.root)).to.deep.equal(before);
+    // An ordinary name goes through the same route.
+    const ok = await g.srv.req('POST', '/.dav/uploads/', { headers: { ...TUS, 'Upload-Length': '1', 'Upload-Metadata': tusMetadata({ path: '/tus%20ok.txt' }) } });
+    expect(ok.status).to.equal(201);
+    const patch = await g.srv.req('PATCH', new URL(ok.headers.location!, g.srv.base).pathname, { headers: patchHeaders(0), body: 'y' });
+    expect(patch.status).to.be.oneOf([201, 204]);
+    expect((await g.srv.req('GET', '/tus%20ok.txt')).body).to.equal('y');
   });
 
   it('refuses &#1; and raw control characters in dead property values and lock owners', async () => {

@@ -113,4 +113,32 @@ describe('special files in the root', () => {
       await s.close();
     }
   });
+
+  it('the page skips named pipes: its listing, a zip of the folder and thumbnails answer at once', async function () {
+    const { execFileSync } = await import('node:child_process');
+    const s = await startTestServer();
+    try {
+      await mkdir(join(s.root, 'dir'));
+      await writeFile(join(s.root, 'dir', 'a.txt'), 'AAAA');
+      for (let i = 0; i < 6; i++) execFileSync('mkfifo', [join(s.root, 'dir', `pipe${i}.jpg`)]);
+      // More of each than libuv has threads: a blocking open would hang the later ones and everyone after.
+      const thumbs = await Promise.all(Array.from({ length: 6 }, (_, i) => s.req('GET', `/dir/pipe${i}.jpg?thumb=64`)));
+      for (const t of thumbs) expect(t.status).to.be.oneOf([403, 404]);
+      for (let i = 0; i < 3; i++) {
+        const zip = await s.req('GET', '/dir/?download=zip');
+        expect(zip.status).to.equal(200);
+        expect(zip.headers['content-type']).to.equal('application/zip');
+        expect(zip.raw.includes('a.txt')).to.equal(true);
+        expect(zip.raw.includes('pipe')).to.equal(false);
+      }
+      const page = await s.req('GET', '/dir/', { headers: { Accept: 'text/html' } });
+      expect(page.status).to.equal(200);
+      expect(page.body).to.contain('a.txt');
+      expect(page.body).to.not.contain('pipe0.jpg');
+      await writeFile(join(s.root, 'ok.txt'), 'still serving');
+      expect((await s.req('GET', '/ok.txt')).body).to.equal('still serving');
+    } finally {
+      await s.close();
+    }
+  });
 });

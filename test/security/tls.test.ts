@@ -63,6 +63,10 @@ describe('security: TLS profile', function () {
     const missing = await request(`https://127.0.0.1:${s.running.port}`, 'GET', '/nothing-here');
     expect(missing.status).to.equal(404);
     expect(missing.headers['strict-transport-security']).to.equal('max-age=31536000');
+    // The Host check's refusal too (HSTS runs before it).
+    const foreign = await request(`https://127.0.0.1:${s.running.port}`, 'GET', '/', { headers: { Host: 'rebind.attacker.example' } });
+    expect(foreign.status).to.equal(421);
+    expect(foreign.headers['strict-transport-security']).to.equal('max-age=31536000');
   });
 
   it('never sends it over plain HTTP, unless a trusted proxy says the client used HTTPS', async () => {

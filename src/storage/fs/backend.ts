@@ -55,7 +55,7 @@ export class FsBackend implements StorageBackend, tree.TreeHost {
     this.root = opts.root;
     this.fsync = opts.fsync ?? false;
     this.metaDir = opts.metaDir ?? join(opts.root, META_DIR);
-    this.props = opts.shareWith?.props ?? new FsPropertyStore(this.metaDir);
+    this.props = opts.shareWith?.props ?? new FsPropertyStore(this.metaDir, this.root);
     this.staging = opts.shareWith?.staging ?? new Staging(this.metaDir, opts.staging);
     this.partials = opts.shareWith?.partials ?? new FsPartialUploads(join(this.staging.dir, RESUMABLE_DIR), this.fsync);
     const p = this.partials;

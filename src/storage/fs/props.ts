@@ -12,6 +12,13 @@
  *
  * Tree operations (remove, move, copy) are driven by tree events (src/storage/side-data.ts):
  * MOVE is one rename of a file and one of a directory, whatever the size of the subtree.
+ *
+ * Each file records whose properties it holds: the resource's device, inode and (where the
+ * filesystem keeps it across renames) birth time. A process killed between a tree operation and
+ * the property step that follows it (a MOVE over a file, a DELETE, a COPY) leaves files that
+ * name another resource; they are ignored, so properties can be lost in a crash but never
+ * attach to the wrong resource. MOVE keeps the inode; COPY and PUT (a new inode renamed over the
+ * old one) write the new owner into the files they carry over.
  */
 import { promises as fsp } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
@@ -41,22 +48,61 @@ export function storedSegment(seg: string): string {
   return HASHED + createHash('sha256').update(seg).digest('hex');
 }
 
-/** File format of a hashed name: the name itself beside the properties. */
-interface HashedFile {
-  name: string;
+/**
+ * File format: `{ id, name?, props }`, `id` naming the resource (see `identity`), `name` the
+ * resource's name when it is stored hashed. Files written before ids existed are a bare array
+ * or `{ name, props }` and are trusted as they are.
+ */
+interface PropFile {
+  id?: string | null;
+  name?: string;
   props: DeadProperty[];
 }
+
+const isNotThere = (e: unknown): boolean => ['ENOENT', 'ENOTDIR'].includes((e as NodeJS.ErrnoException).code ?? '');
 
 export class FsPropertyStore implements PropertyStore {
   private readonly base: string;
   private readonly mutex = new KeyedMutex();
+  /** Whether birth times survive a rename here (statx btime; some filesystems report ctime). */
+  private birthStable = false;
 
-  constructor(metaDir: string) {
+  /** `root`: the served tree, whose resources the files are checked against (none: no check). */
+  constructor(
+    metaDir: string,
+    private readonly root?: string,
+  ) {
     this.base = join(metaDir, 'props');
   }
 
   async init(): Promise<void> {
     await fsp.mkdir(join(this.base, 'root.d'), { recursive: true });
+    if (this.root) this.birthStable = await birthSurvivesRename(this.base);
+  }
+
+  /**
+   * Who the resource at `path` is: `dev:ino` in base 36 (the same as ResourceInfo.id), then
+   * `/birth time` where it is stable; null when nothing is there.
+   */
+  async identity(path: string): Promise<string | null> {
+    if (!this.root) return null;
+    try {
+      // Followed like ResourceInfo.id, which a PUT names as the content it replaced.
+      const st = await fsp.stat(path === '/' ? this.root : join(this.root, path), { bigint: true });
+      const id = `${st.dev.toString(36)}:${st.ino.toString(36)}`;
+      return this.birthStable && st.birthtimeNs > 0n ? `${id}/${st.birthtimeNs.toString(36)}` : id;
+    } catch (e) {
+      if (isNotThere(e)) return null;
+      return asStorage(e);
+    }
+  }
+
+  /** The properties in `data` when they belong to the resource now at `path`. */
+  private async owned(path: string, data: PropFile | DeadProperty[] | null): Promise<DeadProperty[]> {
+    if (!data) return [];
+    if (Array.isArray(data)) return data;
+    if (data.id === undefined || !this.root) return data.props;
+    return data.id === (await this.identity(path)) ? data.props : [];
   }
 
   /** Directory holding the property files of the members of `path`. */
@@ -77,9 +123,9 @@ export class FsPropertyStore implements PropertyStore {
     return path.slice(path.lastIndexOf('/') + 1);
   }
 
-  private async readFile(file: string): Promise<DeadProperty[] | HashedFile | null> {
+  private async readFile(file: string): Promise<DeadProperty[] | PropFile | null> {
     try {
-      return JSON.parse(await fsp.readFile(file, 'utf8')) as DeadProperty[] | HashedFile;
+      return JSON.parse(await fsp.readFile(file, 'utf8')) as DeadProperty[] | PropFile;
     } catch (e) {
       if (isEnoent(e) || e instanceof SyntaxError) return null;
       return asStorage(e);
@@ -87,14 +133,14 @@ export class FsPropertyStore implements PropertyStore {
   }
 
   async get(path: string): Promise<DeadProperty[]> {
-    const data = await this.readFile(this.fileOf(path));
-    if (!data) return [];
-    return Array.isArray(data) ? data : data.props;
+    return this.owned(path, await this.readFile(this.fileOf(path)));
   }
 
-  private serialize(path: string, props: DeadProperty[]): string {
+  /** The file content for `props` of the resource at `path`, owned by `id`. */
+  private serialize(path: string, props: DeadProperty[], id: string | null): string {
     const name = FsPropertyStore.nameOf(path);
-    return storedSegment(name) === name || path === '/' ? JSON.stringify(props) : JSON.stringify({ name, props } satisfies HashedFile);
+    const file: PropFile = storedSegment(name) === name || path === '/' ? { id, props } : { id, name, props };
+    return JSON.stringify(this.root ? file : file.name === undefined ? props : { name, props });
   }
 
   async patch(path: string, ops: PropPatchOp[]): Promise<void> {
@@ -111,7 +157,7 @@ export class FsPropertyStore implements PropertyStore {
             await fsp.rm(file, { force: true });
             return;
           }
-          await writeAtomic(file, this.serialize(path, [...props.values()]));
+          await writeAtomic(file, this.serialize(path, [...props.values()], await this.identity(path)));
         }),
       )
       .catch(asStorage);
@@ -134,7 +180,7 @@ export class FsPropertyStore implements PropertyStore {
         continue;
       }
       const data = await this.readFile(join(where, n));
-      if (data && !Array.isArray(data)) names.add(data.name);
+      if (data && !Array.isArray(data) && data.name !== undefined) names.add(data.name);
     }
     return names;
   }
@@ -157,9 +203,29 @@ export class FsPropertyStore implements PropertyStore {
     const to = this.fileOf(dst);
     const plain = (p: string): boolean => p === '/' || storedSegment(FsPropertyStore.nameOf(p)) === FsPropertyStore.nameOf(p);
     if (plain(src) && plain(dst)) return renameIfPresent(from, to);
-    const props = await this.get(src);
-    if (props.length) await writeAtomic(to, this.serialize(dst, props));
+    // Called after the resource moved: it is at `dst` now, with the inode it had at `src`.
+    const data = await this.readFile(from);
+    const props = await this.owned(dst, data);
+    if (props.length) await writeAtomic(to, this.serialize(dst, props, await this.identity(dst)));
     await fsp.rm(from, { force: true });
+  }
+
+  /**
+   * The content of `path` was replaced in place by a new file (PUT): the resource, and so its
+   * properties, stay; the file records the new inode. `previousId` is the replaced file's id
+   * (ResourceInfo.id): properties that named another resource stay ignored.
+   */
+  async contentReplaced(path: string, previousId?: string): Promise<void> {
+    if (!this.root || previousId === undefined) return;
+    const file = this.fileOf(path);
+    await this.mutex
+      .run(file, async () => {
+        const data = await this.readFile(file);
+        if (!data || Array.isArray(data) || data.id === undefined) return;
+        if (data.id === null || data.id.split('/')[0] !== previousId) return;
+        await writeAtomic(file, this.serialize(path, data.props, await this.identity(path)));
+      })
+      .catch(asStorage);
   }
 
   /**
@@ -169,21 +235,85 @@ export class FsPropertyStore implements PropertyStore {
   async copyTree(src: string, dst: string, deep: boolean): Promise<void> {
     await this.removeTree(dst);
     await this.copyOne(src, dst);
-    if (!deep) return;
+    if (deep) await this.copyMembers(src, dst).catch(asStorage);
+  }
+
+  /**
+   * Copies the property files below `src` to `dst`, each owned by the copy now at its path. Only
+   * property files and member directories are looked at: lock files and temp files stay behind.
+   */
+  private async copyMembers(src: string, dst: string): Promise<void> {
+    let entries: string[];
     try {
-      // Only property files and member directories: lock files and temp files stay behind.
-      await fsp.cp(this.membersDir(src), this.membersDir(dst), { recursive: true, filter: (p) => !p.endsWith('.lock') && !p.endsWith(ATOMIC_TMP_SUFFIX) });
+      entries = await fsp.readdir(this.membersDir(src));
     } catch (e) {
-      if (!isEnoent(e)) asStorage(e);
+      if (isNotThere(e)) return;
+      throw e;
+    }
+    let hashedDirs: Map<string, string> | null = null;
+    for (const n of entries) {
+      if (n.endsWith('.p')) {
+        const stored = n.slice(0, -2);
+        let name: string | undefined = stored;
+        if (stored.startsWith(HASHED)) {
+          const data = await this.readFile(join(this.membersDir(src), n));
+          name = data && !Array.isArray(data) ? data.name : undefined;
+        }
+        if (name !== undefined) await this.copyOne(childPath(src, name), childPath(dst, name));
+      } else if (n.endsWith('.d')) {
+        const stored = n.slice(0, -2);
+        let name: string | undefined = stored;
+        if (stored.startsWith(HASHED)) {
+          // A long name's folder records no name: find the member whose hash it is.
+          hashedDirs ??= await this.hashedMembers(dst);
+          name = hashedDirs.get(stored);
+        }
+        if (name !== undefined) await this.copyMembers(childPath(src, name), childPath(dst, name));
+      }
     }
   }
 
-  /** Copies the properties of one resource (not its members). */
+  /** Stored (hashed) segment -> name, for the members of `path` whose names are stored hashed. */
+  private async hashedMembers(path: string): Promise<Map<string, string>> {
+    const out = new Map<string, string>();
+    if (!this.root) return out;
+    try {
+      for (const n of await fsp.readdir(path === '/' ? this.root : join(this.root, path))) {
+        if (storedSegment(n) !== n) out.set(storedSegment(n), n);
+      }
+    } catch (e) {
+      if (!isNotThere(e)) throw e;
+    }
+    return out;
+  }
+
+  /** Copies the properties of one resource (not its members) to its copy at `dst`. */
   async copyOne(src: string, dst: string): Promise<void> {
     const props = await this.get(src);
     const to = this.fileOf(dst);
     if (props.length === 0) return void (await fsp.rm(to, { force: true }).catch(asStorage));
-    await writeAtomic(to, this.serialize(dst, props)).catch(asStorage);
+    await writeAtomic(to, this.serialize(dst, props, await this.identity(dst))).catch(asStorage);
+  }
+}
+
+const childPath = (parent: string, name: string): string => (parent === '/' ? `/${name}` : `${parent}/${name}`);
+
+/** Whether this filesystem reports a birth time that a rename keeps (probed once, in `dir`). */
+async function birthSurvivesRename(dir: string): Promise<boolean> {
+  const a = join(dir, `.btime-probe.${OWNER_TAG}.${randomUUID()}${ATOMIC_TMP_SUFFIX}`);
+  const b = join(dir, `.btime-probe.${OWNER_TAG}.${randomUUID()}${ATOMIC_TMP_SUFFIX}`);
+  try {
+    await fsp.writeFile(a, '');
+    const before = await fsp.stat(a, { bigint: true });
+    await new Promise((r) => setTimeout(r, 20)); // past the kernel's coarse timestamp tick
+    await fsp.rename(a, b);
+    const after = await fsp.stat(b, { bigint: true });
+    return before.birthtimeNs > 0n && before.birthtimeNs === after.birthtimeNs && after.birthtimeNs !== after.ctimeNs;
+  } catch {
+    return false;
+  } finally {
+    await fsp.rm(a, { force: true });
+    await fsp.rm(b, { force: true });
   }
 }
 

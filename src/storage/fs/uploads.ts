@@ -110,7 +110,7 @@ export function staged(t: UploadTarget, tmp: string, owned: boolean): PendingUpl
   };
 }
 
-const changesOf = (t: UploadTarget, current: ResourceInfo | null): CommitResult['changes'] => [current ? { type: 'replaced', path: t.path } : { type: 'created', path: t.path, isCollection: false }];
+const changesOf = (t: UploadTarget, current: ResourceInfo | null): CommitResult['changes'] => [current ? { type: 'replaced', path: t.path, previousId: current.id } : { type: 'created', path: t.path, isCollection: false }];
 
 async function done(t: UploadTarget, current: ResourceInfo | null): Promise<CommitResult> {
   const info = await statFile(t.file);

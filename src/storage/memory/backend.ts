@@ -185,7 +185,7 @@ export class MemoryBackend implements StorageBackend {
         const f: FileNode = { kind: 'file', data, mtimeMs: copts.mtimeMs ?? now, birthtimeMs: old?.birthtimeMs ?? now, version: next(), id: old?.id ?? next() };
         parent.children.set(name, f);
         if (!old) this.touch(parent);
-        const changes: TreeChange[] = [old ? { type: 'replaced', path } : { type: 'created', path, isCollection: false }];
+        const changes: TreeChange[] = [old ? { type: 'replaced', path, previousId: `m${old.id}` } : { type: 'created', path, isCollection: false }];
         return { created: !old, info: MemoryBackend.info(f), changes };
       },
       abort: async () => undefined,

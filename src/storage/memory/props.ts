@@ -41,6 +41,10 @@ export class MemoryPropertyStore implements PropertyStore {
     for (const [p, v] of moving) this.byPath.set(dst + p.slice(src.length), v);
   }
 
+  async contentReplaced(): Promise<void> {
+    // Keyed by path alone: nothing to renew.
+  }
+
   async copyTree(src: string, dst: string, deep: boolean): Promise<void> {
     const copying = (deep ? this.below(src) : this.byPath.has(src) ? [src] : []).map((p) => [p, this.byPath.get(p)!] as const);
     await this.removeTree(dst);
