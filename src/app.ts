@@ -15,6 +15,7 @@ import type { DavContext, DavState, Handler, Services } from './context.js';
 import { DavError } from './errors.js';
 import { errors, isClientGone, type ErrorLogger } from './middleware/errors.js';
 import { resolvePath } from './middleware/resolve-path.js';
+import { rightsMiddleware } from './middleware/rights.js';
 import { cors } from './middleware/cors.js';
 import { createAuth, type Auth, type Identify } from './middleware/auth.js';
 import type { StateStore } from './state/store.js';
@@ -225,11 +226,13 @@ export async function createDav(partial: Partial<ServerOptions>, hooks: AppHooks
     },
     cors(options),
     // The server's own endpoints (`<prefix>/.dav/`): public routes answer here, the others run auth first.
-    davRoutes({ services }, { auth: auth.middleware, limits: requestLimits }, hooks.routes),
+    davRoutes({ services, dispatch, defender: auth.defender, spaces: auth.spaces, appPasswords: auth.appPasswords }, { auth: auth.middleware, limits: requestLimits }, hooks.routes),
     auth.middleware,
     requestLimits,
     resolvePath,
     osJunk,
+    // Path rules of the user and their credential (src/auth/rules.ts), before any handler runs.
+    rightsMiddleware,
     dispatch,
   ]);
 

@@ -9,6 +9,7 @@ import { ConfigError, OPTION_SPECS, resolveOptions, type ServerOptions } from '.
 import { isWorker, runPrimary, workerStarted } from './cluster.js';
 import { securityWarnings } from './auth/options.js';
 import { mergeSources } from './config-file.js';
+import { runCommand } from './cli/commands/index.js';
 
 function helpText(): string {
   const rows = OPTION_SPECS.map((o) => [`--${o.flag}${o.arg ? ' ' + o.arg : ''}`, o.help]);
@@ -65,6 +66,8 @@ async function checkRoot(root: string): Promise<void> {
 }
 
 async function main(): Promise<void> {
+  const command = await runCommand(process.argv.slice(2));
+  if (command !== null) process.exit(command);
   const doctor = process.argv[2] === 'doctor';
   let parsed: ReturnType<typeof parseCli>;
   let options: ServerOptions;

@@ -5,6 +5,7 @@ import type { StorageBackend } from './storage/backend.js';
 import type { LockManager } from './locks/manager.js';
 import type { TreeEventSink } from './storage/events.js';
 import type { StateStore } from './state/store.js';
+import type { Rights } from './auth/rules.js';
 import type { ChecksumView } from './checksums/service.js';
 import type { ServerMetrics } from './admin/metrics.js';
 
@@ -36,6 +37,17 @@ export interface DavState {
   session?: { csrf: string };
   /** The Request-URI ends in '/' (below the root): it can only name a collection. */
   collectionUrl?: boolean;
+  /**
+   * Path rules in force (src/auth/rules.ts), checked before dispatch by src/middleware/rights.ts;
+   * `storage` is the view without the listing filter. Absent: no rules, nothing to check.
+   */
+  rights?: { rights: Rights; storage: StorageBackend };
+  /** A request to an account endpoint under `/.dav/` (app passwords, share links: not the tree). */
+  endpoint?: boolean;
+  /** Authenticated with an app password (src/auth/app-passwords.ts): its label. */
+  appPassword?: string;
+  /** Served through a share link (src/routes/shares.ts). */
+  share?: { mode: 'read' | 'drop'; kind: 'file' | 'folder' };
 }
 
 export type DavContext = ParameterizedContext<DavState>;

@@ -4,6 +4,7 @@
  * HMAC of the header under a per-process random key (no password is kept, and the key cannot
  * be computed without the secret), and the entry is only honoured while the user's stored hash
  * is the one it was verified against. A cached header skips the defender: it is known good.
+ * App passwords are never cached: each request looks its record up, so a revocation is immediate.
  */
 import { createHmac, randomBytes } from 'node:crypto';
 import { FAILED, type AuthOutcome, type PasswordVerifier } from './verify.js';
@@ -65,7 +66,7 @@ export class BasicAuthenticator {
     if (!c) return FAILED;
     const hash = await this.verifier.htpasswd.hashOf(c.user);
     const outcome = await this.verifier.verify(c.user, c.password, client);
-    if (outcome.ok && hash !== undefined) {
+    if (outcome.ok && hash !== undefined && !outcome.appPassword) {
       if (this.cache.size >= this.maxEntries) this.cache.delete(this.cache.keys().next().value!);
       this.cache.set(key, { user: c.user, hash, until: this.clock() + this.ttlMs });
     }

@@ -19,6 +19,8 @@ const TYPES: Record<string, string> = {
   'app.css': 'text/css; charset=utf-8',
   'icons.css': 'text/css; charset=utf-8',
   'favicon.svg': 'image/svg+xml',
+  'drop.js': 'text/javascript; charset=utf-8',
+  'account.js': 'text/javascript; charset=utf-8',
 };
 
 interface Asset {

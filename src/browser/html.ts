@@ -144,6 +144,8 @@ ${ICONS}
  */
 export function userBox(ctx: DavContext): string {
   const { user, readOnly, session } = ctx.state;
+  // A share link's visitor has no account here: nothing to connect or sign in to.
+  if (ctx.state.share) return '';
   const connect = `<a class="btn link" href="${esc(davHref(ctx, 'connect'))}">${icon('connect')}<span>Connect</span></a>`;
   if (!user) return `<div class="who">${connect}</div>`;
   const ro = readOnly ? ' <span class="ro" title="You can browse and download, not change files">read-only</span>' : '';

@@ -23,6 +23,8 @@ import { ConfigError } from '../config.js';
 import type { StateStore } from '../state/store.js';
 import { registerSessions, SessionAuth } from '../auth/session.js';
 import { FAILED } from '../auth/verify.js';
+import { AppPasswords, type AppPasswordRecord } from '../auth/app-passwords.js';
+import { applyRights, withLimits } from '../auth/user-rights.js';
 
 /** Methods a read-only user may use. */
 export const READ_METHODS = new Set(['OPTIONS', 'GET', 'HEAD', 'PROPFIND']);
@@ -49,6 +51,10 @@ export interface Auth {
   verifier: PasswordVerifier | null;
   /** Failed-login counters and bans (stats + 'failure'/'ban'/'refused' events), null without --htpasswd. */
   defender: Defender | null;
+  /** Each user's root and rules (null without --htpasswd). */
+  spaces: Spaces | null;
+  /** The users' app passwords (null without --htpasswd). */
+  appPasswords: AppPasswords | null;
 }
 
 /**
@@ -64,21 +70,26 @@ export function clientAddress(ctx: DavContext): string {
   return ctx.req.socket.remoteAddress ?? '';
 }
 
-/** An authenticated user enters their space: 403 without one, or for a write when read-only. */
-function admit(ctx: DavContext, spaces: Spaces, id: Identity): void {
+/**
+ * An authenticated user enters their space: 403 without one, or for a write when read-only. An
+ * app password narrows the user's rights to its folder and access (src/auth/user-rights.ts).
+ */
+function admit(ctx: DavContext, spaces: Spaces, id: Identity, ap?: AppPasswordRecord): void {
   const space = spaces.of(id.user);
   if (!space) throw new DavError(403, 'No access is configured for this user');
-  const readOnly = space.readOnly || id.readOnly === true;
+  const limits = ap && (ap.scope || ap.readOnly) ? [{ scope: ap.scope ?? undefined, readOnly: ap.readOnly, source: `app password ${JSON.stringify(ap.label)}` }] : [];
+  const readOnly = space.readOnly || id.readOnly === true || ap?.readOnly === true;
   // The web page's script matches this exact text to say "you have read-only access".
-  if (readOnly && !READ_METHODS.has(ctx.method)) throw new DavError(403, 'Read-only access');
+  if (readOnly && !READ_METHODS.has(ctx.method) && !ctx.state.endpoint) throw new DavError(403, 'Read-only access');
   ctx.state.user = id.user;
   ctx.state.readOnly = readOnly;
-  ctx.state.services = space.services;
+  if (ap) ctx.state.appPassword = ap.label;
+  applyRights(ctx.state, space.services, withLimits(space.rights, space.readOnly || id.readOnly === true, limits));
 }
 
 export async function createAuth(options: ServerOptions, services: Services, state: StateStore, identify?: Identify): Promise<Auth> {
   if (identify) return hostAuth(options, services, identify);
-  if (!options.htpasswd) return { middleware: (_ctx, next) => next(), verifier: null, defender: null };
+  if (!options.htpasswd) return { middleware: (_ctx, next) => next(), verifier: null, defender: null, spaces: null, appPasswords: null };
   const htpasswd = new HtpasswdFile(options.htpasswd);
   try {
     await htpasswd.load();
@@ -93,14 +104,19 @@ export async function createAuth(options: ServerOptions, services: Services, sta
     windowSec: options.authWindow,
     banSec: options.authBan,
   });
-  const verifier = new PasswordVerifier(htpasswd, defender);
+  const appPasswords = new AppPasswords(state);
+  const verifier = new PasswordVerifier(htpasswd, defender, appPasswords);
   const basic = new BasicAuthenticator(verifier);
   const spaces = await Spaces.create(services, options.users ? await loadUsers(options.users) : null);
   const challenge = `Basic realm="${options.realm}", charset="UTF-8"`;
   // The web page's sign-in form and session cookie, beside Basic (src/auth/session.ts); the
   // form's password check is the same verifier, defender included.
   const sessions = await SessionAuth.create(options, join(options.root, META_DIR), {
-    verify: (u, p, ctx) => verifier.verify(u, p, clientAddress(ctx)),
+    // A session has the user's full rights: it is opened with the main password, never an app password's.
+    verify: async (u, p, ctx) => {
+      const outcome = await verifier.verify(u, p, clientAddress(ctx));
+      return outcome.ok && outcome.appPassword ? FAILED : outcome;
+    },
     basic: (header, ctx) => basic.authenticate(header, clientAddress(ctx)),
     hashOf: (u) => htpasswd.hashOf(u),
     hasAccess: (u) => spaces.of(u) !== undefined,
@@ -117,10 +133,10 @@ export async function createAuth(options: ServerOptions, services: Services, sta
     const header = ctx.get('authorization') || undefined;
     const outcome = header ? await basic.authenticate(header, clientAddress(ctx)) : await sessions.outcome(ctx);
     if (!outcome.ok) throw outcome.banned ? refuse(outcome) : sessions.challenge(ctx, challenge);
-    admit(ctx, spaces, { user: outcome.user });
+    admit(ctx, spaces, { user: outcome.user }, outcome.appPassword);
     return next();
   }
-  return { middleware: authMiddleware, verifier, defender };
+  return { middleware: authMiddleware, verifier, defender, spaces, appPasswords };
 }
 
 /** The user as the host app says (no passwords here, so no defender: the host app guards its logins). */
@@ -135,5 +151,5 @@ async function hostAuth(options: ServerOptions, services: Services, identify: Id
     admit(ctx, spaces, id);
     return next();
   }
-  return { middleware: hostAuthMiddleware, verifier: null, defender: null };
+  return { middleware: hostAuthMiddleware, verifier: null, defender: null, spaces, appPasswords: null };
 }

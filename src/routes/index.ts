@@ -17,11 +17,14 @@ import type { DavRoute, FeatureRoutes, RouteContext, RouteDeps } from './types.j
 import { assetRoutes } from './assets.js';
 import { uploadRoutes } from './uploads.js';
 import { pageRoutes } from './page.js';
+import { shareRoutes } from './shares.js';
+import { appPasswordRoutes } from './app-passwords.js';
+import { accountRoutes } from './account.js';
 
 export type { Access, DavRoute, FeatureRoutes, RouteContext, RouteDeps } from './types.js';
 
 /** One line per feature module. */
-const FEATURES: FeatureRoutes[] = [assetRoutes, pageRoutes, uploadRoutes];
+const FEATURES: FeatureRoutes[] = [assetRoutes, pageRoutes, uploadRoutes, shareRoutes, appPasswordRoutes, accountRoutes];
 
 export const RESERVED_SEGMENT = '.dav';
 
@@ -59,6 +62,12 @@ export function inReservedSegment(rawPath: string, prefix: string): boolean {
   return seg.toLowerCase() === RESERVED_SEGMENT;
 }
 
+/** Marks a request to an account endpoint (it decides itself what a read-only user may do). */
+const endpoint = (ctx: DavContext, next: Next): Promise<void> => {
+  ctx.state.endpoint = true;
+  return next();
+};
+
 /** path-to-regexp syntax characters in a prefix are literal. */
 const literal = (s: string): string => s.replace(/[:*?+!(){}[\]\\]/g, (c) => '\\' + c);
 
@@ -70,7 +79,7 @@ async function buildRouter(prefix: string, routes: DavRoute[], guards: RouteGuar
     const run = async (ctx: RouteContext): Promise<void> => {
       await r.handler(ctx);
     };
-    router.register(r.path, r.methods, r.access === 'user' ? [guards.auth, guards.limits, run] : [guards.limits, run]);
+    router.register(r.path, r.methods, r.access === 'user' ? [...(r.account ? [endpoint] : []), guards.auth, guards.limits, run] : [guards.limits, run]);
   }
   const dispatch = router.routes();
   const allowed = router.allowedMethods();

@@ -19,6 +19,7 @@ import { DavError } from '../errors.js';
 import type { ResumableStaging } from '../storage/backend.js';
 import { parentPath } from '../dav/path.js';
 import { resolveReference } from '../dav/resolve.js';
+import { checkUploadTarget } from '../middleware/rights.js';
 import { checkConditionals, guardFor, resolveContext } from '../methods/common.js';
 import { commitUpload, parseOcMtime } from '../methods/put.js';
 import { claimMismatch, digestsOf, type ChecksumClaim, type Digests } from '../checksums/digests.js';
@@ -138,6 +139,7 @@ export class Uploads {
     const claims: ChecksumClaim[] = [...parseFileChecksum(meta.get('checksum') ?? '', 'Upload-Metadata checksum'), ...parseFileChecksum(ctx.get('oc-checksum'), 'OC-Checksum')];
 
     // Refuse now what the commit would refuse anyway (it checks everything again at the end).
+    await checkUploadTarget(ctx, path);
     await this.checkTarget(ctx, path, ifHeader);
     await this.sweepSometimes();
     await this.checkRoom(ctx, path, length);
@@ -303,6 +305,11 @@ export class Uploads {
     this.useIf(ctx, session.path, session.ifHeader);
     const pending = await staging.adopt(id, session.path);
     try {
+      // The user's path rules and the credential's limits (src/auth/rules.ts), as they are now.
+      await checkUploadTarget(ctx, session.path).catch(async (e: unknown) => {
+        await pending.abort();
+        throw e;
+      });
       await commitUpload(ctx, session.path, pending, { mtimeMs: session.mtimeMs, digests });
     } catch (e) {
       if (session.length > 0) {
