@@ -11,6 +11,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { connect } from 'node:net';
 import { startServer, type RunningServer } from '../../src/app.js';
 import type { ServerOptions } from '../../src/config.js';
 
@@ -149,3 +150,18 @@ export function spawnCli(args: string[], env: NodeJS.ProcessEnv = process.env): 
 /** Body of a lockinfo request. */
 export const lockBody = (scope: 'exclusive' | 'shared' = 'exclusive', owner = '<D:href>mailto:test@example.com</D:href>'): string =>
   `<?xml version="1.0" encoding="utf-8"?><D:lockinfo xmlns:D="DAV:"><D:lockscope><D:${scope}/></D:lockscope><D:locktype><D:write/></D:locktype><D:owner>${owner}</D:owner></D:lockinfo>`;
+
+/** Sends raw bytes on a fresh connection and resolves with everything the server wrote until it closed. */
+export function rawExchange(port: number, text: string | Buffer): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const c = connect(port, '127.0.0.1');
+    let out = '';
+    c.on('data', (d: Buffer) => (out += d.toString('latin1')));
+    c.on('end', () => resolve(out));
+    c.on('error', reject);
+    c.write(text);
+  });
+}
+
+/** The status code of a raw HTTP/1.1 answer (NaN when there is none). */
+export const statusOf = (raw: string): number => Number(/^HTTP\/1\.1 (\d{3})/.exec(raw)?.[1]);

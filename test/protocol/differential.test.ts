@@ -5,24 +5,11 @@
  * 16+ digit range numbers of issue 12.
  */
 import { expect } from 'chai';
-import { connect } from 'node:net';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { startTestServer, type TestServer } from '../helpers/server.js';
+import { rawExchange, startTestServer, statusOf, type TestServer } from '../helpers/server.js';
 import { DAV, davError, multistatus, prop, propNames, putOk, single } from '../helpers/dav.js';
 
-/** Sends raw bytes and resolves with everything the server wrote until it closed. */
-function rawExchange(port: number, text: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const c = connect(port, '127.0.0.1');
-    let out = '';
-    c.on('data', (d) => (out += d.toString('latin1')));
-    c.on('end', () => resolve(out));
-    c.on('error', reject);
-    c.write(text);
-  });
-}
-const statusOf = (raw: string): number => Number(/^HTTP\/1\.1 (\d{3})/.exec(raw)?.[1]);
 
 const BIG = Buffer.alloc(300_000);
 for (let i = 0; i < BIG.length; i++) BIG[i] = (i * 7) % 251;

@@ -4,24 +4,12 @@
  * chunked (RFC 9112 6.1), which Node passes on undecoded.
  */
 import { expect } from 'chai';
-import { connect } from 'node:net';
 import { readFile, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { startTestServer, type TestServer } from '../helpers/server.js';
+import { rawExchange, startTestServer, statusOf, type TestServer } from '../helpers/server.js';
 import { putOk } from '../helpers/dav.js';
 
-function rawExchange(port: number, text: string | Buffer): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const c = connect(port, '127.0.0.1');
-    let out = '';
-    c.on('data', (d) => (out += d.toString('latin1')));
-    c.on('end', () => resolve(out));
-    c.on('error', reject);
-    c.write(text);
-  });
-}
-const statusOf = (raw: string): number => Number(/^HTTP\/1\.1 (\d{3})/.exec(raw)?.[1]);
 
 describe('qa: request framing (Host lines, transfer codings)', () => {
   let s: TestServer;
