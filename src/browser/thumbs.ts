@@ -16,7 +16,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { createReadStream, promises as fsp } from 'node:fs';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
-import sharp from 'sharp';
+import type SharpNs from 'sharp';
 import type { DavContext } from '../context.js';
 import type { OpenFile, ResourceInfo } from '../storage/backend.js';
 import { DavError } from '../errors.js';
@@ -31,8 +31,17 @@ const MAX_PIXELS = 80_000_000;
 const TIMEOUT_S = 15;
 export const CACHE_MAX = 256 * 1024 * 1024;
 
-sharp.cache(false);
-sharp.concurrency(1);
+/** sharp (libvips, ~20 MiB resident) is loaded on the first thumbnail, not at start-up. */
+let sharpLib: typeof SharpNs | undefined;
+async function loadSharp(): Promise<typeof SharpNs> {
+  if (!sharpLib) {
+    const lib = (await import('sharp')).default;
+    lib.cache(false);
+    lib.concurrency(1);
+    sharpLib = lib;
+  }
+  return sharpLib;
+}
 
 /** Counting semaphore with a bounded queue. */
 class Gate {
@@ -134,6 +143,7 @@ export async function serveThumb(ctx: DavContext, rawSize: string): Promise<void
 }
 
 async function render(source: () => Promise<Readable>, size: number, webp: boolean): Promise<Buffer> {
+  const sharp = await loadSharp();
   const input = await source();
   const pipeline = sharp({ limitInputPixels: MAX_PIXELS, failOn: 'error', sequentialRead: true })
     .timeout({ seconds: TIMEOUT_S })

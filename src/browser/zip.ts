@@ -10,7 +10,6 @@
  * followed, and a file that cannot be opened (gone meanwhile, not a regular file, no permission)
  * is left out, so the zip holds exactly what the user could GET.
  */
-import { ZipFile } from 'yazl';
 import type { DavContext } from '../context.js';
 import type { ResourceInfo, StorageBackend } from '../storage/backend.js';
 import { DavError } from '../errors.js';
@@ -50,6 +49,7 @@ export async function serveZip(ctx: DavContext): Promise<void> {
   ctx.set('X-Content-Type-Options', 'nosniff');
   if (ctx.method === 'HEAD') return;
 
+  const { ZipFile } = await import('yazl'); // loaded on the first zip, not at start-up
   const zip = new ZipFile();
   let pumped = 0;
   let added = 0;

@@ -13,6 +13,8 @@ import { compressBody } from '../middleware/compress.js';
 import type { OpenFile, ResourceInfo } from '../storage/backend.js';
 import { setChecksumHeader } from '../checksums/http.js';
 import { protectStoredFile } from '../middleware/stored-content.js';
+import { serveView } from '../browser/views.js';
+import { renderListing } from '../browser/listing.js';
 
 /** Bodies up to this size are read with their stat in one step instead of streamed. */
 const SMALL_BODY = 64 * 1024;
@@ -31,9 +33,11 @@ function headerType(t: string): string {
 
 export async function get(ctx: DavContext): Promise<void> {
   const { path, services } = ctx.state;
-  // ?thumb=, ?q=, ?download: per-resource views of the file page (src/browser/views.ts), loaded
-  // when first asked for (they bring sharp and yazl, which a server used only for WebDAV never needs).
-  if (ctx.req.url?.includes('?') && (await (await import('../browser/views.js')).serveView(ctx))) return;
+  // ?thumb=, ?q=, ?download: per-resource views of the file page (src/browser/views.ts). Our own
+  // modules are imported statically (a dynamic import of one of them gives the tests, which load
+  // src through tsx's require hook, a second copy of DavError and friends); the heavy libraries
+  // they use (sharp, yazl) are loaded when first needed, which keeps idle memory low.
+  if (ctx.req.url?.includes('?') && (await serveView(ctx))) return;
   const { storage } = services;
   // GET of a small file: stat and content in one step from one descriptor (the content is
   // only used if the request ends up answering 200/206 with a body).
@@ -70,8 +74,6 @@ async function respond(ctx: DavContext, info: ResourceInfo, file: OpenFile | nul
   if (info.isCollection) {
     await file?.close();
     setCollectionLocation(ctx);
-    // The page is loaded when a browser first asks for it: clients that only mount never do.
-    const { renderListing } = await import('../browser/listing.js');
     await renderListing(ctx, info);
     await compressBody(ctx);
     return;

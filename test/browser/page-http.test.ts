@@ -35,7 +35,7 @@ describe('browser page over HTTP', () => {
     expect(csp).to.not.contain('unsafe-inline');
     expect(res.headers['x-content-type-options']).to.equal('nosniff');
     expect(res.headers['cache-control']).to.contain('no-store');
-    expect(res.headers['vary']).to.equal('Accept');
+    expect(res.headers['vary']).to.equal('Accept, Accept-Encoding'); // HTML or JSON; br, gzip or none
     expect(res.headers.etag).to.equal(undefined);
     expect(Number(res.headers['content-length'])).to.equal(res.raw.length);
     expect(res.body).to.not.contain('<img src=x');
