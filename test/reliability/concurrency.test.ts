@@ -104,7 +104,7 @@ describe('reliability: concurrency', function () {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
         res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }));
-        res.on('error', reject);
+        res.on('error', (e) => reject(new Error(`${method} ${path}: response ${res.statusCode} ${e.message}${stderr ? `; server stderr: ${stderr.slice(-2000)}` : ''}`, { cause: e })));
       });
       req.on('error', (e) => reject(new Error(`${method} ${path}: ${e.message}`, { cause: e })));
       req.end(body);
