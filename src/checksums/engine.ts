@@ -16,8 +16,12 @@ import { ALGORITHMS, InlineHasher, type Digests } from './digests.js';
 
 /** Messages to the hashing thread: bytes of a job in order (`length` bytes of the transferred `buf`), its digests (the job ends), or forget it. */
 type HashRequest = { op: 'data'; job: number; buf: ArrayBuffer; length: number } | { op: 'digest'; job: number } | { op: 'drop'; job: number };
-/** Its answers: a batch was hashed, or the job's digests in ALGORITHMS order. */
-type HashReply = { op: 'ack'; job: number; length: number } | { op: 'digest'; job: number; hex: string[] };
+/**
+ * Its answers: a batch was hashed (its buffer comes back, to be filled again: a 512 MiB upload
+ * allocates a few batches, not 2,048 that only a GC of the hashing thread would free), or the
+ * job's digests in ALGORITHMS order.
+ */
+type HashReply = { op: 'ack'; job: number; length: number; buf: ArrayBuffer } | { op: 'digest'; job: number; hex: string[] };
 
 /**
  * The hashing thread's code, evaluated (it runs the same from dist/ and under the test loader,
@@ -34,7 +38,7 @@ parentPort.on('message', (m) => {
     if (!hs) jobs.set(m.job, (hs = algorithms.map((a) => createHash(a))));
     const bytes = new Uint8Array(m.buf, 0, m.length);
     for (const h of hs) h.update(bytes);
-    parentPort.postMessage({ op: 'ack', job: m.job, length: m.length });
+    parentPort.postMessage({ op: 'ack', job: m.job, length: m.length, buf: m.buf }, [m.buf]);
   } else if (m.op === 'digest') {
     const hs = jobs.get(m.job) || algorithms.map((a) => createHash(a));
     jobs.delete(m.job);
@@ -45,7 +49,14 @@ parentPort.on('message', (m) => {
 });
 `;
 
+/** The thread allocates little but its batches' wrappers: a small heap keeps its memory low. */
+const THREAD_LIMITS = { maxYoungGenerationSizeMb: 2, maxOldGenerationSizeMb: 64 };
 const BATCH = 256 * 1024;
+/**
+ * An idle hashing thread ends after this long: a thread is ~10 MiB of resident memory, and
+ * small uploads (most of them) hash inline.
+ */
+const IDLE_EXIT_MS = 3000;
 const MAX_IN_FLIGHT = 2 * 1024 * 1024;
 /** After a thread failure, how long jobs hash inline before a new thread is tried. */
 const RETRY_MS = 5000;
@@ -76,14 +87,37 @@ class HashThread {
   private brokenUntil = 0;
   private nextJob = 1;
   private readonly jobs = new Map<number, JobState>();
+  /** Ends the thread once no job is open for IDLE_EXIT_MS (it is started again when needed). */
+  private exitTimer: NodeJS.Timeout | undefined;
+  /** Batches back from the thread, ready to be filled again. */
+  private readonly free: ArrayBuffer[] = [];
+
+  /** An empty batch buffer: one that came back, or a new one. */
+  batch(): Uint8Array {
+    const b = this.free.pop();
+    if (b) return new Uint8Array(b);
+    this.made++;
+    return new Uint8Array(BATCH);
+  }
+
+  /** Batch buffers allocated so far. */
+  made = 0;
+
+  get running(): boolean {
+    return this.worker !== null;
+  }
 
   /** The running thread, started on first use; null while it cannot run. */
   get(): Worker | null {
+    if (this.exitTimer) {
+      clearTimeout(this.exitTimer);
+      this.exitTimer = undefined;
+    }
     if (this.worker) return this.worker;
     if (Date.now() < this.brokenUntil) return null;
     let w: Worker;
     try {
-      w = new Worker(THREAD_SOURCE, { eval: true, name: 'dav-checksums', workerData: { algorithms: [...ALGORITHMS] } });
+      w = new Worker(THREAD_SOURCE, { eval: true, name: 'dav-checksums', workerData: { algorithms: [...ALGORITHMS] }, resourceLimits: THREAD_LIMITS });
     } catch {
       this.brokenUntil = Date.now() + RETRY_MS;
       return null;
@@ -115,10 +149,21 @@ class HashThread {
   private idle(): void {
     for (const s of this.jobs.values()) if (s.inFlight > 0 || s.digest) return;
     this.worker?.unref();
+    if (this.jobs.size === 0 && this.worker && !this.exitTimer) {
+      const w = this.worker;
+      this.exitTimer = setTimeout(() => {
+        this.exitTimer = undefined;
+        if (this.worker !== w || this.jobs.size > 0) return;
+        this.worker = null; // an exit asked for: not a failure
+        this.free.length = 0;
+        void w.terminate();
+      }, IDLE_EXIT_MS).unref();
+    }
   }
 
   private onReply(m: HashReply): void {
     const s = this.jobs.get(m.job);
+    if (m.op === 'ack' && this.free.length < MAX_IN_FLIGHT / BATCH) this.free.push(m.buf);
     if (!s) return;
     if (m.op === 'ack') {
       s.inFlight -= m.length;
@@ -157,9 +202,14 @@ class HashThread {
 
 const thread = new HashThread();
 
+/** Whether the hashing thread runs now, and how many batch buffers it has needed so far (for the tests). */
+export function hashThreadState(): { running: boolean; batches: number } {
+  return { running: thread.running, batches: thread.made };
+}
+
 class ThreadHasher implements StreamHasher {
   bytes = 0;
-  private batch: Uint8Array = new Uint8Array(BATCH);
+  private batch: Uint8Array = thread.batch();
   private used = 0;
   private done = false;
 
@@ -173,7 +223,7 @@ class ThreadHasher implements StreamHasher {
     const buf = this.batch.buffer as ArrayBuffer;
     this.state.inFlight += this.used;
     thread.post({ op: 'data', job: this.id, buf, length: this.used }, [buf]);
-    this.batch = new Uint8Array(BATCH);
+    this.batch = thread.batch();
     this.used = 0;
   }
 

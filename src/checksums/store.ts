@@ -15,6 +15,7 @@ import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { storedSegment } from '../storage/fs/props.js';
 import { OWNER_TAG } from '../storage/fs/owner.js';
+import { statWorker } from '../storage/fs/stat-batch.js';
 import { ALGORITHMS, isDigests, type Digests } from './digests.js';
 
 export interface ChecksumRecord {
@@ -121,6 +122,13 @@ export class FsChecksumStore implements ChecksumStore {
     const body = JSON.stringify({ n: nameOf(path), e: rec.etag, s: rec.size, m: rec.mtimeMs, i: rec.id, d } satisfies Stored);
     // Named like every metadata temp file, so the start-up sweep removes one a crash left.
     const tmp = `${file}.${OWNER_TAG}.${randomUUID()}.tmp`;
+    // One message to the fs worker (write, rename, the folder made when missing) instead of
+    // four or five threadpool hand-offs: every PUT writes a record.
+    const r = await statWorker.writeFile(tmp, file, body);
+    if (r) {
+      if (r.code) throw Object.assign(new Error(`${r.code}: ${file}`), { code: r.code });
+      return;
+    }
     try {
       await fsp.writeFile(tmp, body, { flag: 'wx' });
     } catch (e) {
@@ -141,7 +149,12 @@ export class FsChecksumStore implements ChecksumStore {
       await rmTree(this.membersDir('/'));
       return;
     }
-    await Promise.all([fsp.rm(this.fileOf(path), { force: true }), rmTree(this.membersDir(path))]);
+    const paths = [this.fileOf(path), this.membersDir(path)];
+    // One message to the fs worker (every PUT of a new file asks, and there is mostly nothing
+    // there); a record written meanwhile through the threadpool makes it fail: retried here.
+    const r = await statWorker.removeAll(paths);
+    if (r && !r.code) return;
+    await Promise.all([fsp.rm(paths[0]!, { force: true }), rmTree(paths[1]!)]);
   }
 
   async moveTree(src: string, dst: string): Promise<void> {

@@ -224,6 +224,14 @@ class StatWorker {
     return this.call<WorkerRequest & { op: 'rmrf' }>({ op: 'rmrf', paths });
   }
 
+  /**
+   * Replaces a small metadata file: `body` to `tmp`, renamed over `file`, its folder created
+   * when missing; null when no worker can run.
+   */
+  writeFile(tmp: string, file: string, body: string): Promise<{ code?: string } | null> | null {
+    return this.call<WorkerRequest & { op: 'write' }>({ op: 'write', tmp, file, body });
+  }
+
   /** Deletes a tree on the worker (see RemoveTreeRequest); null when no worker can run. */
   removeTree(file: string, path: string, noLink = false): Promise<TreeReply | null> | null {
     return this.call<WorkerRequest & { op: 'rm' }>({ op: 'rm', file, path, noLink });

@@ -15,6 +15,7 @@ import { errnoOf, infoFromParts, READ_CHUNK, stat as statFile } from './reads.js
 import { statWorker } from './stat-batch.js';
 import { LEGACY_TEMP_PREFIX } from '../reserved.js';
 import type { Staging } from './staging.js';
+import { transferred } from '../../util/gc.js';
 
 /** PUT bodies of known length up to this size are collected and written in one step. */
 export const SMALL_UPLOAD = 64 * 1024;
@@ -67,8 +68,9 @@ export async function receive(t: UploadTarget, body: Readable, opts: ReceiveOpti
   const discard = (): Promise<void> => fsp.rm(tmp, { force: true });
   try {
     const sink = createWriteStream(tmp, { flags: 'wx', highWaterMark: READ_CHUNK, flush: t.fsync });
-    if (opts.observe) await pipeline(body, observer(opts.observe), sink);
-    else await pipeline(body, sink);
+    const piped = opts.observe ? pipeline(body, observer(opts.observe), sink) : pipeline(body, sink);
+    body.on('data', (chunk: Buffer) => transferred(chunk.length));
+    await piped;
   } catch (e) {
     await discard();
     throw bodyError(e);

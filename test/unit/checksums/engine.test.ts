@@ -3,7 +3,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { Writable } from 'node:stream';
-import { digestStream, hashingTransform, streamHasher } from '../../../src/checksums/engine.js';
+import { digestStream, hashingTransform, hashThreadState, streamHasher } from '../../../src/checksums/engine.js';
 import { checksumList, claimMismatch, digestsOf, parseChecksumClaims } from '../../../src/checksums/digests.js';
 
 const hex = (alg: string, b: Buffer): string => createHash(alg).update(b).digest('hex');
@@ -42,6 +42,32 @@ describe('checksums engine', () => {
     expect(Buffer.concat(out).equals(data)).to.equal(true);
     expect(h.bytes).to.equal(data.length);
     expect((await h.digest()).sha256).to.equal(hex('sha256', data));
+  });
+
+  it('reuses the batch buffers the thread hands back, and the thread ends when idle', async function () {
+    this.timeout(20_000);
+    const chunk = randomBytes(65536);
+    const h = createHash('sha256');
+    const before = hashThreadState().batches;
+    const d = await digestStream(
+      Readable.from(
+        (function* () {
+          for (let i = 0; i < 1024; i++) {
+            h.update(chunk);
+            yield chunk; // 64 MiB
+          }
+        })(),
+      ),
+    );
+    expect(d.sha256).to.equal(h.digest('hex'));
+    // 256 batches of 256 KiB went through; at most the in-flight window's worth were allocated
+    expect(hashThreadState().batches - before).to.be.at.most(12);
+    expect(hashThreadState().running).to.equal(true);
+    await new Promise((r) => setTimeout(r, 3500));
+    expect(hashThreadState().running).to.equal(false);
+    // and it starts again for the next job
+    const data = randomBytes(300_000);
+    expect((await digestStream(Readable.from([data]))).md5).to.equal(hex('md5', data));
   });
 
   it('many jobs at once keep their states apart', async () => {

@@ -108,6 +108,31 @@ describe('fs worker', function () {
     expect(await fsp.readdir(root)).to.deep.equal([]);
   });
 
+  it('replaces a small metadata file through a temp name, making its folder when missing', async () => {
+    const file = join(root, 'a', 'b', 'rec.s');
+    const w = async (tmp: string, body: string): Promise<string | undefined> => {
+      const r = await statWorker.writeFile(join(root, 'a', 'b', tmp), file, body);
+      expect(r, 'the worker runs').to.not.equal(null);
+      return r!.code;
+    };
+    expect(await w('t1.tmp', 'one')).to.equal(undefined);
+    expect(await fsp.readFile(file, 'utf8')).to.equal('one');
+    expect(await w('t2.tmp', 'two')).to.equal(undefined);
+    expect(await fsp.readFile(file, 'utf8')).to.equal('two');
+    expect(await fsp.readdir(join(root, 'a', 'b'))).to.deep.equal(['rec.s']);
+    // a temp name that exists is never overwritten (wx), and nothing else changes
+    await fsp.writeFile(join(root, 'a', 'b', 'taken.tmp'), 'x');
+    expect(await w('taken.tmp', 'three')).to.equal('EEXIST');
+    expect(await fsp.readFile(file, 'utf8')).to.equal('two');
+    // a folder in the way of the record: its errno, and the temp file is gone
+    await fsp.rm(join(root, 'a', 'b', 'taken.tmp'));
+    await fsp.rm(file);
+    await fsp.mkdir(file);
+    await fsp.writeFile(join(file, 'x'), '');
+    expect(await w('t3.tmp', 'four')).to.be.oneOf(['EISDIR', 'ENOTEMPTY', 'EEXIST']);
+    expect((await fsp.readdir(join(root, 'a', 'b'))).sort()).to.deep.equal(['rec.s']);
+  });
+
   it('deletes a tree member by member: symbolic links themselves, never their targets', async () => {
     const outside = await makeTempDir('fs-worker-outside');
     try {

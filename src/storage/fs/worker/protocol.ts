@@ -34,6 +34,18 @@ export interface RemoveAllRequest {
   paths: string[];
 }
 
+/**
+ * A small metadata file (a checksum record) replaced atomically: `body` written to `tmp` (which
+ * must not exist), then renamed over `file`; when `file`'s folder is missing it is created first.
+ */
+export interface WriteFileRequest {
+  op: 'write';
+  id: number;
+  tmp: string;
+  file: string;
+  body: string;
+}
+
 /** One file's stat and, when it is a regular file of at most `max` bytes, its content. */
 export interface ReadSmallRequest {
   op: 'small';
@@ -123,7 +135,7 @@ export interface CopyTreeRequest {
   bound?: Boundary;
 }
 
-export type WorkerRequest = StatRequest | RemoveAllRequest | ReadSmallRequest | PutSmallRequest | ListRequest | ListNextRequest | ListCloseRequest | RemoveTreeRequest | CopyTreeRequest;
+export type WorkerRequest = StatRequest | RemoveAllRequest | WriteFileRequest | ReadSmallRequest | PutSmallRequest | ListRequest | ListNextRequest | ListCloseRequest | RemoveTreeRequest | CopyTreeRequest;
 
 export interface StatReply {
   id: number;
@@ -190,7 +202,7 @@ export type WorkerReply = StatReply | DoneReply | ReadSmallReply | PutSmallReply
 /** The reply type of each request type. */
 export type ReplyOf<R extends WorkerRequest> = R extends StatRequest
   ? StatReply
-  : R extends RemoveAllRequest
+  : R extends RemoveAllRequest | WriteFileRequest
     ? DoneReply
   : R extends ReadSmallRequest
     ? ReadSmallReply

@@ -3,9 +3,10 @@
  * GET, the write/rename/stat of a small PUT. Never blocks on a special file: opens use
  * O_NONBLOCK (a FIFO opens at once) and only regular files are read.
  */
-import { closeSync, constants, fstatSync, lstatSync, openSync, readSync, renameSync, rmSync, statSync, unlinkSync, utimesSync, writeFileSync, type Stats } from 'node:fs';
-import { LIST_FIELDS, STAT_FIELDS, type DoneReply, type RemoveAllRequest, type PutSmallReply, type PutSmallRequest, type ReadSmallReply, type ReadSmallRequest, type StatReply, type StatRequest } from './protocol.js';
+import { closeSync, constants, fstatSync, lstatSync, mkdirSync, openSync, readSync, renameSync, rmSync, statSync, unlinkSync, utimesSync, writeFileSync, type Stats } from 'node:fs';
+import { LIST_FIELDS, STAT_FIELDS, type DoneReply, type RemoveAllRequest, type WriteFileRequest, type PutSmallReply, type PutSmallRequest, type ReadSmallReply, type ReadSmallRequest, type StatReply, type StatRequest } from './protocol.js';
 import { errnoOf, putStat } from './stats.js';
+import { dirname } from 'node:path';
 
 const OPEN_FLAGS = constants.O_RDONLY | (constants.O_NONBLOCK ?? 0);
 // O_NOFOLLOW for the small-file read: a link answers ELOOP and the caller takes its checked
@@ -26,6 +27,30 @@ export function removeAll({ id, paths }: RemoveAllRequest): Out<DoneReply> {
     }
   }
   return [{ id }, []];
+}
+
+export function writeFile({ id, tmp, file, body }: WriteFileRequest): Out<DoneReply> {
+  let written = false;
+  try {
+    try {
+      writeFileSync(tmp, body, { flag: 'wx' });
+    } catch (e) {
+      if (errnoOf(e) !== 'ENOENT') throw e;
+      mkdirSync(dirname(file), { recursive: true });
+      writeFileSync(tmp, body, { flag: 'wx' });
+    }
+    written = true;
+    renameSync(tmp, file);
+    return [{ id }, []];
+  } catch (e) {
+    try {
+      // EEXIST before anything was written: the temp name is someone else's file
+      if (written || errnoOf(e) !== 'EEXIST') unlinkSync(tmp);
+    } catch {
+      // never created, or already gone
+    }
+    return [{ id, code: errnoOf(e) }, []];
+  }
 }
 
 export function stat({ id, path, follow }: StatRequest): Out<StatReply> {

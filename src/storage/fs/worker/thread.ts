@@ -7,7 +7,7 @@
  */
 import { parentPort } from 'node:worker_threads';
 import type { Batch, WorkerReply, WorkerRequest } from './protocol.js';
-import { putSmall, readSmall, removeAll, stat, type Out } from './small.js';
+import { putSmall, readSmall, removeAll, stat, writeFile, type Out } from './small.js';
 import * as listing from './list.js';
 import { copyTree, removeTree, type Walk } from './tree.js';
 import type { TreeReply } from './protocol.js';
@@ -70,6 +70,8 @@ function handle(m: WorkerRequest): void {
       return send(stat(m));
     case 'rmrf':
       return send(removeAll(m));
+    case 'write':
+      return send(writeFile(m));
     case 'list':
       return send(listing.start(m.id, m.dir, m.path, m.max));
     case 'next':
