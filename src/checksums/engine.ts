@@ -1,66 +1,28 @@
 /**
- * Hashing of streams (uploads, lazily hashed files) on a thread of its own. MD5 runs at a few
- * hundred MB/s, slower than an upload on a fast disk: hashed on the event loop it would halve
- * upload throughput and stall every other request for milliseconds per MiB. Here the event loop
- * only copies each chunk into a 256 KiB batch and transfers the batch; the hashing thread
- * acknowledges every batch, and a job with more than MAX_IN_FLIGHT bytes unacknowledged makes
- * its producer wait (an upload never queues more than that in memory).
+ * Hashing of streams (uploads, lazily hashed files) off the event loop, on the fs worker
+ * (src/storage/fs/worker/hash.ts). MD5 runs at a few hundred MB/s, slower than an upload on a
+ * fast disk: hashed on the event loop it would halve upload throughput and stall every other
+ * request for milliseconds per MiB. Here the event loop only copies each chunk into a 256 KiB
+ * batch and transfers the batch; the worker hashes it and hands it back to be refilled, and a
+ * job with more than MAX_IN_FLIGHT bytes unacknowledged makes its producer wait (an upload never
+ * queues more than that in memory). The worker, not a thread of its own: a second thread was
+ * ~11 MiB more resident memory for as long as it ran (a 512 MiB PUT grew the server by 20 MiB,
+ * 10 of them the thread starting), and each 256 KiB batch delays the worker's other requests by
+ * well under a millisecond.
  *
- * When the thread cannot run (it failed to start, or died), new jobs hash in this thread
+ * When the worker cannot run (it failed to start, or died), new jobs hash in this thread
  * (InlineHasher) and jobs that were in flight fail: the caller stores no checksum (it is computed
  * lazily later) or, when a client asked for verification, answers 503.
  */
-import { Worker } from 'node:worker_threads';
 import { Transform, type Readable } from 'node:stream';
 import { ALGORITHMS, InlineHasher, type Digests } from './digests.js';
+import { statWorker } from '../storage/fs/stat-batch.js';
 
-/** Messages to the hashing thread: bytes of a job in order (`length` bytes of the transferred `buf`), its digests (the job ends), or forget it. */
-type HashRequest = { op: 'data'; job: number; buf: ArrayBuffer; length: number } | { op: 'digest'; job: number } | { op: 'drop'; job: number };
-/**
- * Its answers: a batch was hashed (its buffer comes back, to be filled again: a 512 MiB upload
- * allocates a few batches, not 2,048 that only a GC of the hashing thread would free), or the
- * job's digests in ALGORITHMS order.
- */
-type HashReply = { op: 'ack'; job: number; length: number; buf: ArrayBuffer } | { op: 'digest'; job: number; hex: string[] };
-
-/**
- * The hashing thread's code, evaluated (it runs the same from dist/ and under the test loader,
- * which worker threads do not inherit): one set of hash states per job.
- */
-const THREAD_SOURCE = `
-const { parentPort, workerData } = require('node:worker_threads');
-const { createHash } = require('node:crypto');
-const algorithms = workerData.algorithms;
-const jobs = new Map();
-parentPort.on('message', (m) => {
-  if (m.op === 'data') {
-    let hs = jobs.get(m.job);
-    if (!hs) jobs.set(m.job, (hs = algorithms.map((a) => createHash(a))));
-    const bytes = new Uint8Array(m.buf, 0, m.length);
-    for (const h of hs) h.update(bytes);
-    parentPort.postMessage({ op: 'ack', job: m.job, length: m.length, buf: m.buf }, [m.buf]);
-  } else if (m.op === 'digest') {
-    const hs = jobs.get(m.job) || algorithms.map((a) => createHash(a));
-    jobs.delete(m.job);
-    parentPort.postMessage({ op: 'digest', job: m.job, hex: hs.map((h) => h.digest('hex')) });
-  } else if (m.op === 'drop') {
-    jobs.delete(m.job);
-  }
-});
-`;
-
-/** The thread allocates little but its batches' wrappers: a small heap keeps its memory low. */
-const THREAD_LIMITS = { maxYoungGenerationSizeMb: 2, maxOldGenerationSizeMb: 64 };
 const BATCH = 256 * 1024;
-/**
- * An idle hashing thread ends after this long: a thread is ~10 MiB of resident memory, and
- * small uploads (most of them) hash inline.
- */
-const IDLE_EXIT_MS = 3000;
 const MAX_IN_FLIGHT = 2 * 1024 * 1024;
-/** After a thread failure, how long jobs hash inline before a new thread is tried. */
-const RETRY_MS = 5000;
-
+const ALG: string[] = [...ALGORITHMS];
+/** Batches kept for reuse: what one job can have in flight (it may go a batch past the limit before it waits), and one more being filled. */
+const POOL = MAX_IN_FLIGHT / BATCH + 2;
 
 export interface StreamHasher {
   /** Feeds the next bytes. A returned promise means: wait for it before feeding more. */
@@ -75,160 +37,63 @@ export interface StreamHasher {
 
 class HashJobError extends Error {}
 
-interface JobState {
-  inFlight: number;
-  waiter?: () => void;
-  digest?: { resolve: (d: Digests) => void; reject: (e: Error) => void };
-  failed?: Error;
+/** Batches handed back by the worker, ready to be filled again. */
+const free: ArrayBuffer[] = [];
+let made = 0;
+let nextJob = 1;
+
+function newBatch(): Uint8Array {
+  const b = free.pop();
+  if (b) return new Uint8Array(b);
+  made++;
+  return new Uint8Array(BATCH);
 }
 
-class HashThread {
-  private worker: Worker | null = null;
-  private brokenUntil = 0;
-  private nextJob = 1;
-  private readonly jobs = new Map<number, JobState>();
-  /** Ends the thread once no job is open for IDLE_EXIT_MS (it is started again when needed). */
-  private exitTimer: NodeJS.Timeout | undefined;
-  /** Batches back from the thread, ready to be filled again. */
-  private readonly free: ArrayBuffer[] = [];
-
-  /** An empty batch buffer: one that came back, or a new one. */
-  batch(): Uint8Array {
-    const b = this.free.pop();
-    if (b) return new Uint8Array(b);
-    this.made++;
-    return new Uint8Array(BATCH);
-  }
-
-  /** Batch buffers allocated so far. */
-  made = 0;
-
-  get running(): boolean {
-    return this.worker !== null;
-  }
-
-  /** The running thread, started on first use; null while it cannot run. */
-  get(): Worker | null {
-    if (this.exitTimer) {
-      clearTimeout(this.exitTimer);
-      this.exitTimer = undefined;
-    }
-    if (this.worker) return this.worker;
-    if (Date.now() < this.brokenUntil) return null;
-    let w: Worker;
-    try {
-      w = new Worker(THREAD_SOURCE, { eval: true, name: 'dav-checksums', workerData: { algorithms: [...ALGORITHMS] }, resourceLimits: THREAD_LIMITS });
-    } catch {
-      this.brokenUntil = Date.now() + RETRY_MS;
-      return null;
-    }
-    w.on('message', (m: HashReply) => this.onReply(m));
-    const fail = (why: string): void => {
-      if (this.worker !== w) return;
-      this.worker = null;
-      this.brokenUntil = Date.now() + RETRY_MS;
-      const err = new HashJobError(`the hashing thread stopped (${why})`);
-      for (const s of this.jobs.values()) {
-        s.failed = err;
-        s.waiter?.();
-        s.digest?.reject(err);
-      }
-      this.jobs.clear();
-    };
-    w.on('error', (e) => fail(e.message));
-    w.on('exit', (code) => fail(`exit ${code}`));
-    this.worker = w;
-    this.idle();
-    return w;
-  }
-
-  /**
-   * The thread keeps the process alive only while it has work: bytes not yet acknowledged or a
-   * digest asked for (a job merely kept open between two requests of an upload does not count).
-   */
-  private idle(): void {
-    for (const s of this.jobs.values()) if (s.inFlight > 0 || s.digest) return;
-    this.worker?.unref();
-    if (this.jobs.size === 0 && this.worker && !this.exitTimer) {
-      const w = this.worker;
-      this.exitTimer = setTimeout(() => {
-        this.exitTimer = undefined;
-        if (this.worker !== w || this.jobs.size > 0) return;
-        this.worker = null; // an exit asked for: not a failure
-        this.free.length = 0;
-        void w.terminate();
-      }, IDLE_EXIT_MS).unref();
-    }
-  }
-
-  private onReply(m: HashReply): void {
-    const s = this.jobs.get(m.job);
-    if (m.op === 'ack' && this.free.length < MAX_IN_FLIGHT / BATCH) this.free.push(m.buf);
-    if (!s) return;
-    if (m.op === 'ack') {
-      s.inFlight -= m.length;
-      if (s.inFlight <= MAX_IN_FLIGHT && s.waiter) {
-        const w = s.waiter;
-        s.waiter = undefined;
-        w();
-      }
-      this.idle();
-      return;
-    }
-    this.jobs.delete(m.job);
-    this.idle();
-    const out = {} as Digests;
-    ALGORITHMS.forEach((a, i) => (out[a] = m.hex[i]!));
-    s.digest?.resolve(out);
-  }
-
-  open(): { id: number; state: JobState } {
-    const id = this.nextJob++;
-    const state: JobState = { inFlight: 0 };
-    this.jobs.set(id, state);
-    return { id, state };
-  }
-
-  post(m: HashRequest, transfer?: ArrayBuffer[]): void {
-    if (m.op !== 'drop') this.worker?.ref();
-    this.worker?.postMessage(m, transfer);
-  }
-
-  close(id: number): void {
-    if (this.jobs.delete(id)) this.post({ op: 'drop', job: id });
-    this.idle();
-  }
+/** How many batch buffers hashing has needed so far (for the tests: a long stream reuses a few). */
+export function hashBatchesMade(): number {
+  return made;
 }
 
-const thread = new HashThread();
+const lost = (): HashJobError => new HashJobError('the fs worker stopped while hashing');
 
-/** Whether the hashing thread runs now, and how many batch buffers it has needed so far (for the tests). */
-export function hashThreadState(): { running: boolean; batches: number } {
-  return { running: thread.running, batches: thread.made };
-}
-
-class ThreadHasher implements StreamHasher {
+class WorkerHasher implements StreamHasher {
   bytes = 0;
-  private batch: Uint8Array = thread.batch();
+  private readonly job = nextJob++;
+  private batch: Uint8Array = newBatch();
   private used = 0;
   private done = false;
+  private inFlight = 0;
+  private failed: Error | undefined;
+  private waiter: (() => void) | undefined;
 
-  constructor(
-    private readonly id: number,
-    private readonly state: JobState,
-  ) {}
+  private wake(): void {
+    const w = this.waiter;
+    this.waiter = undefined;
+    w?.();
+  }
 
   private flush(): void {
     if (this.used === 0) return;
     const buf = this.batch.buffer as ArrayBuffer;
-    this.state.inFlight += this.used;
-    thread.post({ op: 'data', job: this.id, buf, length: this.used }, [buf]);
-    this.batch = thread.batch();
+    const length = this.used;
+    this.batch = newBatch();
     this.used = 0;
+    const sent = statWorker.hashData(this.job, ALG, buf, length);
+    if (!sent) {
+      this.failed = lost();
+      return;
+    }
+    this.inFlight += length;
+    sent.then((r) => {
+      this.inFlight -= length;
+      if (!r) this.failed ??= lost();
+      else if (r.buf && free.length < POOL) free.push(r.buf);
+      if (this.failed || this.inFlight <= MAX_IN_FLIGHT) this.wake();
+    }, () => undefined);
   }
 
   update(chunk: Uint8Array): Promise<void> | undefined {
-    if (this.state.failed) throw this.state.failed;
+    if (this.failed) throw this.failed;
     this.bytes += chunk.length;
     let off = 0;
     while (off < chunk.length) {
@@ -238,26 +103,31 @@ class ThreadHasher implements StreamHasher {
       off += n;
       if (this.used === BATCH) this.flush();
     }
-    if (this.state.inFlight <= MAX_IN_FLIGHT) return undefined;
+    if (this.failed) throw this.failed;
+    if (this.inFlight <= MAX_IN_FLIGHT) return undefined;
     return new Promise<void>((resolve, reject) => {
-      this.state.waiter = () => (this.state.failed ? reject(this.state.failed) : resolve());
+      this.waiter = () => (this.failed ? reject(this.failed) : resolve());
     });
   }
 
-  digest(): Promise<Digests> {
-    if (this.state.failed) return Promise.reject(this.state.failed);
-    if (this.done) return Promise.reject(new Error('digest() called twice'));
+  async digest(): Promise<Digests> {
+    if (this.failed) throw this.failed;
+    if (this.done) throw new Error('digest() called twice');
     this.done = true;
     this.flush();
-    return new Promise<Digests>((resolve, reject) => {
-      this.state.digest = { resolve, reject };
-      thread.post({ op: 'digest', job: this.id });
-    });
+    if (this.failed) throw this.failed;
+    const r = await statWorker.hashDigest(this.job, ALG);
+    if (this.failed) throw this.failed;
+    if (!r?.hex) throw lost();
+    const out = {} as Digests;
+    ALGORITHMS.forEach((a, i) => (out[a] = r.hex![i]!));
+    return out;
   }
 
   discard(): void {
+    if (this.done) return;
     this.done = true;
-    thread.close(this.id);
+    statWorker.hashDrop(this.job);
   }
 }
 
@@ -278,13 +148,10 @@ class Inline implements StreamHasher {
 
 /**
  * A hasher for one stream of bytes. `inline` (or a stream known to be small) hashes in this
- * thread; otherwise the hashing thread does, when it can run.
+ * thread; otherwise the fs worker does, when it can run.
  */
 export function streamHasher(opts: { inline?: boolean } = {}): StreamHasher {
-  if (!opts.inline && thread.get()) {
-    const { id, state } = thread.open();
-    return new ThreadHasher(id, state);
-  }
+  if (!opts.inline && statWorker.available()) return new WorkerHasher();
   return new Inline();
 }
 

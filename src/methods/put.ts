@@ -80,7 +80,7 @@ export async function put(ctx: DavContext): Promise<void> {
   const claims = parseChecksumClaims(ctx.get('oc-checksum') || undefined);
   const receive: ReceiveOptions = { length: /^\d+$/.test(declared) && !ctx.get('transfer-encoding') ? Number(declared) : undefined };
   // The checksums are computed from the bytes as they are received: a small body of known
-  // length in this thread (the backend's observer), anything else on the hashing thread.
+  // length in this thread (the backend's observer), anything else on the fs worker.
   const small = receive.length !== undefined && receive.length <= SMALL_HASH;
   const hasher = streamHasher({ inline: small });
   let body = uploadBody(ctx);

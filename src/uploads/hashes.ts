@@ -63,7 +63,7 @@ export class UploadHashes {
   }
 }
 
-/** Hands bytes that are on disk to the hasher, waiting when the hashing thread is behind. */
+/** Hands bytes that are on disk to the hasher, waiting when the fs worker is behind with hashing. */
 export async function feed(r: RunningHash, chunk: Buffer): Promise<void> {
   const wait = r.hasher.update(chunk);
   r.bytes += chunk.length;

@@ -13,7 +13,7 @@ import { runInNewContext } from 'node:vm';
 type Gc = (opts?: { type?: 'minor' | 'major'; execution?: 'sync' | 'async' }) => void;
 
 /** Bytes between two minor collections. */
-export const RELEASE_EVERY = 8 * 1024 * 1024;
+export const RELEASE_EVERY = 4 * 1024 * 1024;
 
 let gc: Gc | null | undefined;
 let pending = 0;

@@ -14,6 +14,7 @@ import {
   STAT_FIELDS,
   type Batch,
   type CopyTreeRequest,
+  type HashReply,
   type ListReply,
   type PutSmallReply,
   type ReadSmallReply,
@@ -230,6 +231,26 @@ class StatWorker {
    */
   writeFile(tmp: string, file: string, body: string): Promise<{ code?: string } | null> | null {
     return this.call<WorkerRequest & { op: 'write' }>({ op: 'write', tmp, file, body });
+  }
+
+  /** Whether the worker runs (it is started if need be). */
+  available(): boolean {
+    return this.start() !== null;
+  }
+
+  /** Feeds hashing job `job` (see HashDataRequest; `buf` is transferred); null when no worker can run. */
+  hashData(job: number, alg: string[], buf: ArrayBuffer, length: number): Promise<HashReply | null> | null {
+    return this.call<WorkerRequest & { op: 'hash' }>({ op: 'hash', job, alg, buf, length }, [buf]);
+  }
+
+  /** The digests of hashing job `job`, which ends; null when no worker can run. */
+  hashDigest(job: number, alg: string[]): Promise<HashReply | null> | null {
+    return this.call<WorkerRequest & { op: 'digest' }>({ op: 'digest', job, alg });
+  }
+
+  /** Forgets hashing job `job`. */
+  hashDrop(job: number): void {
+    void this.call<WorkerRequest & { op: 'drop' }>({ op: 'drop', job });
   }
 
   /** Deletes a tree on the worker (see RemoveTreeRequest); null when no worker can run. */

@@ -46,6 +46,34 @@ export interface WriteFileRequest {
   body: string;
 }
 
+/**
+ * Bytes of hashing job `job` (the first `length` bytes of the transferred `buf`), hashed with
+ * each of `alg` (the job starts with its first bytes); the reply hands `buf` back to be refilled.
+ */
+export interface HashDataRequest {
+  op: 'hash';
+  id: number;
+  job: number;
+  alg: string[];
+  buf: ArrayBuffer;
+  length: number;
+}
+
+/** The hex digests of job `job` in `alg` order (the empty input's for a job never fed); the job ends. */
+export interface HashDigestRequest {
+  op: 'digest';
+  id: number;
+  job: number;
+  alg: string[];
+}
+
+/** Forgets hashing job `job`. */
+export interface HashDropRequest {
+  op: 'drop';
+  id: number;
+  job: number;
+}
+
 /** One file's stat and, when it is a regular file of at most `max` bytes, its content. */
 export interface ReadSmallRequest {
   op: 'small';
@@ -135,7 +163,7 @@ export interface CopyTreeRequest {
   bound?: Boundary;
 }
 
-export type WorkerRequest = StatRequest | RemoveAllRequest | WriteFileRequest | ReadSmallRequest | PutSmallRequest | ListRequest | ListNextRequest | ListCloseRequest | RemoveTreeRequest | CopyTreeRequest;
+export type WorkerRequest = StatRequest | RemoveAllRequest | WriteFileRequest | HashDataRequest | HashDigestRequest | HashDropRequest | ReadSmallRequest | PutSmallRequest | ListRequest | ListNextRequest | ListCloseRequest | RemoveTreeRequest | CopyTreeRequest;
 
 export interface StatReply {
   id: number;
@@ -165,6 +193,14 @@ export interface PutSmallReply {
   /** 1 created, 0 replaced, -1 not checked */
   created: number;
   code?: string;
+}
+
+export interface HashReply {
+  id: number;
+  /** The batch of a `hash` request, handed back. */
+  buf?: ArrayBuffer;
+  /** The digests of a `digest` request. */
+  hex?: string[];
 }
 
 export interface ListReply {
@@ -197,13 +233,15 @@ export interface TreeReply {
   code?: string;
 }
 
-export type WorkerReply = StatReply | DoneReply | ReadSmallReply | PutSmallReply | ListReply | TreeReply;
+export type WorkerReply = StatReply | DoneReply | HashReply | ReadSmallReply | PutSmallReply | ListReply | TreeReply;
 
 /** The reply type of each request type. */
 export type ReplyOf<R extends WorkerRequest> = R extends StatRequest
   ? StatReply
   : R extends RemoveAllRequest | WriteFileRequest
     ? DoneReply
+  : R extends HashDataRequest | HashDigestRequest | HashDropRequest
+    ? HashReply
   : R extends ReadSmallRequest
     ? ReadSmallReply
     : R extends PutSmallRequest

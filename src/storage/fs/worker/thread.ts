@@ -9,6 +9,7 @@ import { parentPort } from 'node:worker_threads';
 import type { Batch, WorkerReply, WorkerRequest } from './protocol.js';
 import { putSmall, readSmall, removeAll, stat, writeFile, type Out } from './small.js';
 import * as listing from './list.js';
+import { hashData, hashDigest, hashDrop } from './hash.js';
 import { copyTree, removeTree, type Walk } from './tree.js';
 import type { TreeReply } from './protocol.js';
 
@@ -72,6 +73,12 @@ function handle(m: WorkerRequest): void {
       return send(removeAll(m));
     case 'write':
       return send(writeFile(m));
+    case 'hash':
+      return send(hashData(m));
+    case 'digest':
+      return send(hashDigest(m));
+    case 'drop':
+      return send(hashDrop(m));
     case 'list':
       return send(listing.start(m.id, m.dir, m.path, m.max));
     case 'next':
