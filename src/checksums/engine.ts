@@ -65,6 +65,15 @@ class WorkerHasher implements StreamHasher {
   private inFlight = 0;
   private failed: Error | undefined;
   private waiter: (() => void) | undefined;
+  /** The worker that holds this job's hash states (statWorker.generation), once bytes were sent. */
+  private gen: number | undefined;
+
+  /** A job whose worker was replaced lost its states: it fails rather than hash only the rest. */
+  private sameWorker(): boolean {
+    if (this.gen === undefined) this.gen = statWorker.generation;
+    else if (this.gen !== statWorker.generation) this.failed ??= lost();
+    return !this.failed;
+  }
 
   private wake(): void {
     const w = this.waiter;
@@ -83,6 +92,7 @@ class WorkerHasher implements StreamHasher {
       this.failed = lost();
       return;
     }
+    if (!this.sameWorker()) return;
     this.inFlight += length;
     sent.then((r) => {
       this.inFlight -= length;
@@ -116,7 +126,9 @@ class WorkerHasher implements StreamHasher {
     this.done = true;
     this.flush();
     if (this.failed) throw this.failed;
-    const r = await statWorker.hashDigest(this.job, ALG);
+    const asked = statWorker.hashDigest(this.job, ALG);
+    if (this.gen !== undefined && !this.sameWorker()) throw this.failed!;
+    const r = await asked;
     if (this.failed) throw this.failed;
     if (!r?.hex) throw lost();
     const out = {} as Digests;

@@ -69,6 +69,9 @@ class StatWorker {
     return this.waiting.size;
   }
 
+  /** Counts the workers started: state kept on one (a hashing job) is gone once this changes. */
+  generation = 0;
+
   private start(): Worker | null {
     if (this.worker) return this.worker;
     if (this.broken) return null;
@@ -79,6 +82,7 @@ class StatWorker {
       this.broken = true;
       return null;
     }
+    this.generation++;
     w.on('message', (m: Batch<WorkerReply>) => {
       for (const r of m.b) {
         const waiter = this.waiting.get(r.id);

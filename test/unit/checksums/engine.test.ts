@@ -4,6 +4,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { Writable } from 'node:stream';
 import { digestStream, hashBatchesMade, hashingTransform, streamHasher } from '../../../src/checksums/engine.js';
+import { statWorker } from '../../../src/storage/fs/stat-batch.js';
 import { checksumList, claimMismatch, digestsOf, parseChecksumClaims } from '../../../src/checksums/digests.js';
 
 const hex = (alg: string, b: Buffer): string => createHash(alg).update(b).digest('hex');
@@ -62,6 +63,27 @@ describe('checksums engine', () => {
     expect(d.sha256).to.equal(h.digest('hex'));
     // 256 batches of 256 KiB went through; at most the in-flight window's worth were allocated
     expect(hashBatchesMade() - before).to.be.at.most(12);
+  });
+
+  it('a job whose fs worker stopped between two parts fails instead of hashing only the rest', async function () {
+    this.timeout(20_000);
+    const h = streamHasher();
+    const part = randomBytes(300_000);
+    expect(h.update(part)).to.equal(undefined);
+    await new Promise((r) => setTimeout(r, 100)); // the first batch is hashed and handed back
+    await (statWorker as unknown as { worker: { terminate(): Promise<number> } }).worker.terminate();
+    await new Promise((r) => setTimeout(r, 50));
+    let failed: unknown;
+    try {
+      const wait = h.update(part);
+      if (wait) await wait;
+      await h.digest();
+    } catch (e) {
+      failed = e;
+    }
+    expect(String(failed)).to.match(/fs worker stopped/);
+    // a new job runs on the new worker
+    expect((await digestStream(Readable.from([part]))).md5).to.equal(hex('md5', part));
   });
 
   it('many jobs at once keep their states apart', async () => {
