@@ -47,7 +47,11 @@ export async function get(ctx: DavContext): Promise<void> {
   const smallBody = small?.body && small.body.length === info.size ? small.body : null;
   // Otherwise describe the body from the file we will send: a rename over the path between a
   // stat and an open would pair the old length with the new bytes (a corrupt response).
-  const file = !smallBody && !info.isCollection && ctx.method === 'GET' && storage.openFile ? await storage.openFile(path) : null;
+  const opens = !smallBody && !info.isCollection && ctx.method === 'GET' && storage.openFile;
+  const file = opens ? await storage.openFile!(path) : null;
+  // Gone since the stat: reading the path again could find another file there, whose bytes
+  // would go out under the length stat'ed here (a body ending short of its Content-Length).
+  if (opens && !file) throw new DavError(404, 'Not found');
   if (file) info = file.info;
   try {
     await respond(ctx, info, file, smallBody);

@@ -1,0 +1,117 @@
+/**
+ * A response is never cut once it has started: under concurrent changes of the same paths the
+ * client gets either a whole body of the length the headers promised, or an error status
+ * before any body. Real races against the real server: the tree changes (over WebDAV, or on
+ * disk beside it) while requests are in flight, in loops long enough to hit the windows.
+ */
+import { expect } from 'chai';
+import { Agent, request as httpRequest } from 'node:http';
+import { promises as fsp } from 'node:fs';
+import { join } from 'node:path';
+import { startTestServer, type TestServer } from '../helpers/server.js';
+
+interface Outcome {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: Buffer;
+  /** Why the body did not arrive whole (the connection closed, or it stalled), if it did not. */
+  cut?: string;
+}
+
+/**
+ * One request; a body that stops arriving for `stallMs` counts as cut (a response that ended
+ * short of its Content-Length leaves a keep-alive client waiting until the server drops the
+ * connection, ~11 s later).
+ */
+function send(port: number, agent: Agent, method: string, path: string, headers: Record<string, string> = {}, body?: Buffer | string, stallMs = 3000): Promise<Outcome> {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest({ host: '127.0.0.1', port, method, path, headers, agent }, (res) => {
+      const chunks: Buffer[] = [];
+      let timer = setTimeout(() => stalled(), stallMs);
+      const stalled = (): void => {
+        res.destroy();
+        resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks), cut: `no byte for ${stallMs} ms` });
+      };
+      res.on('data', (c: Buffer) => {
+        chunks.push(c);
+        clearTimeout(timer);
+        timer = setTimeout(() => stalled(), stallMs);
+      });
+      res.on('end', () => {
+        clearTimeout(timer);
+        resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) });
+      });
+      res.on('error', (e) => {
+        clearTimeout(timer);
+        resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks), cut: e.message });
+      });
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+describe('reliability: a started response is never cut', function () {
+  this.timeout(120_000);
+  let s: TestServer;
+  let agent: Agent;
+  before(async () => {
+    s = await startTestServer();
+    agent = new Agent({ keepAlive: true, maxSockets: 64 });
+  });
+  after(async () => {
+    agent.destroy();
+    await s.close();
+  });
+
+  it('GET of a file deleted and put back between its stat and its open: a whole body or 404, never a promise it cannot keep', async () => {
+    // The GET stats a large file, finds nothing when it opens it, and must not then send
+    // whatever file sits at the path by the time it reads (an old length with new bytes: the
+    // body ends short of its Content-Length and the client waits for bytes that never come).
+    const big = Buffer.alloc(256 * 1024, 'B');
+    const small = Buffer.alloc(100, 's');
+    const x = join(s.root, 'x.bin');
+    const stash = join(s.root, '..', `${s.root.split('/').pop()}-stash`);
+    await fsp.mkdir(stash, { recursive: true });
+    let stop = false;
+    const seen = { whole: 0, missing: 0 };
+    const cuts: string[] = [];
+    // The rival: the file is replaced on disk (rename is atomic), removed for a moment, and a
+    // small file takes its place, over and over.
+    const rival = (async () => {
+      let n = 0;
+      while (!stop) {
+        await fsp.writeFile(join(stash, 'big'), big);
+        await fsp.rename(join(stash, 'big'), x);
+        await new Promise((r) => setTimeout(r, n++ % 3));
+        await fsp.rm(x, { force: true });
+        await new Promise((r) => setImmediate(r));
+        await fsp.writeFile(join(stash, 'small'), small);
+        await fsp.rename(join(stash, 'small'), x);
+        await new Promise((r) => setTimeout(r, 1));
+      }
+    })();
+    const reader = async (): Promise<void> => {
+      while (!stop) {
+        const r = await send(s.running.port, agent, 'GET', '/x.bin');
+        if (r.cut) cuts.push(`${r.status} Content-Length ${r.headers['content-length']}: ${r.cut} after ${r.body.length} bytes`);
+        else if (r.status === 404) seen.missing++;
+        else {
+          expect(r.status).to.equal(200);
+          expect(r.body.length, 'body length').to.equal(Number(r.headers['content-length']));
+          expect(r.body.equals(r.body.length === big.length ? big : small), 'a whole version').to.equal(true);
+          seen.whole++;
+        }
+      }
+    };
+    const t0 = Date.now();
+    const readers = Array.from({ length: 24 }, () => reader());
+    while (Date.now() - t0 < 8000 && cuts.length === 0) await new Promise((r) => setTimeout(r, 100));
+    stop = true;
+    await Promise.all([rival, ...readers]);
+    await fsp.rm(stash, { recursive: true, force: true });
+    expect(cuts.length, `responses cut: ${cuts.slice(0, 3).join('; ')}`).to.equal(0);
+    expect(seen.whole).to.be.greaterThan(0);
+    expect(seen.missing).to.be.greaterThan(0);
+  });
+});
