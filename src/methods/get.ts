@@ -158,17 +158,45 @@ export function setCollectionLocation(ctx: DavContext): void {
 
 /**
  * Several ranges: 206 multipart/byteranges (RFC 7233 4.1), streamed part by part with the
- * length known up front. Each part reads from a descriptor opened for it; a part whose file is
- * no longer the version described (another write replaced it) ends the response early, as a
- * shrinking file does, since the promised bytes cannot be sent.
+ * length known up front. Each part reads from a descriptor of its own, all opened before the
+ * response starts on the version described: a write replacing the file meanwhile cannot cut the
+ * body half way. Should the file be replaced while they are opened, the whole file goes out
+ * (200) from the descriptor already open (RFC 7233 3.1: a server may ignore Range).
  */
 async function sendMultipart(ctx: DavContext, info: ResourceInfo, ranges: ByteRange[], file: OpenFile | null, smallBody: Buffer | null): Promise<void> {
   const { path, services } = ctx.state;
   const { storage } = services;
-  await file?.close();
+  const files: OpenFile[] = file ? [file] : [];
+  if (file) {
+    try {
+      while (files.length < ranges.length) {
+        const f = await storage.openFile!(path);
+        if (!f || f.info.etag !== info.etag) {
+          await f?.close();
+          await Promise.all(files.slice(1).map((x) => x.close()));
+          ctx.status = 200;
+          if (file.readInto) return sendWithReusedBuffers(ctx, file, 0, info.size);
+          ctx.body = file.stream();
+          ctx.length = info.size;
+          return;
+        }
+        files.push(f);
+      }
+    } catch (e) {
+      await Promise.all(files.slice(1).map((x) => x.close().catch(() => undefined)));
+      throw e;
+    }
+  }
   const plan = multipartPlan(ranges, info.size, String(ctx.response.get('Content-Type') || 'application/octet-stream'), randomBytes(12).toString('hex'));
   ctx.status = 206;
   ctx.type = plan.contentType;
+  // Descriptors not yet handed to a part's stream (which closes its own) are closed when the
+  // response ends early.
+  let next = 0;
+  const closeRest = (): void => {
+    for (const f of files.splice(next)) f.close().catch(() => undefined);
+  };
+  ctx.res.once('close', closeRest);
   async function* parts(): AsyncGenerator<Buffer | string> {
     for (let i = 0; i < ranges.length; i++) {
       const r = ranges[i]!;
@@ -177,12 +205,8 @@ async function sendMultipart(ctx: DavContext, info: ResourceInfo, ranges: ByteRa
         yield smallBody.subarray(r.start, r.end + 1);
         continue;
       }
-      const part = storage.openFile ? await storage.openFile(path) : null;
-      if (storage.openFile && (!part || part.info.etag !== info.etag)) {
-        await part?.close();
-        throw Object.assign(new Error('file changed during a multi-range response'), { code: 'ERR_STREAM_PREMATURE_CLOSE' });
-      }
-      const stream = part ? part.stream(r) : await storage.read(path, r);
+      const stream = files[i] ? files[i]!.stream(r) : await storage.read(path, r);
+      next = i + 1;
       for await (const chunk of stream) yield chunk as Buffer;
     }
     yield plan.tail;

@@ -114,4 +114,52 @@ describe('reliability: a started response is never cut', function () {
     expect(seen.whole).to.be.greaterThan(0);
     expect(seen.missing).to.be.greaterThan(0);
   });
+  it('GET of several ranges while the file is replaced: every part from one version, or the whole file, never a cut', async () => {
+    // Each part used to open the file anew while the body streamed; a part finding another
+    // version ended the response half way.
+    const size = 256 * 1024;
+    const versions = ['A', 'B'].map((c) => Buffer.alloc(size, c));
+    const x = join(s.root, 'ranges.bin');
+    await fsp.writeFile(x, versions[0]!);
+    let stop = false;
+    const rival = (async () => {
+      for (let n = 1; !stop; n++) {
+        const tmp = join(s.root, `.tmp-${n}`);
+        await fsp.writeFile(tmp, versions[n % 2]!);
+        await fsp.rename(tmp, x);
+        await new Promise((r) => setImmediate(r));
+      }
+    })();
+    const cuts: string[] = [];
+    const seen = { multipart: 0, whole: 0 };
+    const reader = async (): Promise<void> => {
+      while (!stop) {
+        const r = await send(s.running.port, agent, 'GET', '/ranges.bin', { Range: 'bytes=0-99,100000-199999,250000-' });
+        if (r.cut) {
+          cuts.push(`${r.status} Content-Length ${r.headers['content-length']}: ${r.cut} after ${r.body.length} bytes`);
+          continue;
+        }
+        expect(r.body.length, 'body length').to.equal(Number(r.headers['content-length']));
+        if (r.status === 200) {
+          expect(versions.some((v) => v.equals(r.body)), 'a whole version').to.equal(true);
+          seen.whole++;
+          continue;
+        }
+        expect(r.status).to.equal(206);
+        const boundary = /boundary=(\S+)/.exec(String(r.headers['content-type']))![1]!;
+        const bodies = r.body.toString('latin1').split(`--${boundary}`).slice(1, -1).map((p) => p.slice(p.indexOf('\r\n\r\n') + 4, -2));
+        expect(bodies.map((b) => b.length)).to.deep.equal([100, 100000, size - 250000]);
+        const letters = new Set(bodies.join(''));
+        expect(letters.size, 'parts from one version').to.equal(1);
+        seen.multipart++;
+      }
+    };
+    const t0 = Date.now();
+    const readers = Array.from({ length: 16 }, () => reader());
+    while (Date.now() - t0 < 6000 && cuts.length === 0) await new Promise((r) => setTimeout(r, 100));
+    stop = true;
+    await Promise.all([rival, ...readers]);
+    expect(cuts.length, `responses cut: ${cuts.slice(0, 3).join('; ')}`).to.equal(0);
+    expect(seen.multipart).to.be.greaterThan(0);
+  });
 });
