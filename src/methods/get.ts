@@ -132,16 +132,14 @@ async function sendWithReusedBuffers(ctx: DavContext, file: OpenFile, start: num
   closed.catch(() => undefined);
   const write = (chunk: Buffer): Promise<void> =>
     Promise.race([closed, new Promise<void>((resolve, reject) => res.write(chunk, (e) => (e ? reject(e) : resolve())))]);
-  let sent: number;
   try {
-    sent = await file.readInto!(start, length, write);
+    const sent = await file.readInto!(start, length, write);
+    // Truncated in place meanwhile (outside WebDAV, whose writes replace files whole): the
+    // Content-Length sent cannot be honoured; the error is logged and the connection closed.
+    if (sent < length) throw new Error(`${ctx.state.path} shrank while it was sent: ${sent} of ${length} bytes`);
   } catch (e) {
     if (!res.headersSent) ctx.respond = true; // nothing sent yet: let the error answer normally
     throw e;
-  }
-  if (sent < length) {
-    res.destroy(); // the file shrank meanwhile: Content-Length cannot be honoured
-    return;
   }
   res.end();
 }

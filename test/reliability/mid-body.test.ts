@@ -8,7 +8,8 @@ import { expect } from 'chai';
 import { Agent, request as httpRequest } from 'node:http';
 import { promises as fsp } from 'node:fs';
 import { join } from 'node:path';
-import { startTestServer, type TestServer } from '../helpers/server.js';
+import { makeTempDir, startTestServer, type TestServer } from '../helpers/server.js';
+import { startServer } from '../../src/app.js';
 
 interface Outcome {
   status: number;
@@ -161,5 +162,52 @@ describe('reliability: a started response is never cut', function () {
     await Promise.all([rival, ...readers]);
     expect(cuts.length, `responses cut: ${cuts.slice(0, 3).join('; ')}`).to.equal(0);
     expect(seen.multipart).to.be.greaterThan(0);
+  });
+});
+
+describe('reliability: the one unavoidable cut is logged and closes the connection at once', function () {
+  this.timeout(20_000);
+
+  it('a file truncated in place (outside WebDAV) during its GET: the server logs it and drops the connection, the client never waits', async () => {
+    const root = await makeTempDir('shrink');
+    const logged: unknown[] = [];
+    const running = await startServer({ host: '127.0.0.1', port: 0, quiet: true, root }, { log: (err) => logged.push(err) });
+    const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+    try {
+      const size = 64 * 1024 * 1024;
+      const file = join(root, 'big.bin');
+      await fsp.writeFile(file, Buffer.alloc(size, 'z'));
+      const outcome = await new Promise<{ bytes: number; error?: string; ms: number }>((resolve, reject) => {
+        const req = httpRequest({ host: '127.0.0.1', port: running.port, path: '/big.bin', agent }, (res) => {
+          expect(res.statusCode).to.equal(200);
+          expect(res.headers['content-length']).to.equal(String(size));
+          let bytes = 0;
+          let t0 = 0;
+          res.once('data', () => {
+            // The download has started: hold it (the server blocks on a full socket), shrink
+            // the file on disk, then read on.
+            res.pause();
+            fsp.truncate(file, 1024 * 1024).then(() => {
+              t0 = Date.now();
+              res.resume();
+            }, reject);
+          });
+          res.on('data', (c: Buffer) => (bytes += c.length));
+          res.on('end', () => resolve({ bytes, ms: Date.now() - t0 }));
+          res.on('error', (e) => resolve({ bytes, error: e.message, ms: Date.now() - t0 }));
+        });
+        req.on('error', reject);
+        req.end();
+      });
+      expect(outcome.error, 'the client learns the body is cut').to.equal('aborted');
+      expect(outcome.bytes).to.be.lessThan(size);
+      expect(outcome.ms, 'no wait for bytes that never come').to.be.lessThan(5000);
+      expect(logged.length, 'errors logged').to.equal(1);
+      expect(String((logged[0] as Error).message)).to.match(new RegExp(`^/big\\.bin shrank while it was sent: \\d+ of ${size} bytes$`));
+    } finally {
+      agent.destroy();
+      await running.close();
+      await fsp.rm(root, { recursive: true, force: true });
+    }
   });
 });
