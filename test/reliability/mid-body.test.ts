@@ -211,3 +211,61 @@ describe('reliability: the one unavoidable cut is logged and closes the connecti
     }
   });
 });
+
+describe('reliability: PROPFIND of a tree with a folder that cannot be read (EACCES)', function () {
+  this.timeout(60_000);
+  const NOBODY = 65534;
+  let root: string;
+  let running: Awaited<ReturnType<typeof startServer>>;
+  const logged: unknown[] = [];
+
+  before(async function () {
+    // As in fs-errors.test.ts: root ignores file modes, so requests are sent while the
+    // process's effective uid is nobody (seteuid applies to every thread, the fs worker too).
+    if (process.getuid?.() !== 0) throw new Error(`this test switches to uid ${NOBODY} and must run as root (uid is ${process.getuid?.()}); CI runs as root`);
+    root = await makeTempDir('unreadable');
+    await fsp.chmod(root, 0o777);
+    running = await startServer({ host: '127.0.0.1', port: 0, quiet: true, root, lockStore: 'memory' }, { log: (err) => logged.push(err) });
+    await fsp.mkdir(join(root, 't'));
+    // Enough members that the 207 has started (64 KiB) before the walk meets the folder, wherever it comes.
+    for (let i = 0; i < 400; i++) await fsp.writeFile(join(root, 't', `${'member-with-a-long-name-'.repeat(4)}${i}.txt`), 'x');
+    await fsp.mkdir(join(root, 't', 'secret'), { mode: 0o700 });
+    await fsp.chmod(join(root, 't', 'secret'), 0o700);
+    await fsp.writeFile(join(root, 't', 'secret', 'hidden.txt'), 'x');
+  });
+  after(async () => {
+    await running?.close();
+    if (root) await fsp.rm(root, { recursive: true, force: true });
+  });
+
+  async function asNobody<T>(fn: () => Promise<T>): Promise<T> {
+    process.seteuid!(NOBODY);
+    try {
+      return await fn();
+    } finally {
+      process.seteuid!(0);
+    }
+  }
+
+  it('Depth infinity: a whole 207 without the unreadable folder\'s members, the failure logged; Depth 1 of the folder itself: 403', async () => {
+    const agent = new Agent({ keepAlive: true });
+    try {
+      const deep = await asNobody(() => send(running.port, agent, 'PROPFIND', '/t/', { Depth: 'infinity' }));
+      expect(deep.cut, 'the response is not cut').to.equal(undefined);
+      expect(deep.status).to.equal(207);
+      const xml = deep.body.toString();
+      expect(xml.trimEnd().endsWith('</D:multistatus>'), 'a whole multistatus').to.equal(true);
+      const hrefs = [...xml.matchAll(/<D:href>([^<]*)<\/D:href>/g)].map((m) => decodeURIComponent(m[1]!));
+      expect(hrefs.length).to.equal(1 + 400 + 1);
+      expect(hrefs).to.include('/t/secret/');
+      expect(hrefs).to.not.include('/t/secret/hidden.txt');
+      expect(logged.length, 'the unreadable folder is logged').to.equal(1);
+      expect((logged[0] as { kind?: string }).kind).to.equal('forbidden');
+
+      const own = await asNobody(() => send(running.port, agent, 'PROPFIND', '/t/secret/', { Depth: '1' }));
+      expect(own.status, own.body.toString()).to.equal(403);
+    } finally {
+      agent.destroy();
+    }
+  });
+});
