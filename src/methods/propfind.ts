@@ -177,12 +177,14 @@ export async function propfind(ctx: DavContext): Promise<void> {
     let listing: AsyncIterator<ListEntry> | undefined;
     let done = false;
     try {
-      // Inside the 207 (a member of a Depth infinity walk) a collection that cannot be listed is
-      // listed without its members and the failure logged: the response has started and must end whole.
+      // Inside the 207 (a member of a Depth infinity walk) a collection we may not list (EACCES,
+      // a link out of the tree) is listed without its members and the refusal logged, as `ls -R`
+      // does; a Depth 1 PROPFIND of it answers 403.
       let next: IteratorResult<ListEntry> | null;
       try {
         ({ listing, first: next } = opened ?? (await open(dir)));
       } catch (e) {
+        if (!isStorageError(e, 'forbidden')) throw e;
         ctx.app.emit('error', e, ctx);
         next = null;
       }
@@ -203,9 +205,10 @@ export async function propfind(ctx: DavContext): Promise<void> {
           next = await listing!.next();
         } catch (e) {
           done = true;
-          // Deleted or moved since it was stat'ed: the rest of it is gone. Anything else is logged.
-          if (!((e instanceof DavError && (e.status === 404 || e.status === 409)) || isStorageError(e, 'not-found', 'parent-missing', 'not-collection'))) ctx.app.emit('error', e, ctx);
-          return;
+          // Deleted or moved since it was stat'ed: the rest of it is gone. A failure half way
+          // through a listing (EIO) is not hidden in a 207 that looks whole: it cuts the response.
+          if ((e instanceof DavError && (e.status === 404 || e.status === 409)) || isStorageError(e, 'not-found', 'parent-missing', 'not-collection')) return;
+          throw e;
         }
       }
     } finally {
