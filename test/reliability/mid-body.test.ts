@@ -310,3 +310,38 @@ describe('reliability: PROPFIND of a tree with a folder that cannot be read (EAC
     }
   });
 });
+
+describe('reliability: --idle-timeout is the client\'s silence, never the server\'s', function () {
+  this.timeout(120_000);
+
+  it('a PROPFIND that hashes a large file for longer than the idle timeout is answered, not dropped', async () => {
+    // oc:checksums of a file with no known checksum reads it whole before the 207 can start:
+    // the connection is silent meanwhile, and the client is waiting, not stalling.
+    const s = await startTestServer({ idleTimeout: 1 });
+    const agent = new Agent({ keepAlive: true });
+    try {
+      const file = join(s.root, 'large.bin');
+      await fsp.writeFile(file, '');
+      await fsp.truncate(file, 768 * 1024 * 1024); // sparse: no disk used, still hashed byte by byte
+      const t0 = Date.now();
+      const r = await send(s.running.port, agent, 'PROPFIND', '/large.bin', { Depth: '0' }, '<?xml version="1.0"?><d:propfind xmlns:d="DAV:" xmlns:oc="http://owncloud.org/ns"><d:prop><oc:checksums/></d:prop></d:propfind>', 60_000).catch((e: Error) => ({ status: 0, cut: e.message, body: Buffer.alloc(0), headers: {} }));
+      const ms = Date.now() - t0;
+      expect(r.cut, 'the connection is not closed under the request').to.equal(undefined);
+      expect(r.status).to.equal(207);
+      expect(r.body.toString()).to.match(/<oc:checksum>SHA1:[0-9a-f]{40} MD5:[0-9a-f]{32}/);
+      expect(ms, 'the server worked longer than the idle timeout (else this test shows nothing)').to.be.greaterThan(1200);
+
+      // The idle timeout still applies to a client that goes silent mid-request.
+      const silent = await new Promise<string>((resolve) => {
+        const req = httpRequest({ host: '127.0.0.1', port: s.running.port, method: 'PUT', path: '/stalled.txt', headers: { 'Content-Length': '100' } });
+        req.on('error', (e) => resolve((e as NodeJS.ErrnoException).code ?? e.message));
+        req.on('response', (res) => resolve(`status ${res.statusCode}`));
+        req.write('only a part of the body');
+      });
+      expect(silent).to.match(/ECONNRESET|socket hang up|status 408/);
+    } finally {
+      agent.destroy();
+      await s.close();
+    }
+  });
+});
