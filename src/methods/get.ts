@@ -47,7 +47,11 @@ export async function get(ctx: DavContext): Promise<void> {
   const smallBody = small?.body && small.body.length === info.size ? small.body : null;
   // Otherwise describe the body from the file we will send: a rename over the path between a
   // stat and an open would pair the old length with the new bytes (a corrupt response).
-  const file = !smallBody && !info.isCollection && ctx.method === 'GET' && storage.openFile ? await storage.openFile(path) : null;
+  const opens = !smallBody && !info.isCollection && ctx.method === 'GET' && storage.openFile;
+  const file = opens ? await storage.openFile!(path) : null;
+  // Gone since the stat: reading the path again could find another file there, whose bytes
+  // would go out under the length stat'ed here (a body ending short of its Content-Length).
+  if (opens && !file) throw new DavError(404, 'Not found');
   if (file) info = file.info;
   try {
     await respond(ctx, info, file, smallBody);
@@ -128,16 +132,14 @@ async function sendWithReusedBuffers(ctx: DavContext, file: OpenFile, start: num
   closed.catch(() => undefined);
   const write = (chunk: Buffer): Promise<void> =>
     Promise.race([closed, new Promise<void>((resolve, reject) => res.write(chunk, (e) => (e ? reject(e) : resolve())))]);
-  let sent: number;
   try {
-    sent = await file.readInto!(start, length, write);
+    const sent = await file.readInto!(start, length, write);
+    // Truncated in place meanwhile (outside WebDAV, whose writes replace files whole): the
+    // Content-Length sent cannot be honoured; the error is logged and the connection closed.
+    if (sent < length) throw new Error(`${ctx.state.path} shrank while it was sent: ${sent} of ${length} bytes`);
   } catch (e) {
     if (!res.headersSent) ctx.respond = true; // nothing sent yet: let the error answer normally
     throw e;
-  }
-  if (sent < length) {
-    res.destroy(); // the file shrank meanwhile: Content-Length cannot be honoured
-    return;
   }
   res.end();
 }
@@ -154,17 +156,45 @@ export function setCollectionLocation(ctx: DavContext): void {
 
 /**
  * Several ranges: 206 multipart/byteranges (RFC 7233 4.1), streamed part by part with the
- * length known up front. Each part reads from a descriptor opened for it; a part whose file is
- * no longer the version described (another write replaced it) ends the response early, as a
- * shrinking file does, since the promised bytes cannot be sent.
+ * length known up front. Each part reads from a descriptor of its own, all opened before the
+ * response starts on the version described: a write replacing the file meanwhile cannot cut the
+ * body half way. Should the file be replaced while they are opened, the whole file goes out
+ * (200) from the descriptor already open (RFC 7233 3.1: a server may ignore Range).
  */
 async function sendMultipart(ctx: DavContext, info: ResourceInfo, ranges: ByteRange[], file: OpenFile | null, smallBody: Buffer | null): Promise<void> {
   const { path, services } = ctx.state;
   const { storage } = services;
-  await file?.close();
+  const files: OpenFile[] = file ? [file] : [];
+  if (file) {
+    try {
+      while (files.length < ranges.length) {
+        const f = await storage.openFile!(path);
+        if (!f || f.info.etag !== info.etag) {
+          await f?.close();
+          await Promise.all(files.slice(1).map((x) => x.close()));
+          ctx.status = 200;
+          if (file.readInto) return sendWithReusedBuffers(ctx, file, 0, info.size);
+          ctx.body = file.stream();
+          ctx.length = info.size;
+          return;
+        }
+        files.push(f);
+      }
+    } catch (e) {
+      await Promise.all(files.slice(1).map((x) => x.close().catch(() => undefined)));
+      throw e;
+    }
+  }
   const plan = multipartPlan(ranges, info.size, String(ctx.response.get('Content-Type') || 'application/octet-stream'), randomBytes(12).toString('hex'));
   ctx.status = 206;
   ctx.type = plan.contentType;
+  // Descriptors not yet handed to a part's stream (which closes its own) are closed when the
+  // response ends early.
+  let next = 0;
+  const closeRest = (): void => {
+    for (const f of files.splice(next)) f.close().catch(() => undefined);
+  };
+  ctx.res.once('close', closeRest);
   async function* parts(): AsyncGenerator<Buffer | string> {
     for (let i = 0; i < ranges.length; i++) {
       const r = ranges[i]!;
@@ -173,12 +203,8 @@ async function sendMultipart(ctx: DavContext, info: ResourceInfo, ranges: ByteRa
         yield smallBody.subarray(r.start, r.end + 1);
         continue;
       }
-      const part = storage.openFile ? await storage.openFile(path) : null;
-      if (storage.openFile && (!part || part.info.etag !== info.etag)) {
-        await part?.close();
-        throw Object.assign(new Error('file changed during a multi-range response'), { code: 'ERR_STREAM_PREMATURE_CLOSE' });
-      }
-      const stream = part ? part.stream(r) : await storage.read(path, r);
+      const stream = files[i] ? files[i]!.stream(r) : await storage.read(path, r);
+      next = i + 1;
       for await (const chunk of stream) yield chunk as Buffer;
     }
     yield plan.tail;

@@ -155,48 +155,78 @@ export async function propfind(ctx: DavContext): Promise<void> {
     return propstatResponse(href(ctx, p, i.isCollection), propstats);
   };
 
+  /** A listing's first step: taken for the Request-URI before the 207 starts, so its failure is the answer's status. */
+  type Opened = { listing: AsyncIterator<ListEntry>; first: IteratorResult<ListEntry> | null };
+  const open = async (dir: string): Promise<Opened> => {
+    const listing = storage.list(dir)[Symbol.asyncIterator]();
+    try {
+      return { listing, first: await listing.next() };
+    } catch (e) {
+      // A collection deleted or moved since it was stat'ed lists as empty.
+      if ((e instanceof DavError && (e.status === 404 || e.status === 409)) || isStorageError(e, 'not-found', 'parent-missing', 'not-collection')) return { listing, first: null };
+      throw e;
+    }
+  };
+
   /**
    * `seen` holds the collections on the way down: a collection met again (a symlink to an
    * ancestor) is listed but not entered, and no walk goes deeper than MAX_TREE_DEPTH.
    */
-  async function* members(dir: string, recurse: boolean, seen: ReadonlySet<string>, level: number): AsyncGenerator<string> {
+  async function* members(dir: string, recurse: boolean, seen: ReadonlySet<string>, level: number, opened?: Opened): AsyncGenerator<string> {
     const withProps = wantsDead ? await storage.props.membersWithProps(dir) : new Set<string>();
-    const listing = storage.list(dir)[Symbol.asyncIterator]();
+    let listing: AsyncIterator<ListEntry> | undefined;
     let done = false;
     try {
+      // Inside the 207 (a member of a Depth infinity walk) a collection we may not list (EACCES,
+      // a link out of the tree) is listed without its members and the refusal logged, as `ls -R`
+      // does; a Depth 1 PROPFIND of it answers 403.
+      let next: IteratorResult<ListEntry> | null;
+      try {
+        ({ listing, first: next } = opened ?? (await open(dir)));
+      } catch (e) {
+        if (!isStorageError(e, 'forbidden')) throw e;
+        ctx.app.emit('error', e, ctx);
+        next = null;
+      }
       for (;;) {
-        let next: IteratorResult<ListEntry>;
-        try {
-          next = await listing.next();
-        } catch (e) {
-          done = true;
-          // A collection deleted or moved since it was stat'ed: the 207 has started by then, so
-          // it lists as empty rather than cutting the response.
-          if ((e instanceof DavError && (e.status === 404 || e.status === 409)) || isStorageError(e, 'not-found', 'parent-missing', 'not-collection')) return;
-          throw e;
-        }
-        if (next.done) {
+        if (!next || next.done) {
           done = true;
           return;
         }
         const m = next.value;
-        if (hideJunk && isOsJunk(m.name)) continue;
-        const p = joinPath(dir, m.name);
-        yield plainAllprop && !withProps.has(m.name) ? allpropResponse(href(ctx, p, m.info.isCollection), m.info, m.name) : await entry(p, m.info, withProps.has(m.name));
-        if (recurse && m.info.isCollection && level < MAX_TREE_DEPTH && !(m.info.id && seen.has(m.info.id))) {
-          yield* members(p, true, m.info.id ? new Set([...seen, m.info.id]) : seen, level + 1);
+        if (!(hideJunk && isOsJunk(m.name))) {
+          const p = joinPath(dir, m.name);
+          yield plainAllprop && !withProps.has(m.name) ? allpropResponse(href(ctx, p, m.info.isCollection), m.info, m.name) : await entry(p, m.info, withProps.has(m.name));
+          if (recurse && m.info.isCollection && level < MAX_TREE_DEPTH && !(m.info.id && seen.has(m.info.id))) {
+            yield* members(p, true, m.info.id ? new Set([...seen, m.info.id]) : seen, level + 1);
+          }
+        }
+        try {
+          next = await listing!.next();
+        } catch (e) {
+          done = true;
+          // Deleted or moved since it was stat'ed: the rest of it is gone. A failure half way
+          // through a listing (EIO) is not hidden in a 207 that looks whole: it cuts the response.
+          if ((e instanceof DavError && (e.status === 404 || e.status === 409)) || isStorageError(e, 'not-found', 'parent-missing', 'not-collection')) return;
+          throw e;
         }
       }
     } finally {
       // Left early (the client went away): the listing is closed.
-      if (!done) await listing.return?.();
+      if (!done) await listing?.return?.();
     }
   }
 
+  const top = depth !== 0 && info.isCollection ? await open(path) : undefined;
+  let started = false;
+  // A response that ends before its body was ever asked for (the client went away) still closes the listing.
+  if (top) ctx.res.once('close', () => void (started || top.listing.return?.()));
+
   async function* body(): AsyncGenerator<string> {
+    started = true;
     let buf = MULTISTATUS_OPEN + (await entry(path, info!, true));
-    if (depth !== 0 && info!.isCollection) {
-      for await (const s of members(path, depth === 'infinity', new Set(info!.id ? [info!.id] : []), 1)) {
+    if (top) {
+      for await (const s of members(path, depth === 'infinity', new Set(info!.id ? [info!.id] : []), 1, top)) {
         buf += s;
         if (buf.length >= CHUNK) {
           yield buf;

@@ -1,6 +1,9 @@
 /**
  * Guards at the connection level, below Koa: one client cannot hold the server's connections.
  *
+ * - Idle connections (`--idle-timeout`): closed when the client is silent, never while the server
+ *   itself is still working on a complete request.
+ *
  * - Slow request bodies (`--min-body-rate`, `--body-timeout`): a body gets `bodyTimeout`
  *   seconds plus one second per `minBodyRate` bytes received (Apache mod_reqtimeout's rule),
  *   counted only while the server is waiting for the client (not while the server itself is
@@ -52,6 +55,18 @@ function closeWith(socket: Socket, text: string | null): void {
 
 export function guardConnections(server: Server, o: ServerOptions): ConnectionStats {
   const stats: ConnectionStats = { slowBodies: 0, refusedConnections: 0 };
+
+  // --idle-timeout (server.timeout) is the client's silence: a stalled upload, a reader that
+  // stopped, a kept-alive connection nobody uses. A connection is quiet as well while the server
+  // works on a request it has whole (hashing a large file, a COPY of a large tree): that silence
+  // is the server's own, and closing the connection would drop the answer on the floor. Node
+  // closes a timed-out socket itself only when nobody listens to 'timeout'.
+  server.on('timeout', (socket: Socket) => {
+    const res = (socket as { _httpMessage?: ServerResponse | null })._httpMessage;
+    const req = res?.req;
+    const serverWorking = !!res && !res.writableEnded && !res.destroyed && !res.writableNeedDrain && !!req && (req.complete || socket.isPaused());
+    if (!serverWorking) socket.destroy();
+  });
 
   if (o.maxClientConnections > 0 && !o.trustProxy) {
     const open = new Map<string, number>();

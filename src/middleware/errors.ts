@@ -37,6 +37,9 @@ export function errors(log: ErrorLogger) {
       if (ctx.headerSent || !ctx.writable) {
         // A client error (4xx) that can no longer be answered is the client's business, not the log's.
         if (!isClientGone(err) && !(err instanceof DavError && err.status < 500)) log(err, ctx);
+        // A response that started and cannot be completed is closed now: the client learns at
+        // once, instead of waiting on a kept-alive connection for bytes that never come.
+        if (!ctx.res.writableEnded) ctx.res.destroy();
         return;
       }
       let e: DavError;

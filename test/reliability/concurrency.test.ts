@@ -238,7 +238,9 @@ describe('reliability: concurrency', function () {
       return out;
     };
     const withProps = await propFiles(join(srv.root, '.davmeta', 'props', 'root.d'), '');
-    expect(withProps.length, 'some properties survive the run').to.be.greaterThan(0);
+    // Whether any survive depends on the last operations on each path (a run of 2,000 once
+    // ended with none): what must hold is that properties were set, and that none is orphaned.
+    expect(statuses.get('PROPPATCH 207') ?? 0, 'properties were set during the run').to.be.greaterThan(0);
     for (const p of withProps) expect(await exists(p), `dead properties of ${p}, which does not exist`).to.equal(true);
     // The lock store: its snapshot, then its journal of changes replayed on top.
     const store = join(srv.root, '.davmeta', 'locks.json');
