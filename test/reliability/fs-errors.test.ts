@@ -12,16 +12,16 @@ import { connect, type Socket } from 'node:net';
 import { promises as fsp } from 'node:fs';
 import { join } from 'node:path';
 import { cliPath, makeTempDir, request, startTestServer, type TestServer } from '../helpers/server.js';
+import { asNobody, requireRoot } from '../helpers/uid.js';
 import { stagedFiles } from '../helpers/dav.js';
 
-const NOBODY = 65534;
 
 describe('reliability: permission denied (EACCES) answers 403', function () {
   this.timeout(30_000);
   let srv: TestServer;
 
   before(async function () {
-    if (process.getuid?.() !== 0) throw new Error(`the EACCES test switches to uid ${NOBODY} and must run as root (uid is ${process.getuid?.()}); CI runs as root`);
+    requireRoot('the EACCES test');
     const root = await makeTempDir('eacces');
     await fsp.chmod(root, 0o777);
     srv = await startTestServer({ root, lockStore: 'memory' });
@@ -35,15 +35,6 @@ describe('reliability: permission denied (EACCES) answers 403', function () {
     await srv?.close();
   });
 
-  /** Sends a request while the server's effective uid is nobody. */
-  async function asNobody<T>(fn: () => Promise<T>): Promise<T> {
-    process.seteuid!(NOBODY);
-    try {
-      return await fn();
-    } finally {
-      process.seteuid!(0);
-    }
-  }
 
   it('PUT into a read-only collection, over a file there, GET of an unreadable file, MKCOL and DELETE: 403', async () => {
     const statuses = await asNobody(async () => ({

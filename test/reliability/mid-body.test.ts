@@ -9,6 +9,7 @@ import { Agent, request as httpRequest } from 'node:http';
 import { promises as fsp } from 'node:fs';
 import { join } from 'node:path';
 import { makeTempDir, startTestServer, type TestServer } from '../helpers/server.js';
+import { asNobody, requireRoot } from '../helpers/uid.js';
 import { startServer } from '../../src/app.js';
 
 interface Outcome {
@@ -262,7 +263,6 @@ describe('reliability: the one unavoidable cut is logged and closes the connecti
 
 describe('reliability: PROPFIND of a tree with a folder that cannot be read (EACCES)', function () {
   this.timeout(60_000);
-  const NOBODY = 65534;
   let root: string;
   let running: Awaited<ReturnType<typeof startServer>>;
   const logged: unknown[] = [];
@@ -270,7 +270,7 @@ describe('reliability: PROPFIND of a tree with a folder that cannot be read (EAC
   before(async function () {
     // As in fs-errors.test.ts: root ignores file modes, so requests are sent while the
     // process's effective uid is nobody (seteuid applies to every thread, the fs worker too).
-    if (process.getuid?.() !== 0) throw new Error(`this test switches to uid ${NOBODY} and must run as root (uid is ${process.getuid?.()}); CI runs as root`);
+    requireRoot('this test');
     root = await makeTempDir('unreadable');
     await fsp.chmod(root, 0o777);
     running = await startServer({ host: '127.0.0.1', port: 0, quiet: true, root, lockStore: 'memory' }, { log: (err) => logged.push(err) });
@@ -286,14 +286,6 @@ describe('reliability: PROPFIND of a tree with a folder that cannot be read (EAC
     if (root) await fsp.rm(root, { recursive: true, force: true });
   });
 
-  async function asNobody<T>(fn: () => Promise<T>): Promise<T> {
-    process.seteuid!(NOBODY);
-    try {
-      return await fn();
-    } finally {
-      process.seteuid!(0);
-    }
-  }
 
   it('Depth infinity: a whole 207 without the unreadable folder\'s members, the failure logged; Depth 1 of the folder itself: 403', async () => {
     const agent = new Agent({ keepAlive: true });
