@@ -155,6 +155,9 @@ export async function propfind(ctx: DavContext): Promise<void> {
     return propstatResponse(href(ctx, p, i.isCollection), propstats);
   };
 
+  /** A collection deleted or moved since it was stat'ed (its listing, or the rest of it, is gone). */
+  const vanished = (e: unknown): boolean => (e instanceof DavError && (e.status === 404 || e.status === 409)) || isStorageError(e, 'not-found', 'parent-missing', 'not-collection');
+
   /** A listing's first step: taken for the Request-URI before the 207 starts, so its failure is the answer's status. */
   type Opened = { listing: AsyncIterator<ListEntry>; first: IteratorResult<ListEntry> | null };
   const open = async (dir: string): Promise<Opened> => {
@@ -163,7 +166,7 @@ export async function propfind(ctx: DavContext): Promise<void> {
       return { listing, first: await listing.next() };
     } catch (e) {
       // A collection deleted or moved since it was stat'ed lists as empty.
-      if ((e instanceof DavError && (e.status === 404 || e.status === 409)) || isStorageError(e, 'not-found', 'parent-missing', 'not-collection')) return { listing, first: null };
+      if (vanished(e)) return { listing, first: null };
       throw e;
     }
   };
@@ -207,7 +210,7 @@ export async function propfind(ctx: DavContext): Promise<void> {
           done = true;
           // Deleted or moved since it was stat'ed: the rest of it is gone. A failure half way
           // through a listing (EIO) is not hidden in a 207 that looks whole: it cuts the response.
-          if ((e instanceof DavError && (e.status === 404 || e.status === 409)) || isStorageError(e, 'not-found', 'parent-missing', 'not-collection')) return;
+          if (vanished(e)) return;
           throw e;
         }
       }
