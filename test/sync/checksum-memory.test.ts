@@ -1,9 +1,9 @@
 /**
- * A large upload is hashed (MD5, SHA-1, SHA-256) on the hashing thread as it streams in, and the
- * server's memory stays flat while it does: the batches that carry the bytes to that thread come
- * back with its acknowledgement and are filled again. (Allocating a fresh batch each time left the
- * whole upload as garbage in two heaps until a GC: +117 MiB of RSS during a 512 MiB PUT in
- * `npm run bench`, against +50 with the batches reused; here +95 before and +30 after.)
+ * A large upload is hashed (MD5, SHA-1, SHA-256) on the fs worker as it streams in, and the
+ * server's memory stays flat while it does: the batches that carry the bytes there come back with
+ * the worker's acknowledgement and are filled again, and the upload's socket buffers are freed as
+ * it streams (src/util/gc.ts). (A fresh batch per 256 KiB on a hashing thread of its own left the
+ * upload as garbage in two heaps until a GC: +95 MiB here, +117 in `npm run bench`.)
  */
 import { expect } from 'chai';
 import { createHash } from 'node:crypto';
