@@ -123,6 +123,9 @@ describe('file manager page (headless Chromium)', function () {
 
     await page.keyboard.press('Escape');
     await viewer.waitFor({ state: 'hidden' });
+    // The dialog hides at once; its 'close' event (title and focus restored) is a task queued after.
+    await page.waitForFunction((t) => document.title === t, title);
+    await page.waitForFunction(() => document.activeElement?.closest('.entry')?.getAttribute('data-name') === 'f report.docx');
     expect(await page.title()).to.equal(title);
     expect(await focusedRow(), 'focus returns to the file shown last').to.equal('f report.docx');
   });
