@@ -19,13 +19,14 @@
  *   getting the browser's Basic prompt; the page's own requests (`X-Dav-Page: 1`) get a 401 with
  *   a challenge browsers do not prompt for. WebDAV clients get the Basic challenge as before.
  */
-import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHash, createHmac, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import { join } from 'node:path';
 import type { DavContext, Services } from '../context.js';
 import type { ServerOptions } from '../config.js';
 import { DavError } from '../errors.js';
 import { FAILED, type AuthOutcome } from './verify.js';
+import { OWNER_TAG } from '../storage/fs/owner.js';
 
 export const COOKIE = 'dav_session';
 /** Set by `login?basic=1`: this browser prefers its own Basic prompt to the login form. */
@@ -72,6 +73,37 @@ export function publicOrigin(ctx: DavContext): string {
   return `${publicScheme(ctx)}://${fwd || ctx.get('host') || 'localhost'}`;
 }
 
+const readKey = async (file: string): Promise<Buffer | null> => {
+  try {
+    return await fsp.readFile(file);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw e;
+  }
+};
+
+/**
+ * Makes the key where there is none. Workers of one server start together: the key is written
+ * whole under a temp name and hard-linked into place, which never replaces a key another worker
+ * linked first (that one is read instead). Creating the file in place let a worker read it
+ * between its creation and its bytes ("session key too short", seen in CI with --workers 2).
+ */
+async function makeKey(metaDir: string, file: string): Promise<Buffer> {
+  await fsp.mkdir(metaDir, { recursive: true });
+  const fresh = randomBytes(32);
+  const tmp = `${file}.${OWNER_TAG}.${randomUUID()}.tmp`; // a crash's leftover is swept like any metadata temp file
+  await fsp.writeFile(tmp, fresh, { flag: 'wx', mode: 0o600 });
+  try {
+    await fsp.link(tmp, file);
+    return fresh;
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'EEXIST') return fsp.readFile(file); // another worker's, complete
+    throw e;
+  } finally {
+    await fsp.rm(tmp, { force: true });
+  }
+}
+
 export class SessionAuth {
   private readonly revoked = new Map<string, number>();
 
@@ -84,19 +116,7 @@ export class SessionAuth {
   /** Loads the signing key from the metadata folder, making it on first use. */
   static async create(options: ServerOptions, metaDir: string, hooks: SessionHooks): Promise<SessionAuth> {
     const file = join(metaDir, 'session.key');
-    let key: Buffer;
-    try {
-      key = await fsp.readFile(file);
-    } catch {
-      await fsp.mkdir(metaDir, { recursive: true });
-      const fresh = randomBytes(32);
-      try {
-        await fsp.writeFile(file, fresh, { flag: 'wx', mode: 0o600 });
-        key = fresh;
-      } catch {
-        key = await fsp.readFile(file); // another worker made it first
-      }
-    }
+    const key = (await readKey(file)) ?? (await makeKey(metaDir, file));
     if (key.length < 32) throw new Error(`${file}: session key too short`);
     return new SessionAuth(key, options, hooks);
   }
