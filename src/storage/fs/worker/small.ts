@@ -21,8 +21,14 @@ const MISSING = new Set(['ENOENT', 'ENOTDIR', 'ENAMETOOLONG']);
 export function removeAll({ id, paths }: RemoveAllRequest): Out<DoneReply> {
   for (const p of paths) {
     try {
-      rmSync(p, { recursive: true, force: true });
+      // Mostly there is nothing (side data of a new resource): one lstat that throws nothing
+      // (rmSync's own lstat builds an exception, stack trace and all, for every missing path).
+      const st = lstatSync(p, { throwIfNoEntry: false });
+      if (!st) continue;
+      if (st.isDirectory()) rmSync(p, { recursive: true, force: true });
+      else unlinkSync(p);
     } catch (e) {
+      if (errnoOf(e) === 'ENOENT') continue; // gone meanwhile
       return [{ id, code: errnoOf(e) }, []];
     }
   }
@@ -56,7 +62,9 @@ export function writeFile({ id, tmp, file, body }: WriteFileRequest): Out<DoneRe
 export function stat({ id, path, follow }: StatRequest): Out<StatReply> {
   const out = new Float64Array(LIST_FIELDS);
   try {
-    const st: Stats = follow ? statSync(path) : lstatSync(path);
+    // Without an exception for the usual miss (a PUT of a new file stats its target first).
+    const st: Stats | undefined = follow ? statSync(path, { throwIfNoEntry: false }) : lstatSync(path, { throwIfNoEntry: false });
+    if (!st) return [{ id, buf: out.buffer }, [out.buffer]];
     putStat(out, 0, st);
     out[LIST_FIELDS - 1] = st.isSymbolicLink() ? 1 : 0;
     return [{ id, buf: out.buffer }, [out.buffer]];
