@@ -121,9 +121,15 @@ export class Checksums {
       for (const c of changes) {
         switch (c.type) {
           case 'created':
-          case 'removed':
           case 'replaced':
-            // New content (a PUT records its own digests right after), or no resource at all.
+            if (c.content && !c.content.info.isCollection) {
+              // New content whose digests the writer computed (a PUT): kept in the same step.
+              const rec = recordOf(c.content.info, c.content.digests);
+              this.remember(c.path, rec);
+              await this.store.renew(c.path, rec);
+            } else await this.store.removeTree(c.path); // digests unknown: computed when first asked
+            break;
+          case 'removed':
             await this.store.removeTree(c.path);
             break;
           case 'moved':

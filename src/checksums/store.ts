@@ -13,7 +13,7 @@
 import { promises as fsp } from 'node:fs';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
-import { storedSegment } from '../storage/fs/props.js';
+import { mirrorDir, storedSegment } from '../storage/fs/props.js';
 import { OWNER_TAG } from '../storage/fs/owner.js';
 import { statWorker } from '../storage/fs/stat-batch.js';
 import { ALGORITHMS, isDigests, type Digests } from './digests.js';
@@ -33,6 +33,8 @@ export interface ChecksumStore {
   put(path: string, rec: ChecksumRecord): Promise<void>;
   /** Removes the record of `path` and every record below it. */
   removeTree(path: string): Promise<void>;
+  /** Makes `rec` the record of `path` and removes every record below it (a new file's content). */
+  renew(path: string, rec: ChecksumRecord): Promise<void>;
   /** Moves the records of `src` and below to `dst`, replacing those of `dst` and below. */
   moveTree(src: string, dst: string): Promise<void>;
   /** Every record at `path` and below, with its path relative to `path` ('' for `path` itself). */
@@ -58,23 +60,21 @@ const nameOf = (path: string): string => path.slice(path.lastIndexOf('/') + 1);
 const join2 = (dir: string, name: string): string => (dir === '/' ? '/' + name : dir + '/' + name);
 
 export class FsChecksumStore implements ChecksumStore {
-  private readonly base: string;
+  /** The mirror of `/` (the same layout as the dead properties', src/storage/fs/props.ts). */
+  private readonly rootDir: string;
 
   /** `base`: a folder of the hidden metadata area (`<meta>/sums`). */
   constructor(base: string) {
-    this.base = base;
+    this.rootDir = join(base, 'root' + MEMBERS);
   }
 
   private membersDir(path: string): string {
-    let dir = join(this.base, 'root' + MEMBERS);
-    if (path === '/') return dir;
-    for (const seg of path.slice(1).split('/')) dir = join(dir, storedSegment(seg) + MEMBERS);
-    return dir;
+    return mirrorDir(this.rootDir, path);
   }
 
   private fileOf(path: string): string {
     const i = path.lastIndexOf('/');
-    return join(this.membersDir(i <= 0 ? '/' : path.slice(0, i)), storedSegment(path.slice(i + 1)) + FILE);
+    return this.membersDir(i <= 0 ? '/' : path.slice(0, i)) + '/' + storedSegment(path.slice(i + 1)) + FILE;
   }
 
   private static parse(text: string): ChecksumRecord | null {
@@ -157,6 +157,16 @@ export class FsChecksumStore implements ChecksumStore {
     await Promise.all([fsp.rm(paths[0]!, { force: true }), rmTree(paths[1]!)]);
   }
 
+  async renew(path: string, rec: ChecksumRecord): Promise<void> {
+    if (path === '/') return;
+    // Both requests are queued in this turn, so they reach the fs worker as one message: the
+    // members' records go (a file has none, unless a collection stood at this URL before) and the
+    // file's record is replaced by rename, never left missing in between.
+    const members = this.membersDir(path);
+    const removed = Promise.resolve(statWorker.removeAll([members])).then((r) => (r && !r.code ? undefined : rmTree(members)));
+    await Promise.all([removed, this.put(path, rec)]);
+  }
+
   async moveTree(src: string, dst: string): Promise<void> {
     if (src === '/' || dst === '/') return;
     await this.removeTree(dst);
@@ -234,6 +244,7 @@ export class NoChecksumStore implements ChecksumStore {
   }
   async put(): Promise<void> {}
   async removeTree(): Promise<void> {}
+  async renew(): Promise<void> {}
   async moveTree(): Promise<void> {}
   async *walk(): AsyncIterable<{ rel: string; rec: ChecksumRecord }> {}
 }

@@ -20,6 +20,7 @@ import type { Hold, HeldSection } from '../locks/manager.js';
 import { LockStoreUnavailable } from '../locks/errors.js';
 import type { CommitResult, PendingUpload, ResourceInfo, StorageBackend, TreeResult } from '../storage/backend.js';
 import type { TreeChange, TreeEventSink } from '../storage/events.js';
+import type { Digests } from '../checksums/digests.js';
 import { guardFor, checkConditionals } from '../methods/common.js';
 import type { Guard, WriteTarget } from './guard.js';
 
@@ -69,10 +70,15 @@ export class WriteTx {
     return this.events.publish(changes);
   }
 
-  async commit(upload: PendingUpload, current: ResourceInfo | null, opts?: { mtimeMs?: number }): Promise<CommitResult> {
+  /**
+   * Makes a staged upload the content of its path. `digests` are the checksums of its bytes: they
+   * travel with the change, so the checksum records are renewed in the same step as the rest.
+   */
+  async commit(upload: PendingUpload, current: ResourceInfo | null, opts: { mtimeMs?: number; digests?: Digests | null } = {}): Promise<CommitResult> {
     this.ensureHeld();
-    const r = await upload.commit(current, opts);
-    await this.events.publish(r.changes);
+    const r = await upload.commit(current, { mtimeMs: opts.mtimeMs });
+    const digests = opts.digests;
+    await this.events.publish(digests ? r.changes.map((c) => (c.type === 'created' || c.type === 'replaced' ? { ...c, content: { info: r.info, digests } } : c)) : r.changes);
     return r;
   }
 

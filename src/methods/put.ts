@@ -45,11 +45,10 @@ export async function commitUpload(ctx: DavContext, path: string, upload: Pendin
     committed = await withWrite(ctx, { writes: [{ path, effect: 'file' }], conditionals: path }, async ({ info, tx }) => {
       const now = info(path);
       if (now?.isCollection) throw new DavError(405, 'Cannot PUT to a collection', { headers: { Allow: ALLOW_COLLECTION } });
-      const r = await tx.commit(upload, now, { mtimeMs: opts.mtimeMs });
-      // Inside the section, so no MOVE or COPY of the new file can come between; a record that
+      // The digests go with the commit's tree change: the checksum records are renewed inside
+      // the section (no MOVE or COPY of the new file can come between), and a record that
       // cannot be written is only a checksum computed again later, never an error answer.
-      if (opts.digests) await ctx.state.services.checksums.record(path, r.info, opts.digests).catch(() => undefined);
-      return r;
+      return tx.commit(upload, now, opts);
     });
   } catch (e) {
     await upload.abort();
@@ -67,18 +66,22 @@ export async function put(ctx: DavContext): Promise<void> {
   const { storage } = services;
   // RFC 7231 4.3.4: a PUT with Content-Range must be refused rather than stored whole.
   if (ctx.get('content-range')) throw new DavError(400, 'Content-Range is not allowed on PUT');
-  const [info, parent] = await Promise.all([storage.stat(path), storage.stat(parentPath(path))]);
-  if (info?.isCollection) throw new DavError(405, 'Cannot PUT to a collection', { headers: { Allow: ALLOW_COLLECTION } });
-  if (ctx.state.collectionUrl) throw new DavError(409, 'A URL ending in / names a collection; PUT stores files');
-  if (!parent?.isCollection) throw new DavError(409, 'Parent collection does not exist');
-  // Fail fast, before receiving a body that could not be stored anyway; the write spine checks
-  // everything again against fresh state before the commit.
-  checkConditionals(ctx, info);
-  await guardFor(ctx).check([{ path, membership: !info, vacant: !info }]);
-
   const declared = ctx.get('content-length');
   const claims = parseChecksumClaims(ctx.get('oc-checksum') || undefined);
   const receive: ReceiveOptions = { length: /^\d+$/.test(declared) && !ctx.get('transfer-encoding') ? Number(declared) : undefined };
+  // Fail fast, before receiving a body that could not be stored anyway; the write spine checks
+  // everything again against fresh state before the commit. A small body of known length is
+  // cheaper to take than these checks are to make twice (a stat of the target and its parent,
+  // the lock lookups): the commit alone refuses it (405, 409, 412, 423) with the same answers.
+  if (receive.length === undefined || receive.length > SMALL_PRECHECK || ctx.state.collectionUrl) {
+    const [info, parent] = await Promise.all([storage.stat(path), storage.stat(parentPath(path))]);
+    if (info?.isCollection) throw new DavError(405, 'Cannot PUT to a collection', { headers: { Allow: ALLOW_COLLECTION } });
+    if (ctx.state.collectionUrl) throw new DavError(409, 'A URL ending in / names a collection; PUT stores files');
+    if (!parent?.isCollection) throw new DavError(409, 'Parent collection does not exist');
+    checkConditionals(ctx, info);
+    await guardFor(ctx).check([{ path, membership: !info, vacant: !info }]);
+  }
+
   // The checksums are computed from the bytes as they are received: a small body of known
   // length in this thread (the backend's observer), anything else on the fs worker.
   const small = receive.length !== undefined && receive.length <= SMALL_HASH;
@@ -104,3 +107,5 @@ export async function put(ctx: DavContext): Promise<void> {
 
 /** Bodies of known length up to this size are hashed in this thread. */
 const SMALL_HASH = 64 * 1024;
+/** Bodies of known length up to this size are received before any check (see put()). */
+const SMALL_PRECHECK = 64 * 1024;

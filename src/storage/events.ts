@@ -1,8 +1,8 @@
 /**
  * Tree events: what a write did to the tree, told to everything that keeps data about resources
- * (dead properties, locks, and later checksums, trash, quotas). Storage tree operations report
+ * (dead properties, locks, checksums, and later trash, quotas). Storage tree operations report
  * their changes; the write spine (src/dav/write.ts) publishes them inside the critical section,
- * after the filesystem effect and before the response, to every subscriber in turn.
+ * after the filesystem effect and before the response, to every subscriber.
  *
  * Semantics (paths are DAV paths; "below" means the whole subtree of a collection):
  * - created(path): a new resource exists where none was. Anything kept for `path` or below it
@@ -21,13 +21,25 @@
  *   what was copied). Data follows (dead properties, checksums), except locks (7.6). `to` is a
  *   new resource: as for created, data kept for `to` before belongs to no one.
  * Events of one operation come in order, a parent before its members.
+ * A created or replaced file may carry `content`: what the writer knows of the bytes it stored
+ * (their checksums, hashed as they were received), so a subscriber renews its data in the same
+ * step as it drops the old (one hand-off per PUT instead of two).
  */
+import type { ResourceInfo } from './backend.js';
+import type { Digests } from '../checksums/digests.js';
+
 export type TreeChange =
-  | { type: 'created'; path: string; isCollection: boolean }
-  | { type: 'replaced'; path: string; previousId?: string }
+  | { type: 'created'; path: string; isCollection: boolean; content?: NewContent }
+  | { type: 'replaced'; path: string; previousId?: string; content?: NewContent }
   | { type: 'removed'; path: string; isCollection: boolean; overwritten?: boolean }
   | { type: 'moved'; from: string; to: string; isCollection: boolean }
   | { type: 'copied'; from: string; to: string; isCollection: boolean; deep: boolean };
+
+/** What a writer knows of a file's new content: its stat as stored and its checksums. */
+export interface NewContent {
+  info: ResourceInfo;
+  digests: Digests;
+}
 
 /** A subscriber: gets every change of one operation at once, in order. */
 export type TreeListener = (changes: readonly TreeChange[]) => Promise<void> | void;
@@ -41,8 +53,10 @@ export interface TreeEventSource {
 
 export interface TreeEventSink {
   /**
-   * Tells every listener, awaiting each. A failing listener is logged and skipped: the
-   * filesystem effect already happened, so it is never turned into an error answer.
+   * Tells every listener and waits for all. Listeners keep data of their own (properties, locks,
+   * checksums), so they run side by side: their hand-offs to the fs worker travel together. A
+   * failing listener is logged: the filesystem effect already happened, so it is never turned
+   * into an error answer.
    */
   publish(changes: readonly TreeChange[]): Promise<void>;
 }
@@ -63,13 +77,15 @@ export class TreeEvents implements TreeEventSource, TreeEventSink {
 
   async publish(changes: readonly TreeChange[]): Promise<void> {
     if (changes.length === 0) return;
-    for (const l of this.listeners) {
-      try {
-        await l.fn(changes);
-      } catch (e) {
-        this.onError(e, l.name);
-      }
-    }
+    await Promise.all(
+      this.listeners.map(async (l) => {
+        try {
+          await l.fn(changes);
+        } catch (e) {
+          this.onError(e, l.name);
+        }
+      }),
+    );
   }
 }
 

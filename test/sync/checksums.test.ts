@@ -162,6 +162,30 @@ describe('checksums (oc:checksums, OC-Checksum)', function () {
     expect(await sums(s, '/t/sub/a.bin')).to.equal(list(a));
   });
 
+  it('a file PUT where a folder stood (removed on disk) gets its own record, and the records below the folder go', async () => {
+    await mkcolOk(s, '/d');
+    await putOk(s, '/d/inner.txt', 'inner');
+    expect(await record(s.root, '/d/inner.txt')).to.not.equal(null);
+    await rm(join(s.root, 'd'), { recursive: true }); // outside WebDAV: its records stay behind
+    const r = await s.req('PUT', '/d', { body: 'now a file' });
+    expect(r.status).to.equal(201);
+    // The record is the PUT's own, under the ETag it answered, written in the same step that
+    // dropped the records of what stood there before.
+    const rec = await record(s.root, '/d');
+    expect(rec?.e).to.equal(r.headers.etag);
+    expect(rec?.d.sha256).to.equal(hex('sha256', 'now a file'));
+    expect(await record(s.root, '/d/inner.txt')).to.equal(null);
+    await stat(join(s.root, '.davmeta', 'sums', 'root.d', 'd.d')).then(
+      () => expect.fail('the folder of member records is gone'),
+      (e: NodeJS.ErrnoException) => expect(e.code).to.equal('ENOENT'),
+    );
+    // Replaced content: the record follows the new bytes and ETag.
+    const again = await s.req('PUT', '/d', { body: 'second' });
+    expect(again.status).to.equal(204);
+    expect((await record(s.root, '/d'))?.e).to.equal(again.headers.etag);
+    expect(await sums(s, '/d')).to.equal(list('second'));
+  });
+
   it('oc:checksums is protected: PROPPATCH cannot set it', async () => {
     await putOk(s, '/p.txt', 'p');
     const body = `<?xml version="1.0"?><d:propertyupdate xmlns:d="DAV:" xmlns:oc="${OC}"><d:set><d:prop><oc:checksums><oc:checksum>SHA1:${'0'.repeat(40)}</oc:checksum></oc:checksums></d:prop></d:set></d:propertyupdate>`;

@@ -13,6 +13,7 @@ import { promises as fsp } from 'node:fs';
 import { join, sep } from 'node:path';
 import { FsBackend, type FsBackendOptions } from './backend.js';
 import { lstat } from './reads.js';
+import { SMALL_UPLOAD } from './uploads.js';
 import type { ListEntry, OpenFile, PendingUpload, ReceiveOptions, ResourceInfo, TreeResult } from '../backend.js';
 import type { TreeChange } from '../events.js';
 import type { Readable } from 'node:stream';
@@ -163,7 +164,13 @@ export class ContainedFsBackend extends FsBackend {
   }
 
   override async receive(path: string, body: Readable, opts: ReceiveOptions = {}): Promise<PendingUpload> {
-    await this.contain(path);
+    // A body is only ever written into the staging area; what protects the tree is the stat of
+    // the target (this backend's, which refuses a link leading out) that every commit is given.
+    // Checking the target here too only saves receiving a large body that would be refused: a
+    // small one of known length is not worth the extra lstat (one per PUT of a small file).
+    if (opts.length !== undefined && opts.length <= SMALL_UPLOAD) {
+      if (path !== '/' && !(await this.dirOk(parentPath(path)))) throw outside();
+    } else await this.contain(path);
     return super.receive(path, body, opts);
   }
 

@@ -50,6 +50,19 @@ export function storedSegment(seg: string): string {
 }
 
 /**
+ * The folder that mirrors the members of DAV path `path` below `rootDir` (the mirror of `/`):
+ * `/a/b` -> `<rootDir>/a.d/b.d`. Concatenated, not path.join()ed: the parts are already clean
+ * (no `/` in a segment), and join() normalised the growing string again for every segment
+ * (a sixth of all the bytes a small PUT allocated went there).
+ */
+export function mirrorDir(rootDir: string, path: string): string {
+  if (path === '/') return rootDir;
+  let dir = rootDir;
+  for (const seg of path.slice(1).split('/')) dir += '/' + storedSegment(seg) + '.d';
+  return dir;
+}
+
+/**
  * File format: `{ id, name?, props }`, `id` naming the resource (see `identity`), `name` the
  * resource's name when it is stored hashed. Files written before ids existed are a bare array
  * or `{ name, props }` and are trusted as they are.
@@ -64,6 +77,8 @@ const isNotThere = (e: unknown): boolean => ['ENOENT', 'ENOTDIR'].includes((e as
 
 export class FsPropertyStore implements PropertyStore {
   private readonly base: string;
+  /** The mirror of `/`: its members' files and folders. */
+  private readonly rootDir: string;
   private readonly mutex = new KeyedMutex();
   /** Whether birth times survive a rename here (statx btime; some filesystems report ctime). */
   private birthStable = false;
@@ -74,6 +89,7 @@ export class FsPropertyStore implements PropertyStore {
     private readonly root?: string,
   ) {
     this.base = join(metaDir, 'props');
+    this.rootDir = join(this.base, 'root.d');
   }
 
   async init(): Promise<void> {
@@ -108,16 +124,13 @@ export class FsPropertyStore implements PropertyStore {
 
   /** Directory holding the property files of the members of `path`. */
   membersDir(path: string): string {
-    if (path === '/') return join(this.base, 'root.d');
-    let dir = join(this.base, 'root.d');
-    for (const seg of path.slice(1).split('/')) dir = join(dir, storedSegment(seg) + '.d');
-    return dir;
+    return mirrorDir(this.rootDir, path);
   }
 
   fileOf(path: string): string {
     if (path === '/') return join(this.base, 'root.p');
     const i = path.lastIndexOf('/');
-    return join(this.membersDir(i === 0 ? '/' : path.slice(0, i)), storedSegment(path.slice(i + 1)) + '.p');
+    return this.membersDir(i === 0 ? '/' : path.slice(0, i)) + '/' + storedSegment(path.slice(i + 1)) + '.p';
   }
 
   private static nameOf(path: string): string {
