@@ -16,6 +16,7 @@ import { randomUUID } from 'node:crypto';
 import { mirrorDir, storedSegment } from '../storage/fs/props.js';
 import { OWNER_TAG } from '../storage/fs/owner.js';
 import { statWorker } from '../storage/fs/stat-batch.js';
+import { moveSideData } from '../storage/fs/side-data.js';
 import { ALGORITHMS, isDigests, type Digests } from './digests.js';
 
 export interface ChecksumRecord {
@@ -169,8 +170,14 @@ export class FsChecksumStore implements ChecksumStore {
 
   async moveTree(src: string, dst: string): Promise<void> {
     if (src === '/' || dst === '/') return;
-    await this.removeTree(dst);
-    await Promise.all([renameIfPresent(this.fileOf(src), this.fileOf(dst)), renameIfPresent(this.membersDir(src), this.membersDir(dst))]);
+    await moveSideData(
+      [this.fileOf(dst), this.membersDir(dst)],
+      [
+        [this.fileOf(src), this.fileOf(dst)],
+        [this.membersDir(src), this.membersDir(dst)],
+      ],
+      rmTree,
+    );
   }
 
   async *walk(path: string): AsyncIterable<{ rel: string; rec: ChecksumRecord }> {
@@ -219,21 +226,6 @@ async function rmTree(dir: string): Promise<void> {
       // Writers still busy in there: what they leave names content that is gone (never served).
       if (attempt >= 20) return;
     }
-  }
-}
-
-async function renameIfPresent(from: string, to: string): Promise<void> {
-  try {
-    await fsp.rename(from, to);
-  } catch (e) {
-    if (!isEnoent(e)) throw e;
-    try {
-      await fsp.access(from);
-    } catch {
-      return; // nothing to move
-    }
-    await fsp.mkdir(join(to, '..'), { recursive: true });
-    await fsp.rename(from, to);
   }
 }
 

@@ -31,6 +31,7 @@ import { qkey } from '../../xml/names.js';
 import { fromErrno } from '../errors.js';
 import { OWNER_TAG } from './owner.js';
 import { statWorker } from './stat-batch.js';
+import { moveSideData, renameIfPresent } from './side-data.js';
 
 /** fs failures leave as StorageErrors (ENOSPC: no-space, EACCES: forbidden, ...). */
 const asStorage = (e: unknown): never => {
@@ -213,9 +214,13 @@ export class FsPropertyStore implements PropertyStore {
 
   /** Moves the properties of a resource (and its members') to a new path, replacing what was there. */
   async moveTree(src: string, dst: string): Promise<void> {
-    await this.removeTree(dst);
-    await this.renameFile(src, dst).catch(asStorage);
-    await renameIfPresent(this.membersDir(src), this.membersDir(dst)).catch(asStorage);
+    if (dst === '/') return this.removeTree(dst); // (no MOVE reaches the root; kept total)
+    const plain = (p: string): boolean => p === '/' || storedSegment(FsPropertyStore.nameOf(p)) === FsPropertyStore.nameOf(p);
+    const byRename = plain(src) && plain(dst);
+    const pairs: [string, string][] = [[this.membersDir(src), this.membersDir(dst)]];
+    if (byRename) pairs.unshift([this.fileOf(src), this.fileOf(dst)]);
+    await moveSideData([this.fileOf(dst), this.membersDir(dst)], pairs, (p) => fsp.rm(p, { recursive: true, force: true })).catch(asStorage);
+    if (!byRename) await this.renameFile(src, dst).catch(asStorage);
   }
 
   /** A property file moved or copied to another name: a hashed file carries the new name. */
@@ -335,25 +340,6 @@ async function birthSurvivesRename(dir: string): Promise<boolean> {
   } finally {
     await fsp.rm(a, { force: true });
     await fsp.rm(b, { force: true });
-  }
-}
-
-async function renameIfPresent(from: string, to: string): Promise<void> {
-  try {
-    await fsp.rename(from, to);
-  } catch (e) {
-    if (isEnoent(e)) {
-      // Either nothing to move, or the target's parent directory is missing.
-      try {
-        await fsp.access(from);
-      } catch {
-        return;
-      }
-      await fsp.mkdir(join(to, '..'), { recursive: true });
-      await fsp.rename(from, to);
-      return;
-    }
-    throw e;
   }
 }
 

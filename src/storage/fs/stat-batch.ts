@@ -229,6 +229,11 @@ class StatWorker {
     return this.call<WorkerRequest & { op: 'rmrf' }>({ op: 'rmrf', paths });
   }
 
+  /** Renames each `[from, to]` whose `from` exists, creating `to`'s folder when missing; null when no worker can run. */
+  renameAll(pairs: [string, string][]): Promise<{ code?: string } | null> | null {
+    return this.call<WorkerRequest & { op: 'mvall' }>({ op: 'mvall', pairs });
+  }
+
   /**
    * Replaces a small metadata file: `body` to `tmp`, renamed over `file`, its folder created
    * when missing; null when no worker can run.

@@ -154,6 +154,33 @@ describe('fs worker', function () {
     }
   });
 
+  it('renames side data that is there, skips what is not, and makes a missing target folder', async () => {
+    await fsp.mkdir(join(root, 'a.d', 'x.d'), { recursive: true });
+    await fsp.writeFile(join(root, 'a.p'), 'file');
+    await fsp.writeFile(join(root, 'a.d', 'x.d', 'm.p'), 'member');
+    const r = await statWorker.renameAll([
+      [join(root, 'a.p'), join(root, 'new.d', 'deeper.d', 'b.p')],
+      [join(root, 'missing.p'), join(root, 'never.p')],
+      [join(root, 'a.d'), join(root, 'new.d', 'deeper.d', 'b.d')],
+    ]);
+    expect(r, 'the worker runs').to.not.equal(null);
+    expect(r!.code).to.equal(undefined);
+    expect(await fsp.readFile(join(root, 'new.d', 'deeper.d', 'b.p'), 'utf8')).to.equal('file');
+    expect(await fsp.readFile(join(root, 'new.d', 'deeper.d', 'b.d', 'x.d', 'm.p'), 'utf8')).to.equal('member');
+    expect((await fsp.readdir(root)).sort()).to.deep.equal(['new.d']);
+    // A failure stops the pairs after it and is reported (a folder cannot replace a non-empty one).
+    await fsp.mkdir(join(root, 'src.d'));
+    await fsp.mkdir(join(root, 'full.d'));
+    await fsp.writeFile(join(root, 'full.d', 'keep'), 'k');
+    await fsp.writeFile(join(root, 'later.p'), 'l');
+    const failed = await statWorker.renameAll([
+      [join(root, 'src.d'), join(root, 'full.d')],
+      [join(root, 'later.p'), join(root, 'moved.p')],
+    ]);
+    expect(failed!.code).to.be.oneOf(['ENOTEMPTY', 'EEXIST']);
+    expect(await fsp.readFile(join(root, 'later.p'), 'utf8')).to.equal('l');
+  });
+
   it('copies a tree into a staging name, following links only inside the boundary, reporting loops', async () => {
     const outside = await makeTempDir('fs-worker-outside');
     try {

@@ -35,6 +35,16 @@ export interface RemoveAllRequest {
 }
 
 /**
+ * Moves side data along with its resource: each `[from, to]` renamed when `from` exists, the
+ * folder of `to` created when missing; pairs run in order and the first failure stops them.
+ */
+export interface RenameAllRequest {
+  op: 'mvall';
+  id: number;
+  pairs: [string, string][];
+}
+
+/**
  * A small metadata file (a checksum record) replaced atomically: `body` written to `tmp` (which
  * must not exist), then renamed over `file`; when `file`'s folder is missing it is created first.
  */
@@ -163,7 +173,7 @@ export interface CopyTreeRequest {
   bound?: Boundary;
 }
 
-export type WorkerRequest = StatRequest | RemoveAllRequest | WriteFileRequest | HashDataRequest | HashDigestRequest | HashDropRequest | ReadSmallRequest | PutSmallRequest | ListRequest | ListNextRequest | ListCloseRequest | RemoveTreeRequest | CopyTreeRequest;
+export type WorkerRequest = StatRequest | RemoveAllRequest | RenameAllRequest | WriteFileRequest | HashDataRequest | HashDigestRequest | HashDropRequest | ReadSmallRequest | PutSmallRequest | ListRequest | ListNextRequest | ListCloseRequest | RemoveTreeRequest | CopyTreeRequest;
 
 export interface StatReply {
   id: number;
@@ -238,7 +248,7 @@ export type WorkerReply = StatReply | DoneReply | HashReply | ReadSmallReply | P
 /** The reply type of each request type. */
 export type ReplyOf<R extends WorkerRequest> = R extends StatRequest
   ? StatReply
-  : R extends RemoveAllRequest | WriteFileRequest
+  : R extends RemoveAllRequest | RenameAllRequest | WriteFileRequest
     ? DoneReply
   : R extends HashDataRequest | HashDigestRequest | HashDropRequest
     ? HashReply

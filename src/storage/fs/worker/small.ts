@@ -4,7 +4,7 @@
  * O_NONBLOCK (a FIFO opens at once) and only regular files are read.
  */
 import { closeSync, constants, fstatSync, lstatSync, mkdirSync, openSync, readSync, renameSync, rmSync, statSync, unlinkSync, utimesSync, writeFileSync, type Stats } from 'node:fs';
-import { LIST_FIELDS, STAT_FIELDS, type DoneReply, type RemoveAllRequest, type WriteFileRequest, type PutSmallReply, type PutSmallRequest, type ReadSmallReply, type ReadSmallRequest, type StatReply, type StatRequest } from './protocol.js';
+import { LIST_FIELDS, STAT_FIELDS, type DoneReply, type RemoveAllRequest, type RenameAllRequest, type WriteFileRequest, type PutSmallReply, type PutSmallRequest, type ReadSmallReply, type ReadSmallRequest, type StatReply, type StatRequest } from './protocol.js';
 import { errnoOf, putStat } from './stats.js';
 import { dirname } from 'node:path';
 
@@ -29,6 +29,24 @@ export function removeAll({ id, paths }: RemoveAllRequest): Out<DoneReply> {
       else unlinkSync(p);
     } catch (e) {
       if (errnoOf(e) === 'ENOENT') continue; // gone meanwhile
+      return [{ id, code: errnoOf(e) }, []];
+    }
+  }
+  return [{ id }, []];
+}
+
+export function renameAll({ id, pairs }: RenameAllRequest): Out<DoneReply> {
+  for (const [from, to] of pairs) {
+    try {
+      try {
+        renameSync(from, to);
+      } catch (e) {
+        if (errnoOf(e) !== 'ENOENT') throw e;
+        if (!lstatSync(from, { throwIfNoEntry: false })) continue; // nothing to move
+        mkdirSync(dirname(to), { recursive: true }); // the target's folder was missing
+        renameSync(from, to);
+      }
+    } catch (e) {
       return [{ id, code: errnoOf(e) }, []];
     }
   }

@@ -7,7 +7,7 @@
  */
 import { parentPort } from 'node:worker_threads';
 import type { Batch, WorkerReply, WorkerRequest } from './protocol.js';
-import { putSmall, readSmall, removeAll, stat, writeFile, type Out } from './small.js';
+import { putSmall, readSmall, removeAll, renameAll, stat, writeFile, type Out } from './small.js';
 import * as listing from './list.js';
 import { hashData, hashDigest, hashDrop } from './hash.js';
 import { copyTree, removeTree, type Walk } from './tree.js';
@@ -71,6 +71,8 @@ function handle(m: WorkerRequest): void {
       return send(stat(m));
     case 'rmrf':
       return send(removeAll(m));
+    case 'mvall':
+      return send(renameAll(m));
     case 'write':
       return send(writeFile(m));
     case 'hash':
