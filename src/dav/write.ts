@@ -5,7 +5,8 @@
  * 1. it enters one critical section over the plan's paths: writers for what the method changes,
  *    readers for what it only reads (COPY's source, so a MOVE or DELETE of the source waits
  *    while COPYs of one source run side by side);
- * 2. inside, it looks every planned path up again (fresh state, never a stat from before);
+ * 2. inside, it looks every planned path up again (fresh state, never a stat from before) and
+ *    runs the plan's own checks of that state (404 of a missing source, 409 of a missing parent);
  * 3. it evaluates the RFC 7232 conditionals, the If header (tags resolved like the Request-URI)
  *    and the write locks of every resource the plan touches, derived from the fresh state;
  * 4. it hands the fresh state to `fn`, whose storage effects go through `tx`: each one checks
@@ -40,6 +41,16 @@ export interface WritePlan {
   writes: { path: string; effect: WriteEffect }[];
   /** Paths only read (held as readers). */
   reads?: string[];
+  /**
+   * Paths only looked up with the others, not held (COPY/MOVE's destination parent: holding it
+   * would make every write in that folder wait).
+   */
+  peek?: string[];
+  /**
+   * Checks of the fresh state that come before the conditionals, the If header and the locks:
+   * a missing source is 404 and a missing destination parent 409 whoever holds a lock.
+   */
+  check?: (info: (path: string) => ResourceInfo | null) => void;
   /** Where RFC 7232 conditionals (If-Match, If-None-Match, ...) apply: the Request-URI by default, null for none. */
   conditionals?: string | null;
 }
@@ -148,13 +159,14 @@ export async function withWrite<T>(ctx: DavContext, plan: WritePlan, fn: (s: Wri
   const guard = guardFor(ctx);
   const holds: Hold[] = [...plan.writes.map((w) => ({ path: w.path, mode: 'write' as const })), ...(plan.reads ?? []).map((path) => ({ path, mode: 'read' as const }))];
   return locks.exclusive(holds, async (held) => {
-    const paths = [...new Set(holds.map((h) => h.path))];
+    const paths = [...new Set([...holds.map((h) => h.path), ...(plan.peek ?? [])])];
     const infos = await Promise.all(paths.map((p) => storage.stat(p)));
     const state = new Map(paths.map((p, i) => [p, infos[i]!]));
     const info = (path: string): ResourceInfo | null => {
       if (!state.has(path)) throw new Error(`withWrite: ${path} is not in the plan`);
       return state.get(path)!;
     };
+    plan.check?.(info);
     const target = plan.conditionals === undefined ? ctx.state.path : plan.conditionals;
     if (target !== null) checkConditionals(ctx, state.has(target) ? state.get(target)! : await storage.stat(target));
     guard.useState(state);

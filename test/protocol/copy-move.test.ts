@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { readFile, readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { startTestServer, type TestServer } from '../helpers/server.js';
-import { mkcolOk, prop, propText, putOk, single } from '../helpers/dav.js';
+import { lockOk, mkcolOk, prop, propText, putOk, single } from '../helpers/dav.js';
 
 const setProp = (value: string): string =>
   `<?xml version="1.0"?><D:propertyupdate xmlns:D="DAV:" xmlns:Z="urn:test"><D:set><D:prop><Z:tag>${value}</Z:tag></D:prop></D:set></D:propertyupdate>`;
@@ -83,6 +83,19 @@ describe('COPY and MOVE', () => {
 
     it('404 for a missing source', async () => {
       expect((await s.req('COPY', '/missing', { headers: dest('/b') })).status).to.equal(404);
+    });
+
+    it('a missing source is 404 and a missing destination parent 409 before any Destination or lock verdict', async () => {
+      // Checked inside the write section on fresh state, but in the order clients rely on.
+      for (const m of ['COPY', 'MOVE']) {
+        expect((await s.req(m, '/missing', { headers: { Destination: 'http://elsewhere.example/x' } })).status, m).to.equal(404);
+        expect((await s.req(m, '/missing', {})).status, `${m} without Destination`).to.equal(404);
+      }
+      await putOk(s, '/locked.txt', 'x');
+      await lockOk(s, '/locked.txt');
+      expect((await s.req('MOVE', '/locked.txt', { headers: dest('/no/parent.txt') })).status).to.equal(409);
+      expect((await s.req('MOVE', '/locked.txt', { headers: dest('/moved.txt') })).status, 'the lock still guards the move').to.equal(423);
+      expect((await s.req('COPY', '/locked.txt', { headers: dest('/copied.txt') })).status, 'a copy reads through a lock').to.equal(201);
     });
 
     it('copies a collection tree with Depth infinity, and only the collection with Depth 0', async () => {
@@ -175,6 +188,20 @@ describe('COPY and MOVE', () => {
       // The old URL is gone, and a new resource there has no properties.
       await mkcolOk(s, '/c');
       expect(await tagOf('/c')).to.equal(404);
+    });
+
+    it('a file moved into a folder that has no properties of its own takes its properties along', async () => {
+      await mkcolOk(s, '/from');
+      await mkcolOk(s, '/from/deep');
+      await putOk(s, '/from/deep/f', 'x');
+      expect((await s.req('PROPPATCH', '/from/deep/f', { body: setProp('travels') })).status).to.equal(207);
+      await mkcolOk(s, '/to');
+      await mkcolOk(s, '/to/new');
+      // Nothing is kept for /to/new yet: the mirror folder of its members is made on the way.
+      expect((await s.req('MOVE', '/from/deep/f', { headers: { Destination: `http://${host}/to/new/g` } })).status).to.equal(201);
+      expect(await tagOf('/to/new/g')).to.equal('travels');
+      await putOk(s, '/from/deep/f', 'new');
+      expect(await tagOf('/from/deep/f'), 'a new file at the old URL starts clean').to.equal(404);
     });
 
     it('a collection over an existing collection replaces it entirely', async () => {
