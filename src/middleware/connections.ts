@@ -117,8 +117,15 @@ export function guardConnections(server: Server, o: ServerOptions): ConnectionSt
       }
     };
     server.on('request', (req: IncomingMessage, res: ServerResponse) => {
-      if (!hasBody(req)) return;
-      tracked.add({ req, res, socket: req.socket, startBytes: req.socket.bytesRead, clientMs: 0, lastCheck: Date.now() });
+      if (!hasBody(req) || req.complete) return;
+      const t: Tracked = { req, res, socket: req.socket, startBytes: req.socket.bytesRead, clientMs: 0, lastCheck: Date.now() };
+      tracked.add(t);
+      // Let go as soon as the body is in (or the exchange is over), not at the next check: held
+      // for up to a second, every PUT's request, response and context outlived two young-
+      // generation collections and was promoted (put_small's RSS 144 -> 200 MiB).
+      const drop = (): void => void tracked.delete(t);
+      req.once('end', drop);
+      res.once('close', drop);
       if (!timer) {
         timer = setInterval(check, CHECK_MS);
         timer.unref();
