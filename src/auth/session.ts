@@ -98,7 +98,20 @@ async function makeKey(metaDir: string, file: string): Promise<Buffer> {
     return fresh;
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'EEXIST') return fsp.readFile(file); // another worker's, complete
-    throw e;
+    // A filesystem without hard links (some FUSE and SMB mounts): created in place, and a key
+    // read too short while another worker writes it is read again.
+    try {
+      await fsp.writeFile(file, fresh, { flag: 'wx', mode: 0o600 });
+      return fresh;
+    } catch (e2) {
+      if ((e2 as NodeJS.ErrnoException).code !== 'EEXIST') throw e2;
+      let key = await fsp.readFile(file);
+      for (let i = 0; i < 50 && key.length < 32; i++) {
+        await new Promise((r) => setTimeout(r, 10));
+        key = await fsp.readFile(file);
+      }
+      return key;
+    }
   } finally {
     await fsp.rm(tmp, { force: true });
   }
