@@ -23,7 +23,7 @@ async function copyOrMove(ctx: DavContext, isMove: boolean): Promise<void> {
   // state (one lookup of source, destination and its parent together). A missing source still
   // answers 404 before anything is said about a bad Destination.
   const dst = await destinationPath(ctx).catch(async (e: unknown) => {
-    const info = await storage.stat(src).catch(() => null);
+    const info = await storage.stat(src);
     if (!info || fileAtCollectionUrl(ctx, info)) throw new DavError(404, 'Not found');
     throw e;
   });
