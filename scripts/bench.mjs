@@ -211,14 +211,30 @@ async function nodeLoad(seconds, makeReq) {
   return { rps: n / ((performance.now() - t0) / 1000), errors };
 }
 
+/**
+ * Runs wrk without blocking this process: the server's access log comes through a pipe this
+ * process reads, and a spawnSync kept it unread for the whole run, so the server queued every
+ * line of it in memory (counted in its RSS) and spent the next workloads writing the backlog
+ * (single requests stalled ~20 ms each: lock_cycle_1c read 15 cycles/s instead of ~150).
+ */
 function wrk(seconds, url, script, args = []) {
-  const r = spawnSync('wrk', [`-t${cfg.threads}`, `-c${cfg.conns}`, `-d${seconds}s`, ...AUTH_HEADER, ...(script ? ['-s', script] : []), url, ...(args.length ? ['--', ...args] : [])], { encoding: 'utf8' });
-  const out = r.stdout || '';
+  return new Promise((resolve) => {
+    const child = spawn('wrk', [`-t${cfg.threads}`, `-c${cfg.conns}`, `-d${seconds}s`, ...AUTH_HEADER, ...(script ? ['-s', script] : []), url, ...(args.length ? ['--', ...args] : [])]);
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    child.on('error', (e) => resolve(wrkResult('', String(e))));
+    child.on('close', () => resolve(wrkResult(stdout, stderr)));
+  });
+}
+
+function wrkResult(out, err) {
   const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1] ?? NaN);
   const non2xx = Number(/Non-2xx or 3xx responses:\s+(\d+)/.exec(out)?.[1] ?? 0);
   const sock = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(out);
   const errors = non2xx + (sock ? sock.slice(1).reduce((s, x) => s + Number(x), 0) : 0);
-  if (!Number.isFinite(rps)) note(`wrk failed: ${out}${r.stderr}`);
+  if (!Number.isFinite(rps)) note(`wrk failed: ${out}${err}`);
   return { rps, errors };
 }
 
@@ -281,9 +297,9 @@ W.get_small = async () => {
   const url = `${base}small.bin`;
   const probe = await request('GET', 'small.bin');
   if (probe.status !== 200 || probe.bytes !== cfg.smallBytes) throw new Error(`get_small probe: ${probe.status}`);
-  if (cfg.warmup) LOAD === 'wrk' ? wrk(cfg.warmup, url) : await nodeLoad(cfg.warmup, () => ({ method: 'GET', path: 'small.bin' }));
+  if (cfg.warmup) LOAD === 'wrk' ? await wrk(cfg.warmup, url) : await nodeLoad(cfg.warmup, () => ({ method: 'GET', path: 'small.bin' }));
   resetPeak();
-  const r = LOAD === 'wrk' ? wrk(cfg.duration, url) : await nodeLoad(cfg.duration, () => ({ method: 'GET', path: 'small.bin' }));
+  const r = LOAD === 'wrk' ? await wrk(cfg.duration, url) : await nodeLoad(cfg.duration, () => ({ method: 'GET', path: 'small.bin' }));
   note(`get_small: load generator ${LOAD_NOTE}, ${cfg.conns} connections`);
   emit('get_small', r.rps, 'req/s');
   emit('get_small_errors', r.errors, 'count');
@@ -296,7 +312,7 @@ W.put_small = async () => {
   const basePath = new URL(base).pathname;
   const run = async (seconds, tag) =>
     LOAD === 'wrk'
-      ? wrk(seconds, base, lua, [`${basePath}put_small/`, String(cfg.smallBytes), tag])
+      ? await wrk(seconds, base, lua, [`${basePath}put_small/`, String(cfg.smallBytes), tag])
       : await nodeLoad(seconds, (i, k) => ({ method: 'PUT', path: `put_small/${tag}${i}_${pad(k, 7)}.bin`, body }));
   if (cfg.warmup) await run(cfg.warmup, 'w');
   resetPeak();
