@@ -61,13 +61,30 @@ function describeError(err: unknown): string {
   return String(err);
 }
 
+/**
+ * Access lines waiting to be written beyond this are dropped (and counted in the next line that
+ * goes out): output that does not keep up (a stalled pipe, a slow log shipper) would otherwise
+ * queue every line in memory, and then keep the event loop busy writing the backlog.
+ */
+export const ACCESS_BACKLOG_BYTES = 4 * 1024 * 1024;
+
 export function createLogger(o: LoggerOptions): Logger {
   const out = o.out ?? process.stdout;
   const errOut = o.err ?? process.stderr;
+  let dropped = 0;
   return {
     accessEnabled: o.access,
     access(r) {
       if (!o.access) return;
+      if (out.writableLength > ACCESS_BACKLOG_BYTES) {
+        dropped++;
+        return;
+      }
+      if (dropped) {
+        const note = `${dropped} access lines dropped: the log output was not keeping up`;
+        out.write(o.format === 'json' ? JSON.stringify({ time: new Date().toISOString(), level: 'warn', dropped, message: note }) + '\n' : `${new Date().toISOString()} [warn] ${note}\n`);
+        dropped = 0;
+      }
       if (o.format === 'json') out.write(JSON.stringify(r) + '\n');
       else
         out.write(
