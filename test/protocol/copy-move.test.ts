@@ -204,6 +204,18 @@ describe('COPY and MOVE', () => {
       expect(await tagOf('/from/deep/f'), 'a new file at the old URL starts clean').to.equal(404);
     });
 
+    it('properties follow a MOVE between a short name and one stored hashed (over 180 bytes), both ways', async () => {
+      const long = '/' + 'l'.repeat(240) + '.txt';
+      await putOk(s, '/short.txt', 'x');
+      expect((await s.req('PROPPATCH', '/short.txt', { body: setProp('kept') })).status).to.equal(207);
+      expect((await s.req('MOVE', '/short.txt', { headers: { Destination: `http://${host}${long}` } })).status).to.equal(201);
+      expect(await tagOf(long)).to.equal('kept');
+      expect((await s.req('MOVE', long, { headers: { Destination: `http://${host}/back.txt` } })).status).to.equal(201);
+      expect(await tagOf('/back.txt')).to.equal('kept');
+      await putOk(s, long, 'new');
+      expect(await tagOf(long), 'nothing left behind under the hashed name').to.equal(404);
+    });
+
     it('a collection over an existing collection replaces it entirely', async () => {
       await mkcolOk(s, '/a');
       await putOk(s, '/a/one', '1');

@@ -31,7 +31,7 @@ import { qkey } from '../../xml/names.js';
 import { fromErrno } from '../errors.js';
 import { OWNER_TAG } from './owner.js';
 import { statWorker } from './stat-batch.js';
-import { moveSideData, renameIfPresent } from './side-data.js';
+import { moveSideData } from './side-data.js';
 
 /** fs failures leave as StorageErrors (ENOSPC: no-space, EACCES: forbidden, ...). */
 const asStorage = (e: unknown): never => {
@@ -215,24 +215,29 @@ export class FsPropertyStore implements PropertyStore {
   /** Moves the properties of a resource (and its members') to a new path, replacing what was there. */
   async moveTree(src: string, dst: string): Promise<void> {
     if (dst === '/') return this.removeTree(dst); // (no MOVE reaches the root; kept total)
-    const plain = (p: string): boolean => p === '/' || storedSegment(FsPropertyStore.nameOf(p)) === FsPropertyStore.nameOf(p);
-    const byRename = plain(src) && plain(dst);
+    // A file stored under its own name moves by rename with the rest; one stored under a hashed
+    // name keeps its name inside and is rewritten after.
+    const byRename = FsPropertyStore.plainName(src) && FsPropertyStore.plainName(dst);
     const pairs: [string, string][] = [[this.membersDir(src), this.membersDir(dst)]];
     if (byRename) pairs.unshift([this.fileOf(src), this.fileOf(dst)]);
     await moveSideData([this.fileOf(dst), this.membersDir(dst)], pairs, (p) => fsp.rm(p, { recursive: true, force: true })).catch(asStorage);
-    if (!byRename) await this.renameFile(src, dst).catch(asStorage);
+    if (!byRename) await this.rewriteHashed(src, dst).catch(asStorage);
   }
 
-  /** A property file moved or copied to another name: a hashed file carries the new name. */
-  private async renameFile(src: string, dst: string): Promise<void> {
+  /** Whether the property file of `path` is stored under the resource's own name (not hashed). */
+  private static plainName(path: string): boolean {
+    return path === '/' || storedSegment(FsPropertyStore.nameOf(path)) === FsPropertyStore.nameOf(path);
+  }
+
+  /**
+   * A property file moved to a name stored hashed (or from one): rewritten so that it carries
+   * the new name. Called after the resource moved: it is at `dst` now, with the inode it had at `src`.
+   */
+  private async rewriteHashed(src: string, dst: string): Promise<void> {
     const from = this.fileOf(src);
-    const to = this.fileOf(dst);
-    const plain = (p: string): boolean => p === '/' || storedSegment(FsPropertyStore.nameOf(p)) === FsPropertyStore.nameOf(p);
-    if (plain(src) && plain(dst)) return renameIfPresent(from, to);
-    // Called after the resource moved: it is at `dst` now, with the inode it had at `src`.
     const data = await this.readFile(from);
     const props = await this.owned(dst, data);
-    if (props.length) await writeAtomic(to, this.serialize(dst, props, await this.identity(dst)));
+    if (props.length) await writeAtomic(this.fileOf(dst), this.serialize(dst, props, await this.identity(dst)));
     await fsp.rm(from, { force: true });
   }
 

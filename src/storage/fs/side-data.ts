@@ -10,7 +10,7 @@ import { statWorker } from './stat-batch.js';
 const isEnoent = (e: unknown): boolean => (e as NodeJS.ErrnoException)?.code === 'ENOENT';
 
 /** Renames `from` to `to` when `from` exists, creating `to`'s folder when it is missing. */
-export async function renameIfPresent(from: string, to: string): Promise<void> {
+async function renameIfPresent(from: string, to: string): Promise<void> {
   try {
     await fsp.rename(from, to);
   } catch (e) {
