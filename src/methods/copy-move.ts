@@ -21,7 +21,8 @@ async function copyOrMove(ctx: DavContext, isMove: boolean): Promise<void> {
   const { storage } = services;
   // No body to spare: every check of the tree is made once, inside the write section, on fresh
   // state (one lookup of source, destination and its parent together). A missing source still
-  // answers 404 before anything is said about a bad Destination.
+  // answers 404 before anything is said about a bad Destination (RFC 4918 leaves the order of
+  // refusals open; this is the order the server always had, and the one a client can act on).
   const dst = await destinationPath(ctx).catch(async (e: unknown) => {
     const info = await storage.stat(src);
     if (!info || fileAtCollectionUrl(ctx, info)) throw new DavError(404, 'Not found');
@@ -31,6 +32,7 @@ async function copyOrMove(ctx: DavContext, isMove: boolean): Promise<void> {
   // 9.8.3 / 9.9.2: COPY takes Depth 0 or infinity; MOVE of a collection acts as infinity only.
   const depthHeader = ctx.get('depth') || undefined;
   const copyDepth = isMove ? 'infinity' : parseDepth(depthHeader, 'infinity', [0, 'infinity']);
+  // 9.8.5 / 9.9.4: 403 when source and destination are the same resource.
   if (src === dst) throw new DavError(403, 'Source and destination are the same resource');
   if (src === '/' && isMove) throw new DavError(403, 'The root collection cannot be moved');
   if (isSelfOrDescendant(src, dst)) throw new DavError(403, 'Cannot overwrite an ancestor of the source');
@@ -41,6 +43,7 @@ async function copyOrMove(ctx: DavContext, isMove: boolean): Promise<void> {
     if (!from || fileAtCollectionUrl(ctx, from)) throw new DavError(404, 'Not found');
     if (isMove) parseDepth(depthHeader, 'infinity', from.isCollection ? ['infinity'] : [0, 'infinity']);
     if (from.isCollection && isSelfOrDescendant(dst, src)) throw new DavError(403, 'Cannot copy or move a collection into itself');
+    // 9.8.5 / 9.9.4: 409 when intermediate collections at the destination must be created first.
     if (!info(dstParent)?.isCollection) throw new DavError(409, 'Destination parent collection does not exist');
   };
   const plan: WritePlan = isMove

@@ -72,8 +72,9 @@ export async function put(ctx: DavContext): Promise<void> {
   // Fail fast, before receiving a body that could not be stored anyway; the write spine checks
   // everything again against fresh state before the commit. A small body of known length is
   // cheaper to take than these checks are to make twice (a stat of the target and its parent,
-  // the lock lookups): the commit alone refuses it (405, 409, 412, 423) with the same answers.
-  if (receive.length === undefined || receive.length > SMALL_PRECHECK || ctx.state.collectionUrl) {
+  // the lock lookups): the commit alone refuses it (405, 409, 412, 423) with the same answers
+  // (RFC 4918 9.7.1: 409 without a parent collection, whenever it is found missing).
+  if (receive.length === undefined || receive.length > SMALL_BODY || ctx.state.collectionUrl) {
     const [info, parent] = await Promise.all([storage.stat(path), storage.stat(parentPath(path))]);
     if (info?.isCollection) throw new DavError(405, 'Cannot PUT to a collection', { headers: { Allow: ALLOW_COLLECTION } });
     if (ctx.state.collectionUrl) throw new DavError(409, 'A URL ending in / names a collection; PUT stores files');
@@ -84,7 +85,7 @@ export async function put(ctx: DavContext): Promise<void> {
 
   // The checksums are computed from the bytes as they are received: a small body of known
   // length in this thread (the backend's observer), anything else on the fs worker.
-  const small = receive.length !== undefined && receive.length <= SMALL_HASH;
+  const small = receive.length !== undefined && receive.length <= SMALL_BODY;
   const hasher = streamHasher({ inline: small });
   let body = uploadBody(ctx);
   if (small) receive.observe = (chunk) => void hasher.update(chunk);
@@ -105,7 +106,8 @@ export async function put(ctx: DavContext): Promise<void> {
   await commitUpload(ctx, path, upload, { mtimeMs: parseOcMtime(ctx.get('x-oc-mtime')), digests });
 }
 
-/** Bodies of known length up to this size are hashed in this thread. */
-const SMALL_HASH = 64 * 1024;
-/** Bodies of known length up to this size are received before any check (see put()). */
-const SMALL_PRECHECK = 64 * 1024;
+/**
+ * Bodies of known length up to this size are hashed in this thread and received before any
+ * check (see put()); the filesystem backend collects them in memory too (SMALL_UPLOAD).
+ */
+const SMALL_BODY = 64 * 1024;
