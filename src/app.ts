@@ -134,7 +134,7 @@ async function createServices(
   options: ServerOptions,
   hooks: AppHooks,
   logger: Logger,
-): Promise<{ services: Services; store: StorageHandle; auth: Auth; events: TreeEvents }> {
+): Promise<{ services: Services; store: StorageHandle; auth: Auth; events: TreeEvents; checksums: Checksums }> {
   const store = await createStorage(options);
   const { storage } = store;
   const locks = await createLockManager(options);
@@ -155,7 +155,7 @@ async function createServices(
     if (hooks.metrics ?? options.adminPort !== undefined) services.metrics = await newMetrics(services);
     const auth = await createAuth(options, services, state, hooks.identify);
     services.metrics?.watch(auth.defender);
-    return { services, store, auth, events };
+    return { services, store, auth, events, checksums };
   } catch (e) {
     await Promise.all([locks.close(), state?.close(), store.close()]);
     throw e;
@@ -208,7 +208,7 @@ export async function createDav(partial: Partial<ServerOptions>, hooks: AppHooks
   const startedAt = Date.now();
   const logger = hooks.logger ?? createLogger({ format: options.logFormat === 'json' ? 'json' : 'text', access: !options.quiet });
   if (hooks.identify) hooks = { ...hooks, identify: anonymousHostCheck(hooks.identify, options) };
-  const { services, store, auth, events } = await createServices(options, hooks, logger);
+  const { services, store, auth, events, checksums } = await createServices(options, hooks, logger);
   const logError: ErrorLogger = hooks.log ?? ((err, ctx) => logger.error(err, ctx));
   const requestLimits = limits(options);
   const handle = compose([
@@ -256,7 +256,7 @@ export async function createDav(partial: Partial<ServerOptions>, hooks: AppHooks
     defender: auth.defender,
     close: async () => {
       // The sweep is not awaited: stopping it half way only leaves work for the next start.
-      await Promise.all([services.locks.close(), services.state.close()]);
+      await Promise.all([services.locks.close(), services.state.close(), checksums.close()]);
       await store.close();
     },
   };

@@ -37,6 +37,13 @@ export interface StreamHasher {
 
 class HashJobError extends Error {}
 
+/** Hex digests in ALG order, by algorithm. */
+function toDigests(hex: string[]): Digests {
+  const out = {} as Digests;
+  ALGORITHMS.forEach((a, i) => (out[a] = hex[i]!));
+  return out;
+}
+
 /** Batches handed back by the worker, ready to be filled again. */
 const free: ArrayBuffer[] = [];
 let made = 0;
@@ -131,9 +138,7 @@ class WorkerHasher implements StreamHasher {
     const r = await asked;
     if (this.failed) throw this.failed;
     if (!r?.hex) throw lost();
-    const out = {} as Digests;
-    ALGORITHMS.forEach((a, i) => (out[a] = r.hex![i]!));
-    return out;
+    return toDigests(r.hex);
   }
 
   discard(): void {
@@ -167,11 +172,21 @@ export function streamHasher(opts: { inline?: boolean } = {}): StreamHasher {
   return new Inline();
 }
 
-/** Passes every chunk through unchanged while `hasher` sees it; waits when the hasher is behind. */
-export function hashingTransform(hasher: StreamHasher): Transform {
-  return new Transform({
+/**
+ * Passes every chunk through unchanged while `hasher` sees it; waits when the hasher is behind.
+ * With `upTo`, a stream that grows past that many bytes stops being hashed: the hasher is
+ * discarded (`hashing.dropped`) and the rest passes unhashed, at the speed of the stream.
+ */
+export function hashingTransform(hasher: StreamHasher, upTo = Infinity): Transform & { dropped: boolean } {
+  const t = new Transform({
     transform(chunk: Buffer, _enc, cb) {
       let wait: Promise<void> | undefined;
+      if (t.dropped || hasher.bytes + chunk.length > upTo) {
+        if (!t.dropped) hasher.discard();
+        t.dropped = true;
+        cb(null, chunk);
+        return;
+      }
       try {
         wait = hasher.update(chunk);
       } catch (e) {
@@ -182,7 +197,32 @@ export function hashingTransform(hasher: StreamHasher): Transform {
       if (wait) wait.then(() => cb(), cb);
       else cb();
     },
-  });
+  }) as Transform & { dropped: boolean };
+  t.dropped = false;
+  return t;
+}
+
+/**
+ * Digests of the first `length` bytes of an open file, read and hashed by the fs worker itself
+ * (nothing crosses the event loop); null when no worker can run (hash a stream instead). Throws
+ * when the file could not be read whole (it shrank) or the worker stopped. `signal` stops it;
+ * the caller keeps `fd` open until this settles.
+ */
+export async function digestFd(fd: number, length: number, signal?: AbortSignal): Promise<Digests | null> {
+  if (signal?.aborted) throw new HashJobError('hashing stopped');
+  const job = nextJob++;
+  const asked = statWorker.hashFile(job, fd, length, ALG);
+  if (!asked) return null;
+  const stop = (): void => statWorker.hashDrop(job);
+  signal?.addEventListener('abort', stop, { once: true });
+  try {
+    const r = await asked;
+    if (!r) throw lost();
+    if (!r.hex) throw new HashJobError(`the fs worker could not hash the file (${r.code})`);
+    return toDigests(r.hex);
+  } finally {
+    signal?.removeEventListener('abort', stop);
+  }
 }
 
 /** Digests of a whole stream (a stored file read back). */

@@ -1,6 +1,6 @@
 /**
  * Checksums of stored files: recorded when content is written through WebDAV (hashed while the
- * upload streams), carried along by tree events (MOVE, COPY), dropped with their resource, and
+ * upload streams, or right after it was stored when it is large: hashLater), carried along by tree events (MOVE, COPY), dropped with their resource, and
  * computed lazily for files that have none (written on disk, before this feature, or whose record
  * no longer matches). A record is served only while the file still has the ETag it was computed
  * for (inode, size, mtime and ctime on the filesystem backend), so an edit made on disk, even one
@@ -13,11 +13,14 @@ import type { ResourceInfo, StorageBackend } from '../storage/backend.js';
 import type { TreeChange, TreeListener } from '../storage/events.js';
 import type { ChecksumRecord, ChecksumStore } from './store.js';
 import type { Digests } from './digests.js';
-import { digestStream } from './engine.js';
+import { digestFd, digestStream } from './engine.js';
+import type { Readable } from 'node:stream';
 
 /** Files up to this size are hashed in this thread when read back (no hand-off is worth it). */
 const INLINE_MAX = 64 * 1024;
 const LRU_MAX = 4096;
+/** Files waiting to be hashed after they were stored; past this, a file is hashed when first asked. */
+const LATER_MAX = 1024;
 
 const recordOf = (info: ResourceInfo, digests: Digests): ChecksumRecord => ({ etag: info.etag, size: info.size, mtimeMs: info.mtimeMs, id: info.id, digests });
 
@@ -33,6 +36,8 @@ export interface ChecksumView {
   record(path: string, info: ResourceInfo, digests: Digests): Promise<void>;
   /** Remembers digests computed from bytes read with `info` (in this process only: nothing is written). */
   remember(path: string, info: ResourceInfo, digests: Digests): void;
+  /** Hashes content just stored at `path` without its digests (a large upload) in the background, and records them. */
+  later(path: string, info: ResourceInfo): void;
   /** The view of a scope of this tree (a user's root): `storage` is that scope's, `abs` maps its paths here. */
   below(storage: StorageBackend, abs: (path: string) => string): ChecksumView;
 }
@@ -41,6 +46,14 @@ export class Checksums {
   /** Recently used records by path (validated by ETag like the stored ones, so never stale). */
   private readonly recent = new Map<string, ChecksumRecord>();
   private readonly computing = new Map<string, Promise<Digests | null>>();
+  /** Files to hash in the background (hashLater), one at a time. */
+  private readonly queue: { storage: StorageBackend; path: string; abs: string; info: ResourceInfo }[] = [];
+  private draining: Promise<void> | undefined;
+  /** Streams being read for a computation, destroyed by close(). */
+  private readonly reading = new Set<Readable>();
+  /** Aborted by close(): stops the fs worker's hashing of a file. */
+  private readonly stopping = new AbortController();
+  private closed = false;
 
   constructor(
     private readonly store: ChecksumStore,
@@ -96,12 +109,61 @@ export class Checksums {
       await file?.close();
       return null;
     }
-    const body = file ? file.stream() : await storage.read(path);
-    const digests = await digestStream(body, { inline: read.size <= INLINE_MAX });
+    // A large stored file is read and hashed by the fs worker through the open descriptor;
+    // otherwise (a small file, another backend, no worker) the file is streamed through here.
+    let digests: Digests | null = null;
+    if (file?.fd !== undefined && read.size > INLINE_MAX) {
+      try {
+        digests = await digestFd(file.fd, read.size, this.stopping.signal);
+      } catch (e) {
+        await file.close();
+        throw e;
+      }
+      if (digests) await file.close();
+    }
+    if (!digests) {
+      const body = file ? file.stream() : await storage.read(path);
+      if (this.closed) body.destroy();
+      this.reading.add(body);
+      try {
+        digests = await digestStream(body, { inline: read.size <= INLINE_MAX });
+      } finally {
+        this.reading.delete(body);
+      }
+    }
     const after = await storage.stat(path);
     if (!after || after.etag !== read.etag) return null;
     await this.record(abs, read, digests);
     return read.etag === info.etag ? digests : null;
+  }
+
+  /**
+   * Hashes a file that was stored without its digests (an upload too large to be hashed while
+   * it streamed, see src/methods/put.ts) in the background, one file at a time, reading it back
+   * (from the page cache, usually). A client that asks for its checksums meanwhile joins the
+   * computation (digests() finds it running); the record is written only if the file still has
+   * the ETag it had when read, so an edit made meanwhile is never given these digests.
+   */
+  hashLater(storage: StorageBackend, path: string, abs: string, info: ResourceInfo): void {
+    if (this.closed || info.isCollection || this.queue.length >= LATER_MAX) return;
+    this.queue.push({ storage, path, abs, info });
+    this.draining ??= this.drain();
+  }
+
+  private async drain(): Promise<void> {
+    for (let job = this.queue.shift(); job && !this.closed; job = this.queue.shift()) {
+      await this.digests(job.storage, job.path, job.abs, job.info).catch(() => null);
+    }
+    this.draining = undefined;
+  }
+
+  /** Stops background hashing (reads in progress are cut; their files are hashed when next asked). */
+  async close(): Promise<void> {
+    this.closed = true;
+    this.queue.length = 0;
+    this.stopping.abort();
+    for (const body of this.reading) body.destroy();
+    await this.draining;
   }
 
   /** A view below `abs` (a user's root) reading through that user's `storage`. */
@@ -111,6 +173,7 @@ export class Checksums {
       digests: (path, info) => this.digests(storage, path, abs(path), info),
       record: (path, info, d) => this.record(abs(path), info, d),
       remember: (path, info, d) => this.remember(abs(path), recordOf(info, d)),
+      later: (path, info) => this.hashLater(storage, path, abs(path), info),
       below: (scoped, inner) => this.view(scoped, (p) => abs(inner(p))),
     };
   }

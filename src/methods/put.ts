@@ -9,7 +9,7 @@ import type { DavContext } from '../context.js';
 import { DavError } from '../errors.js';
 import { checkConditionals, guardFor } from './common.js';
 import { parentPath } from '../dav/path.js';
-import type { PendingUpload, ReceiveOptions } from '../storage/backend.js';
+import type { PendingUpload, ReceiveOptions, ResourceInfo } from '../storage/backend.js';
 import { uploadBody } from '../middleware/limits.js';
 import { withWrite } from '../dav/write.js';
 import { pipeline } from 'node:stream';
@@ -39,7 +39,7 @@ export interface CommitOptions {
  * conditionals, If header and locks, then the rename; answers 201 or 204 with the ETag of the
  * stored bytes. Aborts the upload when anything refuses it.
  */
-export async function commitUpload(ctx: DavContext, path: string, upload: PendingUpload, opts: CommitOptions = {}): Promise<void> {
+export async function commitUpload(ctx: DavContext, path: string, upload: PendingUpload, opts: CommitOptions = {}): Promise<ResourceInfo> {
   let committed;
   try {
     committed = await withWrite(ctx, { writes: [{ path, effect: 'file' }], conditionals: path }, async ({ info, tx }) => {
@@ -59,6 +59,7 @@ export async function commitUpload(ctx: DavContext, path: string, upload: Pendin
   ctx.set('ETag', committed.info.etag);
   ctx.status = committed.created ? 201 : 204;
   ctx.body = committed.created ? '' : null;
+  return committed.info;
 }
 
 export async function put(ctx: DavContext): Promise<void> {
@@ -83,27 +84,37 @@ export async function put(ctx: DavContext): Promise<void> {
     await guardFor(ctx).check([{ path, membership: !info, vacant: !info }]);
   }
 
-  // The checksums are computed from the bytes as they are received: a small body of known
-  // length in this thread (the backend's observer), anything else on the fs worker.
+  // Checksums: a small body of known length is hashed in this thread as it is received (the
+  // backend's observer); a body the client gave a checksum for (OC-Checksum) on the fs worker as
+  // it streams, since it is verified before the commit; any other body as it streams up to
+  // HASH_WHILE_RECEIVING, and past that after it is stored (below). MD5 runs at ~700 MB/s on one
+  // core here, slower than an upload lands on tmpfs or an SSD: hashed on the way in, a large
+  // upload would be answered at the speed of MD5.
   const small = receive.length !== undefined && receive.length <= SMALL_BODY;
-  const hasher = streamHasher({ inline: small });
+  const verify = claims.length > 0;
+  const hashAll = small || verify;
+  const hasher = hashAll || receive.length === undefined || receive.length <= HASH_WHILE_RECEIVING ? streamHasher({ inline: small }) : null;
   let body = uploadBody(ctx);
-  if (small) receive.observe = (chunk) => void hasher.update(chunk);
-  else body = pipeline(body, hashingTransform(hasher), () => undefined);
+  let hashing: ReturnType<typeof hashingTransform> | undefined;
+  if (small) receive.observe = (chunk) => void hasher!.update(chunk);
+  else if (hasher) body = hashing = pipeline(body, hashingTransform(hasher, hashAll ? Infinity : HASH_WHILE_RECEIVING), () => undefined);
   let upload: PendingUpload;
   try {
     upload = await storage.receive(path, body, receive);
   } catch (e) {
-    hasher.discard();
+    hasher?.discard();
     throw e;
   }
-  const digests = await hasher.digest().catch(() => null);
-  const mismatch = digests ? claimMismatch(claims, digests) : claims.length ? 'The server could not compute the checksum of the body to verify OC-Checksum; nothing was stored' : undefined;
+  const digests = hasher && !hashing?.dropped ? await hasher.digest().catch(() => null) : null;
+  const mismatch = !verify ? undefined : digests ? claimMismatch(claims, digests) : 'The server could not compute the checksum of the body to verify OC-Checksum; nothing was stored';
   if (mismatch) {
     await upload.abort();
     throw new DavError(digests ? 400 : 503, mismatch);
   }
-  await commitUpload(ctx, path, upload, { mtimeMs: parseOcMtime(ctx.get('x-oc-mtime')), digests });
+  const stored = await commitUpload(ctx, path, upload, { mtimeMs: parseOcMtime(ctx.get('x-oc-mtime')), digests });
+  // Stored without its checksums: hashed now in the background, off this answer (a client that
+  // asks meanwhile waits for that computation, never for a second one).
+  if (!digests) services.checksums.later(path, stored);
 }
 
 /**
@@ -111,3 +122,6 @@ export async function put(ctx: DavContext): Promise<void> {
  * check (see put()); the filesystem backend collects them in memory too (SMALL_UPLOAD).
  */
 const SMALL_BODY = 64 * 1024;
+
+/** Bodies up to this size are hashed as they are received; larger ones once stored (see put()). */
+const HASH_WHILE_RECEIVING = 8 * 1024 * 1024;

@@ -114,6 +114,11 @@ export interface OpenFile {
   readInto?(start: number, length: number, write: (chunk: Buffer) => Promise<void>): Promise<number>;
   /** Closes the file when no stream will be taken. */
   close(): Promise<void>;
+  /**
+   * Optional: the descriptor of the open file, for a reader in another thread of this process
+   * (the fs worker hashes stored files with it); valid until close() or the end of a stream.
+   */
+  readonly fd?: number;
 }
 
 /**

@@ -230,6 +230,7 @@ export async function openFile(file: string): Promise<OpenFile | null> {
   const handle = fh;
   return {
     info,
+    fd: handle.fd,
     stream: (range) => createReadStream('', { fd: handle, start: range?.start, end: range?.end, highWaterMark: READ_CHUNK }),
     // Two reused 1 MiB buffers instead of a stream allocating one per chunk: a 512 MiB GET
     // held ~60 MiB more RSS with a stream before the GC caught up, and ran about 2x slower.

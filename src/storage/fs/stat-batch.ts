@@ -257,7 +257,12 @@ class StatWorker {
     return this.call<WorkerRequest & { op: 'digest' }>({ op: 'digest', job, alg });
   }
 
-  /** Forgets hashing job `job`. */
+  /** Hashes the first `length` bytes of the open file `fd` on the worker (see HashFileRequest); null when no worker can run. */
+  hashFile(job: number, fd: number, length: number, alg: string[]): Promise<HashReply | null> | null {
+    return this.call<WorkerRequest & { op: 'hashfd' }>({ op: 'hashfd', job, fd, length, alg });
+  }
+
+  /** Forgets hashing job `job` (stops a hashFile). */
   hashDrop(job: number): void {
     void this.call<WorkerRequest & { op: 'drop' }>({ op: 'drop', job });
   }

@@ -3,7 +3,10 @@ import { createHash, randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { Writable } from 'node:stream';
-import { digestStream, hashBatchesMade, hashingTransform, streamHasher } from '../../../src/checksums/engine.js';
+import { digestFd, digestStream, hashBatchesMade, hashingTransform, streamHasher } from '../../../src/checksums/engine.js';
+import { open, mkdtemp, rm, truncate, writeFile as writeFileP } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join as joinPath } from 'node:path';
 import { statWorker } from '../../../src/storage/fs/stat-batch.js';
 import { checksumList, claimMismatch, digestsOf, parseChecksumClaims } from '../../../src/checksums/digests.js';
 
@@ -84,6 +87,78 @@ describe('checksums engine', () => {
     expect(String(failed)).to.match(/fs worker stopped/);
     // a new job runs on the new worker
     expect((await digestStream(Readable.from([part]))).md5).to.equal(hex('md5', part));
+  });
+
+  it('hashes a stored file through its descriptor on the fs worker; a file that shrank or a stop is an error, never digests', async function () {
+    this.timeout(30_000);
+    const dir = await mkdtemp(joinPath(tmpdir(), 'hashfd-'));
+    try {
+      const data = randomBytes(3 * 1024 * 1024 + 999);
+      const file = joinPath(dir, 'f.bin');
+      await writeFileP(file, data);
+      let fh = await open(file, 'r');
+      try {
+        expect(await digestFd(fh.fd, data.length)).to.deep.equal({ md5: hex('md5', data), sha1: hex('sha1', data), sha256: hex('sha256', data) });
+        // only the first `length` bytes count
+        expect((await digestFd(fh.fd, 1000))?.sha1).to.equal(hex('sha1', data.subarray(0, 1000)));
+        expect((await digestFd(fh.fd, 0))?.md5).to.equal(hex('md5', Buffer.alloc(0)));
+        // shorter than it was said to be
+        await truncate(file, 1_000_000);
+        let failed: unknown;
+        await digestFd(fh.fd, data.length).catch((e) => (failed = e));
+        expect(String(failed)).to.match(/could not hash the file \(ESHORT\)/);
+      } finally {
+        await fh.close();
+      }
+      // stopped: an abort before the end ends it with an error (and an abort before the start too)
+      await writeFileP(file, randomBytes(64 * 1024 * 1024));
+      fh = await open(file, 'r');
+      try {
+        const stop = new AbortController();
+        const p = digestFd(fh.fd, 64 * 1024 * 1024, stop.signal);
+        stop.abort();
+        let failed: unknown;
+        await p.catch((e) => (failed = e));
+        expect(String(failed)).to.match(/ECANCELED/);
+        failed = undefined;
+        await digestFd(fh.fd, 10, stop.signal).catch((e) => (failed = e));
+        expect(String(failed)).to.match(/stopped/);
+      } finally {
+        await fh.close();
+      }
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('a stream that grows past upTo stops being hashed and passes whole; under it, it is hashed', async () => {
+    const data = randomBytes(3 * 1024 * 1024);
+    const run = async (upTo: number): Promise<{ out: Buffer; dropped: boolean; h: ReturnType<typeof streamHasher> }> => {
+      const h = streamHasher();
+      const t = hashingTransform(h, upTo);
+      const out: Buffer[] = [];
+      await pipeline(
+        Readable.from((function* () {
+          for (let o = 0; o < data.length; o += 100_000) yield data.subarray(o, o + 100_000);
+        })()),
+        t,
+        new Writable({
+          write(c: Buffer, _e, cb) {
+            out.push(c);
+            cb();
+          },
+        }),
+      );
+      return { out: Buffer.concat(out), dropped: t.dropped, h };
+    };
+    const over = await run(1024 * 1024);
+    expect(over.out.equals(data)).to.equal(true);
+    expect(over.dropped).to.equal(true);
+    expect(over.h.bytes).to.be.at.most(1024 * 1024);
+    const under = await run(data.length);
+    expect(under.out.equals(data)).to.equal(true);
+    expect(under.dropped).to.equal(false);
+    expect((await under.h.digest()).md5).to.equal(hex('md5', data));
   });
 
   it('many jobs at once keep their states apart', async () => {

@@ -77,7 +77,21 @@ export interface HashDigestRequest {
   alg: string[];
 }
 
-/** Forgets hashing job `job`. */
+/**
+ * Hashes the first `length` bytes of the open file `fd` with each of `alg`, read by the worker
+ * itself, a slice at a time between its other requests (like a tree walk); the caller keeps
+ * `fd` open until the reply. A `drop` of `job` stops it (reply code ECANCELED).
+ */
+export interface HashFileRequest {
+  op: 'hashfd';
+  id: number;
+  job: number;
+  fd: number;
+  length: number;
+  alg: string[];
+}
+
+/** Forgets hashing job `job` (stops it when it hashes a file). */
 export interface HashDropRequest {
   op: 'drop';
   id: number;
@@ -173,7 +187,7 @@ export interface CopyTreeRequest {
   bound?: Boundary;
 }
 
-export type WorkerRequest = StatRequest | RemoveAllRequest | RenameAllRequest | WriteFileRequest | HashDataRequest | HashDigestRequest | HashDropRequest | ReadSmallRequest | PutSmallRequest | ListRequest | ListNextRequest | ListCloseRequest | RemoveTreeRequest | CopyTreeRequest;
+export type WorkerRequest = StatRequest | RemoveAllRequest | RenameAllRequest | WriteFileRequest | HashDataRequest | HashDigestRequest | HashDropRequest | HashFileRequest | ReadSmallRequest | PutSmallRequest | ListRequest | ListNextRequest | ListCloseRequest | RemoveTreeRequest | CopyTreeRequest;
 
 export interface StatReply {
   id: number;
@@ -209,8 +223,10 @@ export interface HashReply {
   id: number;
   /** The batch of a `hash` request, handed back. */
   buf?: ArrayBuffer;
-  /** The digests of a `digest` request. */
+  /** The digests of a `digest` or `hashfd` request. */
   hex?: string[];
+  /** Why a `hashfd` request has no digests: errno code, ESHORT (the file shrank), ECANCELED. */
+  code?: string;
 }
 
 export interface ListReply {
@@ -250,7 +266,7 @@ export type ReplyOf<R extends WorkerRequest> = R extends StatRequest
   ? StatReply
   : R extends RemoveAllRequest | RenameAllRequest | WriteFileRequest
     ? DoneReply
-  : R extends HashDataRequest | HashDigestRequest | HashDropRequest
+  : R extends HashDataRequest | HashDigestRequest | HashDropRequest | HashFileRequest
     ? HashReply
   : R extends ReadSmallRequest
     ? ReadSmallReply

@@ -1,7 +1,7 @@
 /**
  * The fs worker thread: does syscalls back to back off the event loop and answers each batch of
  * requests with one message (protocol.ts). One-shot operations (stat batches, small GET and PUT,
- * a part of a listing) run at once; tree walks (DELETE and COPY of a collection) run as slices
+ * a part of a listing) run at once; walks (DELETE and COPY of a collection, hashing a stored file) run as slices
  * of a few milliseconds, round robin, with the requests that arrive meanwhile served between
  * slices, so a DELETE of a large tree never holds up a small GET for long.
  */
@@ -9,9 +9,8 @@ import { parentPort } from 'node:worker_threads';
 import type { Batch, WorkerReply, WorkerRequest } from './protocol.js';
 import { putSmall, readSmall, removeAll, renameAll, stat, writeFile, type Out } from './small.js';
 import * as listing from './list.js';
-import { hashData, hashDigest, hashDrop } from './hash.js';
+import { hashData, hashDigest, hashDrop, hashFile } from './hash.js';
 import { copyTree, removeTree, type Walk } from './tree.js';
-import type { TreeReply } from './protocol.js';
 
 const port = parentPort!;
 
@@ -35,15 +34,15 @@ function flush(): void {
   port.postMessage(msg, t);
 }
 
-const walks: Walk<TreeReply>[] = [];
+const walks: Walk<WorkerReply>[] = [];
 let walking = false;
 
 function runWalks(): void {
   const until = performance.now() + SLICE_MS;
   let steps = 0;
-  while (walks.length && (++steps & 63 || performance.now() < until)) {
+  while (walks.length && (++steps & 15 || performance.now() < until)) {
     const w = walks[0]!;
-    let r: IteratorResult<void, TreeReply>;
+    let r: IteratorResult<void, WorkerReply>;
     try {
       r = w.next();
     } catch (e) {
@@ -54,7 +53,7 @@ function runWalks(): void {
     if (r.done) {
       walks.shift();
       send([r.value, []]);
-    } else if (steps % 64 === 0) walks.push(walks.shift()!); // round robin between walks
+    } else if (steps % 16 === 0) walks.push(walks.shift()!); // round robin between walks
   }
   flush();
   if (walks.length) setImmediate(runWalks);
@@ -92,6 +91,9 @@ function handle(m: WorkerRequest): void {
       break;
     case 'copy':
       walks.push(copyTree(m));
+      break;
+    case 'hashfd':
+      walks.push(hashFile(m));
       break;
   }
   if (!walking) {

@@ -1,0 +1,127 @@
+/**
+ * Checksums of large uploads: a body over 8 MiB without an OC-Checksum claim is not hashed while
+ * it streams (MD5 is slower than the upload path) but right after it is stored, in the
+ * background, by the fs worker reading the stored file. These tests pin what a client can see:
+ * the record appears without anyone asking, under the ETag the PUT answered; a client asking
+ * meanwhile gets the right digests; an edit on disk during the background hashing is never given
+ * the old digests; a claim is still verified before anything is stored; a server stopped
+ * mid-hashing stops at once and the next one computes the digests when asked.
+ */
+import { expect } from 'chai';
+import { createHash, randomBytes } from 'node:crypto';
+import { readFile, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { startTestServer, makeTempDir, type TestServer } from '../helpers/server.js';
+import { prop, single, streamRequest, textContent, findChild } from '../helpers/dav.js';
+
+const OC = 'http://owncloud.org/ns';
+const MiB = 1024 * 1024;
+const hex = (alg: string, b: Buffer | string): string => createHash(alg).update(b).digest('hex');
+const list = (b: Buffer | string): string => `SHA1:${hex('sha1', b)} MD5:${hex('md5', b)} SHA256:${hex('sha256', b)}`;
+const PROPFIND_SUMS = `<?xml version="1.0"?><d:propfind xmlns:d="DAV:" xmlns:oc="${OC}"><d:prop><oc:checksums/></d:prop></d:propfind>`;
+
+async function sums(s: TestServer, path: string): Promise<string | undefined> {
+  const r = single(await s.req('PROPFIND', path, { headers: { Depth: '0' }, body: PROPFIND_SUMS }));
+  const p = prop(r, OC, 'checksums');
+  if (!p || p.status !== 200) return undefined;
+  return textContent(findChild(p.el, OC, 'checksum')!);
+}
+
+const recordFile = (root: string, name: string): string => join(root, '.davmeta', 'sums', 'root.d', name + '.s');
+async function record(root: string, name: string): Promise<{ e: string; d: Record<string, string> } | null> {
+  try {
+    return JSON.parse(await readFile(recordFile(root, name), 'utf8'));
+  } catch {
+    return null;
+  }
+}
+
+/** Waits (up to 20 s) for the record of `name` to exist; nothing else touches the server meanwhile. */
+async function recordAppears(root: string, name: string): Promise<{ e: string; d: Record<string, string> }> {
+  for (let i = 0; i < 400; i++) {
+    const rec = await record(root, name);
+    if (rec) return rec;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`no checksum record for ${name} after 20 s`);
+}
+
+describe('checksums of large uploads: hashed after they are stored', function () {
+  this.timeout(120_000);
+  let s: TestServer;
+  beforeEach(async () => {
+    s = await startTestServer();
+  });
+  afterEach(async () => {
+    await s.close();
+  });
+
+  it('a PUT of 24 MiB (Content-Length) is answered, then recorded in the background under the ETag it answered', async () => {
+    const big = randomBytes(24 * MiB + 3);
+    const r = await s.req('PUT', '/big.bin', { body: big });
+    expect(r.status).to.equal(201);
+    const rec = await recordAppears(s.root, 'big.bin');
+    expect(rec.e).to.equal(r.headers.etag);
+    expect(rec.d).to.deep.equal({ sha1: hex('sha1', big), md5: hex('md5', big), sha256: hex('sha256', big) });
+    expect(await sums(s, '/big.bin')).to.equal(list(big));
+    expect((await s.req('HEAD', '/big.bin')).headers['oc-checksum']).to.equal(`SHA1:${hex('sha1', big)}`);
+  });
+
+  it('a chunked PUT that grows past 8 MiB stops hashing as it streams and is recorded once stored; a replacement gets its own digests', async () => {
+    const first = randomBytes(20 * MiB);
+    const chunks = Array.from({ length: 20 }, (_, i) => first.subarray(i * MiB, (i + 1) * MiB));
+    const r = await streamRequest(s, 'PUT', '/c.bin', chunks, { headers: { 'Transfer-Encoding': 'chunked' } });
+    expect(r !== 'aborted' && r.status).to.equal(201);
+    expect((await recordAppears(s.root, 'c.bin')).d.md5).to.equal(hex('md5', first));
+    const second = randomBytes(20 * MiB);
+    const r2 = await s.req('PUT', '/c.bin', { body: second });
+    expect(r2.status).to.equal(204);
+    // Asked at once: the answer waits for the background computation (or makes it), never the old record.
+    expect(await sums(s, '/c.bin')).to.equal(list(second));
+    expect((await record(s.root, 'c.bin'))?.e).to.equal(r2.headers.etag);
+  });
+
+  it('a large PUT with OC-Checksum is still verified before it is stored: a mismatch is 400 and leaves the old content', async () => {
+    const good = randomBytes(12 * MiB);
+    const bad = randomBytes(12 * MiB);
+    expect((await s.req('PUT', '/v.bin', { body: good, headers: { 'OC-Checksum': `SHA1:${hex('sha1', good)}` } })).status).to.equal(201);
+    // verified, so recorded by the PUT itself: the record is there when the answer is
+    expect((await record(s.root, 'v.bin'))?.d.sha1).to.equal(hex('sha1', good));
+    const r = await s.req('PUT', '/v.bin', { body: bad, headers: { 'OC-Checksum': `MD5:${hex('md5', good)}` } });
+    expect(r.status).to.equal(400);
+    expect(r.body).to.match(/nothing was stored/);
+    expect((await readFile(join(s.root, 'v.bin'))).equals(good)).to.equal(true);
+    expect(await sums(s, '/v.bin')).to.equal(list(good));
+  });
+
+  it('an edit on disk while the upload is hashed in the background is never answered with the uploaded bytes\' digests', async () => {
+    const uploaded = randomBytes(64 * MiB);
+    expect((await s.req('PUT', '/e.bin', { body: uploaded })).status).to.equal(201);
+    // Replaced on disk at once, while the fs worker is (most likely) still reading the upload.
+    const edited = randomBytes(64 * MiB);
+    await writeFile(join(s.root, 'e.bin'), edited);
+    expect(await sums(s, '/e.bin')).to.equal(list(edited));
+    expect((await s.req('HEAD', '/e.bin')).headers['oc-checksum']).to.equal(`SHA1:${hex('sha1', edited)}`);
+  });
+});
+
+describe('checksums of large uploads: a stop during the background hashing', function () {
+  this.timeout(120_000);
+  it('the server stops without finishing it, and the next start computes the digests when asked', async () => {
+    const root = await makeTempDir('sums-later');
+    try {
+      let s = await startTestServer({ root });
+      const big = randomBytes(96 * MiB);
+      expect((await s.req('PUT', '/stop.bin', { body: big })).status).to.equal(201);
+      await s.close(); // resolves once the background hashing has stopped (and written nothing half way)
+      const rec = await record(root, 'stop.bin');
+      if (rec) expect(rec.d.md5).to.equal(hex('md5', big)); // finished before the stop: then whole and right
+      s = await startTestServer({ root });
+      expect(await sums(s, '/stop.bin')).to.equal(list(big));
+      expect((await record(root, 'stop.bin'))?.d.md5).to.equal(hex('md5', big));
+      await s.close();
+    } finally {
+      await rm(root, { recursive: true, force: true });
+    }
+  });
+});
