@@ -49,6 +49,8 @@ export class Checksums {
   /** Files to hash in the background (hashLater), one at a time. */
   private readonly queue: { storage: StorageBackend; path: string; abs: string; info: ResourceInfo }[] = [];
   private draining: Promise<void> | undefined;
+  /** The file being hashed in the background; stopped when newer content of its path is queued. */
+  private current: { abs: string; stop: AbortController } | undefined;
   /** Streams being read for a computation, destroyed by close(). */
   private readonly reading = new Set<Readable>();
   /** Aborted by close(): stops the fs worker's hashing of a file. */
@@ -84,14 +86,14 @@ export class Checksums {
   }
 
   /** Known or computed; `storage` and `path` name the file in the caller's view, `abs` in the whole tree. */
-  async digests(storage: StorageBackend, path: string, abs: string, info: ResourceInfo): Promise<Digests | null> {
+  async digests(storage: StorageBackend, path: string, abs: string, info: ResourceInfo, signal?: AbortSignal): Promise<Digests | null> {
     if (info.isCollection) return null;
     const known = await this.known(abs, info);
     if (known) return known;
     const key = `${abs}\0${info.etag}`;
     let p = this.computing.get(key);
     if (!p) {
-      p = this.compute(storage, path, abs, info).finally(() => this.computing.delete(key));
+      p = this.compute(storage, path, abs, info, signal).finally(() => this.computing.delete(key));
       this.computing.set(key, p);
     }
     return p;
@@ -101,7 +103,7 @@ export class Checksums {
    * Reads the file and hashes it. The ETag is taken from the open file (or the caller's stat)
    * and checked again after the last byte: a file that changed meanwhile gets no record.
    */
-  private async compute(storage: StorageBackend, path: string, abs: string, info: ResourceInfo): Promise<Digests | null> {
+  private async compute(storage: StorageBackend, path: string, abs: string, info: ResourceInfo, signal?: AbortSignal): Promise<Digests | null> {
     const file = storage.openFile ? await storage.openFile(path) : null;
     if (storage.openFile && !file) return null;
     const read = file?.info ?? info;
@@ -114,7 +116,7 @@ export class Checksums {
     let digests: Digests | null = null;
     if (file?.fd !== undefined && read.size > INLINE_MAX) {
       try {
-        digests = await digestFd(file.fd, read.size, this.stopping.signal);
+        digests = await digestFd(file.fd, read.size, signal ? AbortSignal.any([this.stopping.signal, signal]) : this.stopping.signal);
       } catch (e) {
         await file.close();
         throw e;
@@ -145,14 +147,25 @@ export class Checksums {
    * the ETag it had when read, so an edit made meanwhile is never given these digests.
    */
   hashLater(storage: StorageBackend, path: string, abs: string, info: ResourceInfo): void {
-    if (this.closed || info.isCollection || this.queue.length >= LATER_MAX) return;
+    if (this.closed || info.isCollection) return;
+    // An older job for the same path is for content that is gone (replaced by this one).
+    if (this.current?.abs === abs) this.current.stop.abort();
+    const older = this.queue.findIndex((j) => j.abs === abs);
+    if (older >= 0) this.queue.splice(older, 1);
+    else if (this.queue.length >= LATER_MAX) return;
     this.queue.push({ storage, path, abs, info });
     this.draining ??= this.drain();
   }
 
   private async drain(): Promise<void> {
     for (let job = this.queue.shift(); job && !this.closed; job = this.queue.shift()) {
-      await this.digests(job.storage, job.path, job.abs, job.info).catch(() => null);
+      // Content replaced or removed since it was queued: nothing to hash for it (a newer upload
+      // queued its own job; a file changed on disk is hashed when asked).
+      const now = await job.storage.stat(job.path).catch(() => null);
+      if (now?.etag !== job.info.etag) continue;
+      this.current = { abs: job.abs, stop: new AbortController() };
+      await this.digests(job.storage, job.path, job.abs, job.info, this.current.stop.signal).catch(() => null);
+      this.current = undefined;
     }
     this.draining = undefined;
   }
