@@ -32,10 +32,13 @@ import type { Guard, WriteTarget } from './guard.js';
  * - `remove`: removes it and everything below (DELETE, the source of MOVE);
  * - `replace`: puts a copy there, replacing what exists and everything below (COPY/MOVE destination);
  * - `state`: changes the resource's own state (PROPPATCH);
- * - `lock`: takes, refreshes or releases a lock there; conflicts are the lock manager's rules
- *   (9.10), so only a resource it creates is checked against its parent's locks.
+ * - `lock`: takes or refreshes a lock there; conflicts are the lock manager's rules (9.10), so
+ *   only a resource it creates is checked against its parent's locks;
+ * - `unlock`: releases a lock there (UNLOCK): the lock token is the authority (9.11), no lock is
+ *   checked and nothing is created, so the path is held but not looked up (an If header, when
+ *   there is one, looks up what it names inside the section).
  */
-export type WriteEffect = 'file' | 'collection' | 'remove' | 'replace' | 'state' | 'lock';
+export type WriteEffect = 'file' | 'collection' | 'remove' | 'replace' | 'state' | 'lock' | 'unlock';
 
 export interface WritePlan {
   writes: { path: string; effect: WriteEffect }[];
@@ -130,6 +133,7 @@ export class WriteTx {
 export function lockTargets(plan: WritePlan, info: (path: string) => ResourceInfo | null): WriteTarget[] {
   const out: WriteTarget[] = [];
   for (const { path, effect } of plan.writes) {
+    if (effect === 'unlock') continue; // nothing is checked (see WriteEffect)
     const now = info(path);
     const vacant = now === null;
     switch (effect) {
@@ -159,7 +163,8 @@ export async function withWrite<T>(ctx: DavContext, plan: WritePlan, fn: (s: Wri
   const guard = guardFor(ctx);
   const holds: Hold[] = [...plan.writes.map((w) => ({ path: w.path, mode: 'write' as const })), ...(plan.reads ?? []).map((path) => ({ path, mode: 'read' as const }))];
   return locks.exclusive(holds, async (held) => {
-    const paths = [...new Set([...holds.map((h) => h.path), ...(plan.peek ?? [])])];
+    const unlooked = new Set(plan.writes.filter((w) => w.effect === 'unlock').map((w) => w.path));
+    const paths = [...new Set([...holds.map((h) => h.path), ...(plan.peek ?? [])])].filter((p) => !unlooked.has(p));
     const infos = await Promise.all(paths.map((p) => storage.stat(p)));
     const state = new Map(paths.map((p, i) => [p, infos[i]!]));
     const info = (path: string): ResourceInfo | null => {

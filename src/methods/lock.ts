@@ -133,7 +133,7 @@ export async function unlock(ctx: DavContext): Promise<void> {
   const { path, services, user } = ctx.state;
   const { locks } = services;
   const token = parseLockToken(ctx.get('lock-token'));
-  await withWrite(ctx, { writes: [{ path, effect: 'lock' }], conditionals: null }, async () => {
+  await withWrite(ctx, { writes: [{ path, effect: 'unlock' }], conditionals: null }, async () => {
     const l = await locks.byToken(token);
     // 9.11.1: the token must identify a lock whose scope includes the Request-URI.
     const covers = l && (l.root === path || (l.depth === 'infinity' && isSelfOrDescendant(path, l.root)));

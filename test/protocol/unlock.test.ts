@@ -1,4 +1,6 @@
 import { expect } from 'chai';
+import { rm } from 'node:fs/promises';
+import { join } from 'node:path';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 import { davError, ifToken, lockOk, mkcolOk, putOk } from '../helpers/dav.js';
 
@@ -70,5 +72,30 @@ describe('UNLOCK', () => {
     const r = await s.req('GET', '/made-by-lock');
     expect(r.status).to.equal(200);
     expect(r.body).to.equal('');
+  });
+
+  it('a lock whose file was deleted outside WebDAV is released with its token, even with the parent locked by someone else (UNLOCK creates nothing)', async () => {
+    await mkcolOk(s, '/c');
+    await putOk(s, '/c/f', 'x');
+    const f = await lockOk(s, '/c/f');
+    const parent = await lockOk(s, '/c', { depth: '0' });
+    await rm(join(s.root, 'c', 'f'));
+    // The parent's depth-0 lock protects its membership; an UNLOCK changes no membership.
+    expect((await s.req('UNLOCK', '/c/f', { headers: { 'Lock-Token': `<${f.token}>` } })).status).to.equal(204);
+    davError(await s.req('UNLOCK', '/c/f', { headers: { 'Lock-Token': `<${f.token}>` } }), 409, 'lock-token-matches-request-uri');
+    // the parent's lock is untouched: creating a member still needs it
+    expect((await s.req('PUT', '/c/f', { body: 'y' })).status).to.equal(423);
+    expect((await s.req('PUT', '/c/f', { body: 'y', headers: { If: `<${s.base}/c/> (<${parent.token}>)` } })).status).to.equal(201);
+  });
+
+  it('an If header on UNLOCK is still evaluated: a false one is 412 and the lock stays, a true one lets it go', async () => {
+    const put = await s.req('PUT', '/g', { body: 'x' });
+    const etag = String(put.headers.etag);
+    const { token } = await lockOk(s, '/g');
+    const bad = await s.req('UNLOCK', '/g', { headers: { 'Lock-Token': `<${token}>`, If: '(["not-the-etag"])' } });
+    expect(bad.status).to.equal(412);
+    expect((await s.req('PUT', '/g', { body: 'y' })).status).to.equal(423);
+    expect((await s.req('UNLOCK', '/g', { headers: { 'Lock-Token': `<${token}>`, If: `([${etag}])` } })).status).to.equal(204);
+    expect((await s.req('PUT', '/g', { body: 'y' })).status).to.equal(204);
   });
 });

@@ -76,6 +76,9 @@ interface PropFile {
 
 const isNotThere = (e: unknown): boolean => ['ENOENT', 'ENOTDIR'].includes((e as NodeJS.ErrnoException).code ?? '');
 
+/** Property files up to this size are read on the fs worker (larger ones, rare, through the threadpool). */
+const PROPS_READ_MAX = 256 * 1024;
+
 export class FsPropertyStore implements PropertyStore {
   private readonly base: string;
   /** The mirror of `/`: its members' files and folders. */
@@ -139,6 +142,19 @@ export class FsPropertyStore implements PropertyStore {
   }
 
   private async readFile(file: string): Promise<DeadProperty[] | PropFile | null> {
+    // Through the fs worker when it runs: the read travels with the other side-data requests of
+    // the moment in one message, and a missing file (most resources have no dead properties)
+    // costs no exception on this thread. Anything else (a large file, another error, no worker)
+    // is read through the threadpool below, which decides.
+    const r = await statWorker.readSmall(file, PROPS_READ_MAX);
+    if (r && (r.code === 'ENOENT' || r.code === 'ENOTDIR')) return null;
+    if (r && !r.code && r.body) {
+      try {
+        return JSON.parse(r.body.toString('utf8')) as DeadProperty[] | PropFile;
+      } catch {
+        return null;
+      }
+    }
     try {
       return JSON.parse(await fsp.readFile(file, 'utf8')) as DeadProperty[] | PropFile;
     } catch (e) {

@@ -242,6 +242,11 @@ class StatWorker {
     return this.call<WorkerRequest & { op: 'write' }>({ op: 'write', tmp, file, body });
   }
 
+  /** Appends `text` to `file` and fdatasyncs it (see AppendRequest); null when no worker can run. */
+  append(file: string, text: string): Promise<{ code?: string } | null> | null {
+    return this.call<WorkerRequest & { op: 'append' }>({ op: 'append', file, text });
+  }
+
   /** Whether the worker runs (it is started if need be). */
   available(): boolean {
     return this.start() !== null;

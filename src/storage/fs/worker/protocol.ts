@@ -57,6 +57,17 @@ export interface WriteFileRequest {
 }
 
 /**
+ * Appends `text` to `file` (created when missing) and flushes it to the disk (fdatasync) before
+ * the reply: a journal line that is acknowledged survives a power cut.
+ */
+export interface AppendRequest {
+  op: 'append';
+  id: number;
+  file: string;
+  text: string;
+}
+
+/**
  * Bytes of hashing job `job` (the first `length` bytes of the transferred `buf`), hashed with
  * each of `alg` (the job starts with its first bytes); the reply hands `buf` back to be refilled.
  */
@@ -187,7 +198,7 @@ export interface CopyTreeRequest {
   bound?: Boundary;
 }
 
-export type WorkerRequest = StatRequest | RemoveAllRequest | RenameAllRequest | WriteFileRequest | HashDataRequest | HashDigestRequest | HashDropRequest | HashFileRequest | ReadSmallRequest | PutSmallRequest | ListRequest | ListNextRequest | ListCloseRequest | RemoveTreeRequest | CopyTreeRequest;
+export type WorkerRequest = StatRequest | RemoveAllRequest | RenameAllRequest | WriteFileRequest | AppendRequest | HashDataRequest | HashDigestRequest | HashDropRequest | HashFileRequest | ReadSmallRequest | PutSmallRequest | ListRequest | ListNextRequest | ListCloseRequest | RemoveTreeRequest | CopyTreeRequest;
 
 export interface StatReply {
   id: number;
@@ -264,7 +275,7 @@ export type WorkerReply = StatReply | DoneReply | HashReply | ReadSmallReply | P
 /** The reply type of each request type. */
 export type ReplyOf<R extends WorkerRequest> = R extends StatRequest
   ? StatReply
-  : R extends RemoveAllRequest | RenameAllRequest | WriteFileRequest
+  : R extends RemoveAllRequest | RenameAllRequest | WriteFileRequest | AppendRequest
     ? DoneReply
   : R extends HashDataRequest | HashDigestRequest | HashDropRequest | HashFileRequest
     ? HashReply

@@ -1,10 +1,10 @@
 /**
  * The fs worker's one-shot operations: stat batches of a listing, the open/fstat/read of a small
- * GET, the write/rename/stat of a small PUT. Never blocks on a special file: opens use
+ * GET, the write/rename/stat of a small PUT, a journal append. Never blocks on a special file: opens use
  * O_NONBLOCK (a FIFO opens at once) and only regular files are read.
  */
-import { closeSync, constants, fstatSync, lstatSync, mkdirSync, openSync, readSync, renameSync, rmSync, statSync, unlinkSync, utimesSync, writeFileSync, type Stats } from 'node:fs';
-import { LIST_FIELDS, STAT_FIELDS, type DoneReply, type RemoveAllRequest, type RenameAllRequest, type WriteFileRequest, type PutSmallReply, type PutSmallRequest, type ReadSmallReply, type ReadSmallRequest, type StatReply, type StatRequest } from './protocol.js';
+import { closeSync, constants, fdatasyncSync, fstatSync, lstatSync, writeSync, mkdirSync, openSync, readSync, renameSync, rmSync, statSync, unlinkSync, utimesSync, writeFileSync, type Stats } from 'node:fs';
+import { LIST_FIELDS, STAT_FIELDS, type AppendRequest, type DoneReply, type RemoveAllRequest, type RenameAllRequest, type WriteFileRequest, type PutSmallReply, type PutSmallRequest, type ReadSmallReply, type ReadSmallRequest, type StatReply, type StatRequest } from './protocol.js';
 import { errnoOf, putStat } from './stats.js';
 import { dirname } from 'node:path';
 
@@ -74,6 +74,27 @@ export function writeFile({ id, tmp, file, body }: WriteFileRequest): Out<DoneRe
       // never created, or already gone
     }
     return [{ id, code: errnoOf(e) }, []];
+  }
+}
+
+export function append({ id, file, text }: AppendRequest): Out<DoneReply> {
+  let fd = -1;
+  try {
+    fd = openSync(file, 'a');
+    const bytes = Buffer.from(text, 'utf8');
+    for (let off = 0; off < bytes.length; ) off += writeSync(fd, bytes, off);
+    fdatasyncSync(fd);
+    return [{ id }, []];
+  } catch (e) {
+    return [{ id, code: errnoOf(e) }, []];
+  } finally {
+    if (fd !== -1) {
+      try {
+        closeSync(fd);
+      } catch {
+        // nothing to do
+      }
+    }
   }
 }
 

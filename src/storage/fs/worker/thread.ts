@@ -7,7 +7,7 @@
  */
 import { parentPort } from 'node:worker_threads';
 import type { Batch, WorkerReply, WorkerRequest } from './protocol.js';
-import { putSmall, readSmall, removeAll, renameAll, stat, writeFile, type Out } from './small.js';
+import { append, putSmall, readSmall, removeAll, renameAll, stat, writeFile, type Out } from './small.js';
 import * as listing from './list.js';
 import { hashData, hashDigest, hashDrop, hashFile } from './hash.js';
 import { copyTree, removeTree, type Walk } from './tree.js';
@@ -74,6 +74,8 @@ function handle(m: WorkerRequest): void {
       return send(renameAll(m));
     case 'write':
       return send(writeFile(m));
+    case 'append':
+      return send(append(m));
     case 'hash':
       return send(hashData(m));
     case 'digest':
