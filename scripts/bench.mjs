@@ -117,11 +117,17 @@ async function startServer() {
   });
   base = await new Promise((resolve, reject) => {
     let out = '';
-    server.stdout.on('data', (d) => {
+    // Only until the line is seen: the access log that follows is drained unread (scanning all
+    // of it on every chunk made the bench itself slow after the wrk phases, ~40 ms per request).
+    const look = (d) => {
       out += d;
       const m = /listening on (http:\/\/\S+)/.exec(out);
-      if (m) resolve(m[1].endsWith('/') ? m[1] : m[1] + '/');
-    });
+      if (!m) return;
+      server.stdout.off('data', look);
+      out = '';
+      resolve(m[1].endsWith('/') ? m[1] : m[1] + '/');
+    };
+    server.stdout.on('data', look);
     server.once('exit', (c) => reject(new Error(`server exited with ${c} before listening`)));
     setTimeout(() => reject(new Error('server did not start in 20 s')), 20_000).unref();
   });
