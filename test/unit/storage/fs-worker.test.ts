@@ -61,6 +61,25 @@ describe('fs worker', function () {
     expect((await listAll(join(root, 'sub'), '/sub', 512)).names).to.deep.equal(['.davmeta']);
   });
 
+  it('a large listing part does not hold up a stat asked in the same breath: the stat is answered first', async () => {
+    for (let i = 0; i < 3000; i++) await fsp.writeFile(join(root, `f${i}`), '');
+    const order: string[] = [];
+    // the raw requests, so that each answer is seen the moment its message arrives
+    const call = (statWorker as unknown as { call(m: object): Promise<{ names?: string[]; more?: boolean; id: number }> }).call.bind(statWorker);
+    const listed = call({ op: 'list', dir: root, path: '/', max: 3000 }).then((r) => {
+      order.push('list');
+      return r;
+    });
+    const stated = statWorker.stat(join(root, 'f1'), false)!.then((r) => {
+      order.push('stat');
+      return r;
+    });
+    const [part] = await Promise.all([listed, stated]);
+    expect(order).to.deep.equal(['stat', 'list']);
+    expect(part.names).to.have.length(3000);
+    if (part.more) (statWorker as unknown as { enqueue(m: object, t: ArrayBuffer[]): number }).enqueue({ op: 'close', list: part.id }, []);
+  });
+
   it('closes a listing its reader abandons', async () => {
     for (let i = 0; i < 300; i++) await fsp.writeFile(join(root, `f${i}`), '');
     const before = await openFds();

@@ -8,7 +8,10 @@ import { opendirSync, statSync, type Dir, type Stats } from 'node:fs';
 import { isReservedName } from '../../reserved.js';
 import { Kind, LIST_FIELDS, type ListReply } from './protocol.js';
 import { errnoOf, kindOf, putStat } from './stats.js';
-import type { Out } from './small.js';
+import type { Walk } from './tree.js';
+
+/** Members read and stat'ed between two yields of a listing walk (a few microseconds each). */
+const STEP = 8;
 
 const LIST_IDLE_MS = 60_000;
 
@@ -39,7 +42,7 @@ export function close(id: number): void {
 }
 
 /** Opens directory `file` (DAV path `path`) and answers its first part. */
-export function start(id: number, file: string, path: string, max: number): Out<ListReply> {
+export function* start(id: number, file: string, path: string, max: number): Walk<ListReply> {
   let dir: Dir;
   try {
     dir = opendirSync(file, { bufferSize: 256 });
@@ -47,12 +50,17 @@ export function start(id: number, file: string, path: string, max: number): Out<
     return fail(id, e);
   }
   open.set(id, { dir, file, path, used: Date.now() });
-  return part(id, id, max);
+  return yield* part(id, id, max);
 }
 
-/** The next part (at most `max` members) of the listing opened by request `list`, as the reply to request `id`. */
-export function part(list: number, id: number, max: number): Out<ListReply> {
-  const l = open.get(list);
+/**
+ * The next part (at most `max` members) of the listing opened by request `list`, as the reply to
+ * request `id`. A walk (thread.ts): it yields every few members, so a part of thousands of stats
+ * never holds up the small requests that arrive meanwhile (a property read of the same PROPFIND,
+ * another client's stat) for more than a slice.
+ */
+export function* part(list: number, id: number, max: number): Walk<ListReply> {
+  let l = open.get(list);
   if (!l) return fail(id, Object.assign(new Error('listing closed'), { code: 'EBADF' }));
   l.used = Date.now();
   max = Math.max(1, max);
@@ -62,6 +70,11 @@ export function part(list: number, id: number, max: number): Out<ListReply> {
   let more = true;
   try {
     for (let read = 0; read < max; read++) {
+      if ((read & (STEP - 1)) === STEP - 1) {
+        yield;
+        // closed meanwhile (the reader went away): stop here
+        if (open.get(list) !== l) return fail(id, Object.assign(new Error('listing closed'), { code: 'EBADF' }));
+      }
       const d = l.dir.readSync();
       if (d === null) {
         more = false;
@@ -86,11 +99,10 @@ export function part(list: number, id: number, max: number): Out<ListReply> {
     return fail(id, e);
   }
   if (!more) close(list);
-  const buf = out.buffer.slice(0, n * LIST_FIELDS * 8);
-  return [{ id, names, buf, more }, [buf]];
+  l = undefined;
+  return { id, names, buf: out.buffer.slice(0, n * LIST_FIELDS * 8), more };
 }
 
-function fail(id: number, e: unknown): Out<ListReply> {
-  const buf = new ArrayBuffer(0);
-  return [{ id, names: [], buf, more: false, code: errnoOf(e) }, [buf]];
+function fail(id: number, e: unknown): ListReply {
+  return { id, names: [], buf: new ArrayBuffer(0), more: false, code: errnoOf(e) };
 }

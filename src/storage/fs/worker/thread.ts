@@ -1,7 +1,8 @@
 /**
  * The fs worker thread: does syscalls back to back off the event loop and answers each batch of
- * requests with one message (protocol.ts). One-shot operations (stat batches, small GET and PUT,
- * a part of a listing) run at once; walks (DELETE and COPY of a collection, hashing a stored file) run as slices
+ * requests with one message (protocol.ts). One-shot operations (stat batches, small GET and PUT)
+ * run at once; walks (a part of a listing, DELETE and COPY of a collection, hashing a stored
+ * file) run as slices
  * of a few milliseconds, round robin, with the requests that arrive meanwhile served between
  * slices, so a DELETE of a large tree never holds up a small GET for long.
  */
@@ -52,7 +53,8 @@ function runWalks(): void {
     }
     if (r.done) {
       walks.shift();
-      send([r.value, []]);
+      // a listing part's numbers travel as a transfer, not a copy
+      send([r.value, 'names' in r.value ? [r.value.buf] : []]);
     } else if (steps % 16 === 0) walks.push(walks.shift()!); // round robin between walks
   }
   flush();
@@ -83,9 +85,11 @@ function handle(m: WorkerRequest): void {
     case 'drop':
       return send(hashDrop(m));
     case 'list':
-      return send(listing.start(m.id, m.dir, m.path, m.max));
+      walks.push(listing.start(m.id, m.dir, m.path, m.max));
+      break;
     case 'next':
-      return send(listing.part(m.list, m.id, m.max));
+      walks.push(listing.part(m.list, m.id, m.max));
+      break;
     case 'close':
       return listing.close(m.list);
     case 'rm':
