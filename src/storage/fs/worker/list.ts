@@ -20,6 +20,8 @@ interface Listing {
   file: string;
   path: string;
   used: number;
+  /** A part is being read: the reader may ask for the next ones early, they wait their turn. */
+  busy: boolean;
 }
 
 const open = new Map<number, Listing>();
@@ -49,7 +51,7 @@ export function* start(id: number, file: string, path: string, max: number): Wal
   } catch (e) {
     return fail(id, e);
   }
-  open.set(id, { dir, file, path, used: Date.now() });
+  open.set(id, { dir, file, path, used: Date.now(), busy: false });
   return yield* part(id, id, max);
 }
 
@@ -60,8 +62,22 @@ export function* start(id: number, file: string, path: string, max: number): Wal
  * another client's stat) for more than a slice.
  */
 export function* part(list: number, id: number, max: number): Walk<ListReply> {
-  let l = open.get(list);
+  const l = open.get(list);
   if (!l) return fail(id, Object.assign(new Error('listing closed'), { code: 'EBADF' }));
+  // Parts of one listing are read in the order they were asked for.
+  while (l.busy) {
+    yield;
+    if (open.get(list) !== l) return fail(id, Object.assign(new Error('listing closed'), { code: 'EBADF' }));
+  }
+  l.busy = true;
+  try {
+    return yield* fill(list, l, id, max);
+  } finally {
+    l.busy = false;
+  }
+}
+
+function* fill(list: number, l: Listing, id: number, max: number): Walk<ListReply> {
   l.used = Date.now();
   max = Math.max(1, max);
   const names: string[] = [];
@@ -99,7 +115,6 @@ export function* part(list: number, id: number, max: number): Walk<ListReply> {
     return fail(id, e);
   }
   if (!more) close(list);
-  l = undefined;
   return { id, names, buf: out.buffer.slice(0, n * LIST_FIELDS * 8), more };
 }
 
