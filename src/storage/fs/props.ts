@@ -147,7 +147,7 @@ export class FsPropertyStore implements PropertyStore {
     // costs no exception on this thread. Anything else (a large file, another error, no worker)
     // is read through the threadpool below, which decides.
     const r = await statWorker.readSmall(file, PROPS_READ_MAX);
-    if (r && (r.code === 'ENOENT' || r.code === 'ENOTDIR')) return null;
+    if (r?.code === 'ENOENT') return null;
     if (r && !r.code && r.body) {
       try {
         return JSON.parse(r.body.toString('utf8')) as DeadProperty[] | PropFile;
