@@ -5,7 +5,8 @@
  * the record appears without anyone asking, under the ETag the PUT answered; a client asking
  * meanwhile gets the right digests; an edit on disk during the background hashing is never given
  * the old digests; a claim is still verified before anything is stored; a server stopped
- * mid-hashing stops at once and the next one computes the digests when asked.
+ * mid-hashing stops at once and the next one computes the digests when asked; MOVE, COPY and
+ * DELETE right after the upload leave every URL with the digests of what it holds.
  */
 import { expect } from 'chai';
 import { createHash, randomBytes } from 'node:crypto';
@@ -104,6 +105,40 @@ describe('checksums of large uploads: hashed after they are stored', function ()
     expect((await s.req('HEAD', '/e.bin')).headers['oc-checksum']).to.equal(`SHA1:${hex('sha1', edited)}`);
   });
 });
+
+for (const storage of ['fs', 'memory'] as const) {
+  describe(`checksums of large uploads: tree changes during the background hashing (--storage ${storage})`, function () {
+    this.timeout(120_000);
+    let s: TestServer;
+    beforeEach(async () => {
+      s = await startTestServer(storage === 'memory' ? { storage: 'memory' } : {});
+    });
+    afterEach(async () => {
+      await s.close();
+    });
+
+    it('MOVE, COPY and DELETE right after the PUT: every URL answers the digests of what it holds, a new file at the old URL its own', async () => {
+      for (let round = 0; round < 3; round++) {
+        const big = randomBytes(40 * MiB + round);
+        expect((await s.req('PUT', '/m.bin', { body: big })).status).to.be.oneOf([201, 204]);
+        // at once, while the fs worker is (most likely) still reading it
+        expect((await s.req('MOVE', '/m.bin', { headers: { Destination: `${s.base}/moved-${round}.bin` } })).status).to.equal(201);
+        expect((await s.req('COPY', `/moved-${round}.bin`, { headers: { Destination: `${s.base}/copy-${round}.bin` } })).status).to.equal(201);
+        const small = `a different, small file ${round}`;
+        expect((await s.req('PUT', '/m.bin', { body: small })).status).to.equal(201);
+        expect(await sums(s, '/m.bin')).to.equal(list(small));
+        expect(await sums(s, `/moved-${round}.bin`)).to.equal(list(big));
+        expect(await sums(s, `/copy-${round}.bin`)).to.equal(list(big));
+        expect((await s.req('DELETE', `/moved-${round}.bin`)).status).to.equal(204);
+        // a new large file where the moved one was: its own digests, never the old record's
+        const other = randomBytes(12 * MiB);
+        expect((await s.req('PUT', `/moved-${round}.bin`, { body: other })).status).to.equal(201);
+        expect(await sums(s, `/moved-${round}.bin`)).to.equal(list(other));
+        expect(await sums(s, '/m.bin')).to.equal(list(small));
+      }
+    });
+  });
+}
 
 describe('checksums of large uploads: a stop during the background hashing', function () {
   this.timeout(120_000);
