@@ -9,38 +9,19 @@
  * DELETE right after the upload leave every URL with the digests of what it holds.
  */
 import { expect } from 'chai';
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { startTestServer, makeTempDir, type TestServer } from '../helpers/server.js';
-import { prop, single, streamRequest, textContent, findChild } from '../helpers/dav.js';
+import { streamRequest } from '../helpers/dav.js';
+import { checksumList as list, hex, record, sums } from './helpers.js';
 
-const OC = 'http://owncloud.org/ns';
 const MiB = 1024 * 1024;
-const hex = (alg: string, b: Buffer | string): string => createHash(alg).update(b).digest('hex');
-const list = (b: Buffer | string): string => `SHA1:${hex('sha1', b)} MD5:${hex('md5', b)} SHA256:${hex('sha256', b)}`;
-const PROPFIND_SUMS = `<?xml version="1.0"?><d:propfind xmlns:d="DAV:" xmlns:oc="${OC}"><d:prop><oc:checksums/></d:prop></d:propfind>`;
-
-async function sums(s: TestServer, path: string): Promise<string | undefined> {
-  const r = single(await s.req('PROPFIND', path, { headers: { Depth: '0' }, body: PROPFIND_SUMS }));
-  const p = prop(r, OC, 'checksums');
-  if (!p || p.status !== 200) return undefined;
-  return textContent(findChild(p.el, OC, 'checksum')!);
-}
-
-const recordFile = (root: string, name: string): string => join(root, '.davmeta', 'sums', 'root.d', name + '.s');
-async function record(root: string, name: string): Promise<{ e: string; d: Record<string, string> } | null> {
-  try {
-    return JSON.parse(await readFile(recordFile(root, name), 'utf8'));
-  } catch {
-    return null;
-  }
-}
 
 /** Waits (up to 20 s) for the record of `name` to exist; nothing else touches the server meanwhile. */
 async function recordAppears(root: string, name: string): Promise<{ e: string; d: Record<string, string> }> {
   for (let i = 0; i < 400; i++) {
-    const rec = await record(root, name);
+    const rec = await record(root, '/' + name);
     if (rec) return rec;
     await new Promise((r) => setTimeout(r, 50));
   }
@@ -79,7 +60,7 @@ describe('checksums of large uploads: hashed after they are stored', function ()
     expect(r2.status).to.equal(204);
     // Asked at once: the answer waits for the background computation (or makes it), never the old record.
     expect(await sums(s, '/c.bin')).to.equal(list(second));
-    expect((await record(s.root, 'c.bin'))?.e).to.equal(r2.headers.etag);
+    expect((await record(s.root, '/c.bin'))?.e).to.equal(r2.headers.etag);
   });
 
   it('a large PUT with OC-Checksum is still verified before it is stored: a mismatch is 400 and leaves the old content', async () => {
@@ -87,7 +68,7 @@ describe('checksums of large uploads: hashed after they are stored', function ()
     const bad = randomBytes(12 * MiB);
     expect((await s.req('PUT', '/v.bin', { body: good, headers: { 'OC-Checksum': `SHA1:${hex('sha1', good)}` } })).status).to.equal(201);
     // verified, so recorded by the PUT itself: the record is there when the answer is
-    expect((await record(s.root, 'v.bin'))?.d.sha1).to.equal(hex('sha1', good));
+    expect((await record(s.root, '/v.bin'))?.d.sha1).to.equal(hex('sha1', good));
     const r = await s.req('PUT', '/v.bin', { body: bad, headers: { 'OC-Checksum': `MD5:${hex('md5', good)}` } });
     expect(r.status).to.equal(400);
     expect(r.body).to.match(/nothing was stored/);
@@ -149,11 +130,11 @@ describe('checksums of large uploads: a stop during the background hashing', fun
       const big = randomBytes(96 * MiB);
       expect((await s.req('PUT', '/stop.bin', { body: big })).status).to.equal(201);
       await s.close(); // resolves once the background hashing has stopped (and written nothing half way)
-      const rec = await record(root, 'stop.bin');
+      const rec = await record(root, '/stop.bin');
       if (rec) expect(rec.d.md5).to.equal(hex('md5', big)); // finished before the stop: then whole and right
       s = await startTestServer({ root });
       expect(await sums(s, '/stop.bin')).to.equal(list(big));
-      expect((await record(root, 'stop.bin'))?.d.md5).to.equal(hex('md5', big));
+      expect((await record(root, '/stop.bin'))?.d.md5).to.equal(hex('md5', big));
       await s.close();
     } finally {
       await rm(root, { recursive: true, force: true });

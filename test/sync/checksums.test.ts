@@ -4,39 +4,12 @@
  * and are never served for content that changed on disk.
  */
 import { expect } from 'chai';
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { readFile, rm, stat, writeFile, readdir } from 'node:fs/promises';
-import { sameSizeSameMtimeEdit } from './helpers.js';
+import { checksumList as list, hex, OC, PROPFIND_SUMS, record, sameSizeSameMtimeEdit, sums } from './helpers.js';
 import { join } from 'node:path';
 import { startTestServer, makeTempDir, type TestServer } from '../helpers/server.js';
 import { mkcolOk, multistatus, prop, putOk, single, streamRequest, textContent, findChild } from '../helpers/dav.js';
-
-const OC = 'http://owncloud.org/ns';
-const hex = (alg: string, b: Buffer | string): string => createHash(alg).update(b).digest('hex');
-const list = (b: Buffer | string): string => `SHA1:${hex('sha1', b)} MD5:${hex('md5', b)} SHA256:${hex('sha256', b)}`;
-
-const PROPFIND_SUMS = `<?xml version="1.0"?><d:propfind xmlns:d="DAV:" xmlns:oc="${OC}"><d:prop><d:getcontentlength/><d:resourcetype/><oc:checksums/></d:prop></d:propfind>`;
-
-async function sums(s: TestServer, path: string): Promise<string | undefined> {
-  const r = single(await s.req('PROPFIND', path, { headers: { Depth: '0' }, body: PROPFIND_SUMS }));
-  const p = prop(r, OC, 'checksums');
-  if (!p || p.status !== 200) return undefined;
-  return textContent(findChild(p.el, OC, 'checksum')!);
-}
-
-/** The record file of `path` in the checksum store (a plain mirror of the tree). */
-const recordFile = (root: string, path: string): string => {
-  const segs = path.slice(1).split('/');
-  const name = segs.pop()!;
-  return join(root, '.davmeta', 'sums', 'root.d', ...segs.map((s) => s + '.d'), name + '.s');
-};
-const record = async (root: string, path: string): Promise<{ e: string; d: Record<string, string> } | null> => {
-  try {
-    return JSON.parse(await readFile(recordFile(root, path), 'utf8'));
-  } catch {
-    return null;
-  }
-};
 
 describe('checksums (oc:checksums, OC-Checksum)', function () {
   this.timeout(60_000);
