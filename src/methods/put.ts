@@ -96,7 +96,7 @@ export async function put(ctx: DavContext): Promise<void> {
   const hasher = hashAll || receive.length === undefined || receive.length <= HASH_WHILE_RECEIVING ? streamHasher({ inline: small }) : null;
   let body = uploadBody(ctx);
   let hashing: ReturnType<typeof hashingTransform> | undefined;
-  if (small) receive.observe = (chunk) => void hasher!.update(chunk);
+  if (hasher && small) receive.observe = (chunk) => void hasher.update(chunk);
   else if (hasher) body = hashing = pipeline(body, hashingTransform(hasher, hashAll ? Infinity : HASH_WHILE_RECEIVING), () => undefined);
   let upload: PendingUpload;
   try {

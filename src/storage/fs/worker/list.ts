@@ -63,11 +63,11 @@ export function* start(id: number, file: string, path: string, max: number): Wal
  */
 export function* part(list: number, id: number, max: number): Walk<ListReply> {
   const l = open.get(list);
-  if (!l) return fail(id, Object.assign(new Error('listing closed'), { code: 'EBADF' }));
+  if (!l) return closed(id);
   // Parts of one listing are read in the order they were asked for.
   while (l.busy) {
     yield;
-    if (open.get(list) !== l) return fail(id, Object.assign(new Error('listing closed'), { code: 'EBADF' }));
+    if (open.get(list) !== l) return closed(id);
   }
   l.busy = true;
   try {
@@ -89,7 +89,7 @@ function* fill(list: number, l: Listing, id: number, max: number): Walk<ListRepl
       if ((read & (STEP - 1)) === STEP - 1) {
         yield;
         // closed meanwhile (the reader went away): stop here
-        if (open.get(list) !== l) return fail(id, Object.assign(new Error('listing closed'), { code: 'EBADF' }));
+        if (open.get(list) !== l) return closed(id);
       }
       const d = l.dir.readSync();
       if (d === null) {
@@ -117,6 +117,9 @@ function* fill(list: number, l: Listing, id: number, max: number): Walk<ListRepl
   if (!more) close(list);
   return { id, names, buf: out.buffer.slice(0, n * LIST_FIELDS * 8), more };
 }
+
+/** The answer to a part of a listing that was closed (its reader went away, or it ended). */
+const closed = (id: number): ListReply => fail(id, Object.assign(new Error('listing closed'), { code: 'EBADF' }));
 
 function fail(id: number, e: unknown): ListReply {
   return { id, names: [], buf: new ArrayBuffer(0), more: false, code: errnoOf(e) };
