@@ -182,8 +182,13 @@ describe('page accessibility and keyboard use (headless Chromium)', function () 
     await page.waitForFunction(() => document.activeElement?.closest('tr')?.dataset.name === 'Keyboard folder');
 
     // Upload through the file picker opened from the keyboard.
+    // The listener goes in before the Tab presses: Playwright turns on file-chooser interception
+    // asynchronously when it is added, and a Space pressed in the same tick can open the
+    // (headless, invisible) chooser before that, so the event never comes (seen in CI).
+    const chooserSeen = page.waitForEvent('filechooser');
     await tabTo('#file-input', true);
-    const [chooser] = await Promise.all([page.waitForEvent('filechooser'), page.keyboard.press('Space')]);
+    await page.keyboard.press('Space');
+    const chooser = await chooserSeen;
     await chooser.setFiles([{ name: 'typed.txt', mimeType: 'text/plain', buffer: Buffer.from('typed') }]);
     await rowFor(page, 'typed.txt').waitFor();
 
@@ -281,8 +286,9 @@ describe('page accessibility and keyboard use (headless Chromium)', function () 
     await tabTo('.logout button');
     await Promise.all([page.waitForNavigation(), page.keyboard.press('Enter')]);
     expect(page.url()).to.contain('/.dav/login?signedout=1');
-    // And back in, by keyboard: the name field has focus.
-    expect(await page.evaluate(() => document.activeElement?.id)).to.equal('user');
+    // And back in, by keyboard: the name field has focus (autofocus is applied at a rendering
+    // opportunity, which can come after the load event the navigation waited for).
+    await page.waitForFunction(() => document.activeElement?.id === 'user', null, { timeout: 5000 });
     await page.keyboard.type('alice');
     await page.keyboard.press('Tab');
     await page.keyboard.type('alice pw');
