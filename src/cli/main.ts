@@ -1,15 +1,14 @@
-#!/usr/bin/env node
-/** Command line: flags -> options, checks the root, starts the server, stops cleanly on signals. */
+/** Command line: flags -> options, checks the root, starts the server, stops cleanly on signals (run by cli.ts). */
 import { parseArgs } from 'node:util';
 import { promises as fsp, constants as fsc, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
-import { startServer } from './app.js';
-import { ConfigError, OPTION_SPECS, resolveOptions, type ServerOptions } from './config.js';
-import { isWorker, runPrimary, workerStarted } from './cluster.js';
-import { securityWarnings } from './auth/options.js';
-import { mergeSources } from './config-file.js';
-import { runCommand } from './cli/commands/index.js';
+import { startServer } from '../app.js';
+import { ConfigError, OPTION_SPECS, resolveOptions, type ServerOptions } from '../config.js';
+import { isWorker, runPrimary, workerStarted } from '../cluster.js';
+import { securityWarnings } from '../auth/options.js';
+import { mergeSources } from '../config-file.js';
+import { runCommand } from './commands/index.js';
 
 function helpText(): string {
   const rows = OPTION_SPECS.map((o) => [`--${o.flag}${o.arg ? ' ' + o.arg : ''}`, o.help]);
@@ -21,7 +20,7 @@ function helpText(): string {
 }
 
 function version(): string {
-  const pkg = join(dirname(fileURLToPath(import.meta.url)), '..', 'package.json');
+  const pkg = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'package.json');
   return (JSON.parse(readFileSync(pkg, 'utf8')) as { version: string }).version;
 }
 
@@ -65,7 +64,8 @@ async function checkRoot(root: string): Promise<void> {
   }
 }
 
-async function main(): Promise<void> {
+/** Resolves once the server listens (with its start-up sweep, still running), or once a command has run. */
+export async function main(): Promise<{ sweep: Promise<unknown> } | undefined> {
   const command = await runCommand(process.argv.slice(2));
   if (command !== null) process.exit(command);
   const doctor = process.argv[2] === 'doctor';
@@ -75,16 +75,16 @@ async function main(): Promise<void> {
     parsed = parseCli(doctor ? process.argv.slice(3) : process.argv.slice(2));
     if (parsed === 'help') {
       process.stdout.write(helpText());
-      return;
+      return undefined;
     }
     if (parsed === 'version') {
       process.stdout.write(version() + '\n');
-      return;
+      return undefined;
     }
     const { config, ...cli } = parsed;
     options = resolveOptions(mergeSources(cli, config, process.env));
     if (doctor) {
-      const { runDoctor } = await import('./doctor/index.js');
+      const { runDoctor } = await import('../doctor/index.js');
       process.exit(await runDoctor(options));
     }
     await checkRoot(options.root);
@@ -93,7 +93,10 @@ async function main(): Promise<void> {
     process.stderr.write(`koa-webdav-server: ${msg} (see --help)\n`);
     process.exit(2);
   }
-  if (options.workers > 1 && !isWorker()) return runPrimary(options);
+  if (options.workers > 1 && !isWorker()) {
+    await runPrimary(options);
+    return undefined;
+  }
   for (const w of securityWarnings(options)) process.stderr.write(w + '\n');
   let running;
   try {
@@ -133,6 +136,6 @@ async function main(): Promise<void> {
   process.on('SIGINT', () => stop('SIGINT'));
   process.on('SIGTERM', () => stop('SIGTERM'));
   if (isWorker()) await workerStarted(running, stop);
+  return { sweep: running.dav.sweep };
 }
 
-void main();
