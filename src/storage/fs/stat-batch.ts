@@ -11,6 +11,8 @@
  */
 import { Worker } from 'node:worker_threads';
 import {
+  SMALL_SLOT,
+  SMALL_SLOTS,
   STAT_FIELDS,
   type Batch,
   type CopyTreeRequest,
@@ -70,6 +72,9 @@ class StatWorker {
   private outbox: WorkerRequest[] = [];
   private transfers: ArrayBuffer[] = [];
   private flushing = false;
+  /** Slots of small reads (protocol.ts SMALL_SLOT): 2 MiB of address space, resident only as used. */
+  private readonly smallArea = new SharedArrayBuffer(SMALL_SLOTS * SMALL_SLOT);
+  private readonly freeSlots = Array.from({ length: SMALL_SLOTS }, (_, i) => SMALL_SLOTS - 1 - i);
 
   /** Calls waiting for the worker (the admin listener's queue-depth gauge). */
   get queued(): number {
@@ -84,7 +89,7 @@ class StatWorker {
     if (this.broken) return null;
     let w: Worker;
     try {
-      w = new Worker(WORKER[0], { ...WORKER[1], name: 'dav-fs', resourceLimits: WORKER_LIMITS });
+      w = new Worker(WORKER[0], { ...WORKER[1], name: 'dav-fs', resourceLimits: WORKER_LIMITS, workerData: { smallArea: this.smallArea } });
     } catch {
       this.broken = true;
       return null;
@@ -170,9 +175,22 @@ class StatWorker {
 
   /** One file's stat and, if it is a file of at most `max` bytes, its content; null when no worker can run. */
   readSmall(path: string, max: number): Promise<SmallRead | null> | null {
-    return (
-      this.call<WorkerRequest & { op: 'small' }>({ op: 'small', path, max })?.then((r: ReadSmallReply | null) => r && { stat: new Float64Array(r.buf), body: r.body ? Buffer.from(r.body) : null, code: r.code }) ?? null
-    );
+    // A slot when one is free (more than SMALL_SLOTS reads at once take buffers of their own).
+    const slot = max <= SMALL_SLOT ? this.freeSlots.pop() : undefined;
+    const asked = this.call<WorkerRequest & { op: 'small' }>({ op: 'small', path, max, slot });
+    if (!asked) {
+      if (slot !== undefined) this.freeSlots.push(slot);
+      return null;
+    }
+    return asked.then((r: ReadSmallReply | null) => {
+      let body: Buffer | null = null;
+      // Copied out (Buffer.from of a view copies), then the slot is free again; a worker that
+      // died answers null, so the slot is never written after this.
+      if (r?.len !== undefined && slot !== undefined) body = Buffer.from(new Uint8Array(this.smallArea, slot * SMALL_SLOT, r.len));
+      else if (r?.body) body = Buffer.from(r.body);
+      if (slot !== undefined) this.freeSlots.push(slot);
+      return r && { stat: new Float64Array(r.buf), body, code: r.code };
+    });
   }
 
   /**

@@ -9,6 +9,7 @@ import { promises as fsp } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { statWorker, LIST_FIELDS, Kind } from '../../../src/storage/fs/stat-batch.js';
+import { SMALL_SLOT, SMALL_SLOTS } from '../../../src/storage/fs/worker/protocol.js';
 import { infoFromStats } from '../../../src/storage/fs/reads.js';
 import { makeTempDir } from '../../helpers/server.js';
 
@@ -78,6 +79,33 @@ describe('fs worker', function () {
     expect(order).to.deep.equal(['stat', 'list']);
     expect(part.names).to.have.length(3000);
     if (part.more) (statWorker as unknown as { enqueue(m: object, t: ArrayBuffer[]): number }).enqueue({ op: 'close', list: part.id }, []);
+  });
+
+  it('reads small files side by side through the shared slots and past them, each getting its own bytes', async () => {
+    // More reads at once than there are slots (SMALL_SLOTS): the rest take buffers of their own.
+    // Sizes from empty to exactly one slot; a slot handed back too early would show another
+    // file's bytes here. A file over `max` answers its stat without content.
+    const sizes = Array.from({ length: SMALL_SLOTS * 2 + 7 }, (_, i) => [0, 1, 4095, 4096, 4097, SMALL_SLOT - 1, SMALL_SLOT][i % 7]!);
+    const contents = sizes.map((n, i) => Buffer.alloc(n, (i * 37) % 251));
+    await Promise.all(contents.map((c, i) => fsp.writeFile(join(root, `f${i}`), c)));
+    await fsp.writeFile(join(root, 'big'), Buffer.alloc(SMALL_SLOT + 1, 7));
+    for (let round = 0; round < 3; round++) {
+      const reads = await Promise.all(contents.map((_, i) => statWorker.readSmall(join(root, `f${i}`), SMALL_SLOT)));
+      reads.forEach((r, i) => {
+        expect(r, 'the worker runs').to.not.equal(null);
+        expect(r!.code).to.equal(undefined);
+        expect(r!.stat[1], `size of f${i}`).to.equal(sizes[i]);
+        expect(Buffer.compare(r!.body!, contents[i]!), `content of f${i}`).to.equal(0);
+      });
+    }
+    const big = await statWorker.readSmall(join(root, 'big'), SMALL_SLOT);
+    expect(big!.body).to.equal(null);
+    expect(big!.stat[1]).to.equal(SMALL_SLOT + 1);
+    const missing = await statWorker.readSmall(join(root, 'nothing'), SMALL_SLOT);
+    expect(missing!.code).to.equal('ENOENT');
+    // Every slot came back: a full set of reads still answers, after a failure too.
+    const again = await Promise.all(contents.slice(0, SMALL_SLOTS).map((_, i) => statWorker.readSmall(join(root, `f${i}`), SMALL_SLOT)));
+    again.forEach((r, i) => expect(Buffer.compare(r!.body!, contents[i]!)).to.equal(0));
   });
 
   it('closes a listing its reader abandons', async () => {

@@ -4,7 +4,7 @@
  * O_NONBLOCK (a FIFO opens at once) and only regular files are read.
  */
 import { closeSync, constants, fdatasyncSync, fstatSync, lstatSync, writeSync, mkdirSync, openSync, readSync, renameSync, rmSync, statSync, unlinkSync, utimesSync, writeFileSync, type Stats } from 'node:fs';
-import { LIST_FIELDS, STAT_FIELDS, type AppendRequest, type DoneReply, type RemoveAllRequest, type RenameAllRequest, type WriteFileRequest, type PutSmallReply, type PutSmallRequest, type ReadSmallReply, type ReadSmallRequest, type StatReply, type StatRequest } from './protocol.js';
+import { LIST_FIELDS, STAT_FIELDS, type AppendRequest, type DoneReply, type RemoveAllRequest, type RenameAllRequest, type WriteFileRequest, type PutSmallReply, type PutSmallRequest, type ReadSmallReply, type ReadSmallRequest, SMALL_SLOT, type StatReply, type StatRequest } from './protocol.js';
 import { errnoOf, putStat } from './stats.js';
 import { dirname } from 'node:path';
 
@@ -137,25 +137,22 @@ export function putSmall({ id, tmp, target, body, check, mtimeMs }: PutSmallRequ
   }
 }
 
-export function readSmall({ id, path, max }: ReadSmallRequest): Out<ReadSmallReply> {
+export function readSmall({ id, path, max, slot }: ReadSmallRequest, area?: SharedArrayBuffer): Out<ReadSmallReply> {
   const out = new Float64Array(STAT_FIELDS);
   let fd = -1;
   try {
     fd = openSync(path, SMALL_FLAGS);
     const st = fstatSync(fd);
     putStat(out, 0, st);
-    let body: ArrayBuffer | null = null;
-    if (st.isFile() && st.size <= max) {
-      const buf = new Uint8Array(new ArrayBuffer(st.size));
-      let got = 0;
-      while (got < buf.length) {
-        const n = readSync(fd, buf, got, buf.length - got, got);
-        if (n === 0) break;
-        got += n;
-      }
-      body = got === buf.length ? buf.buffer : buf.buffer.slice(0, got);
+    if (!st.isFile() || st.size > max) return [{ id, buf: out.buffer, body: null }, [out.buffer]];
+    if (slot !== undefined && area && st.size <= SMALL_SLOT) {
+      const len = readAll(fd, new Uint8Array(area, slot * SMALL_SLOT, st.size));
+      return [{ id, buf: out.buffer, len }, [out.buffer]];
     }
-    return [{ id, buf: out.buffer, body }, body ? [out.buffer, body] : [out.buffer]];
+    const buf = new Uint8Array(new ArrayBuffer(st.size));
+    const got = readAll(fd, buf);
+    const body = got === buf.length ? buf.buffer : buf.buffer.slice(0, got);
+    return [{ id, buf: out.buffer, body }, [out.buffer, body]];
   } catch (e) {
     return [{ id, buf: out.buffer, code: errnoOf(e) }, [out.buffer]];
   } finally {
@@ -167,4 +164,15 @@ export function readSmall({ id, path, max }: ReadSmallRequest): Out<ReadSmallRep
       }
     }
   }
+}
+
+/** Reads from the start of `fd` into `buf` until it is full or the file ends; the bytes read. */
+function readAll(fd: number, buf: Uint8Array): number {
+  let got = 0;
+  while (got < buf.length) {
+    const n = readSync(fd, buf, got, buf.length - got, got);
+    if (n === 0) break;
+    got += n;
+  }
+  return got;
 }

@@ -6,7 +6,7 @@
  * of a few milliseconds, round robin, with the requests that arrive meanwhile served between
  * slices, so a DELETE of a large tree never holds up a small GET for long.
  */
-import { parentPort } from 'node:worker_threads';
+import { parentPort, workerData } from 'node:worker_threads';
 import type { Batch, WorkerReply, WorkerRequest } from './protocol.js';
 import { append, putSmall, readSmall, removeAll, renameAll, stat, writeFile, type Out } from './small.js';
 import * as listing from './list.js';
@@ -14,6 +14,8 @@ import { hashData, hashDigest, hashDrop, hashFile } from './hash.js';
 import { copyTree, removeTree, type Walk } from './tree.js';
 
 const port = parentPort!;
+/** The shared area of small reads (protocol.ts SMALL_SLOT), from the thread that started this one. */
+const smallArea = (workerData as { smallArea?: SharedArrayBuffer } | null)?.smallArea;
 
 /** How long one slice of tree walks may run before pending messages are looked at. */
 const SLICE_MS = 4;
@@ -65,7 +67,7 @@ function runWalks(): void {
 function handle(m: WorkerRequest): void {
   switch (m.op) {
     case 'small':
-      return send(readSmall(m));
+      return send(readSmall(m, smallArea));
     case 'put':
       return send(putSmall(m));
     case 'stat':
