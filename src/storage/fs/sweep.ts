@@ -4,6 +4,11 @@
  * (`.~davtmp-*`, older than the start), and metadata temp files (`*.<uuid>.tmp`) old enough that
  * no running process can still be writing them. Bounded, never follows a symlink, runs in the
  * background.
+ *
+ * Only versions before the write spine left upload temp files in the served tree, and this one
+ * never does, so once a sweep has seen the whole tree it says so in the metadata folder
+ * (TREE_SWEPT) and later starts walk only the metadata folder: a start over a tree of a million
+ * files no longer opens every folder of it (and the idle server is ~2 MiB smaller for it).
  */
 import { promises as fsp, type Dir } from 'node:fs';
 import { join } from 'node:path';
@@ -16,6 +21,8 @@ import { ownerGone } from './owner.js';
 const TREE_PARALLEL = 16;
 /** A metadata temp file lives for milliseconds (write, fsync, rename); older than this it is debris. */
 export const META_TMP_STALE_MS = 10 * 60_000;
+/** In the metadata folder: the served tree has been swept whole once (see above). */
+export const TREE_SWEPT = 'tree-swept';
 
 export interface SweepReport {
   removed: number;
@@ -40,8 +47,13 @@ export async function sweepStale(t: SweepTarget, before: number, maxEntries = 1_
   const report: SweepReport = { removed: 0, scanned: 0, complete: true };
   if (t.staging) report.removed += await t.staging.sweep();
   const staging = t.staging?.dir;
-  const queue: { dir: string; inMeta: boolean }[] = [{ dir: t.root, inMeta: false }];
-  if (!t.metaDir.startsWith(t.root + '/')) queue.push({ dir: t.metaDir, inMeta: true });
+  const marker = join(t.metaDir, TREE_SWEPT);
+  const treeSwept = await fsp.lstat(marker).then(
+    (st) => st.isFile(),
+    () => false,
+  );
+  const queue: { dir: string; inMeta: boolean }[] = treeSwept ? [] : [{ dir: t.root, inMeta: false }];
+  if (treeSwept || !t.metaDir.startsWith(t.root + '/')) queue.push({ dir: t.metaDir, inMeta: true });
   while (queue.length) {
     const batch = queue.splice(0, TREE_PARALLEL);
     await forEachBounded(batch, TREE_PARALLEL, async ({ dir, inMeta }) => {
@@ -88,5 +100,6 @@ export async function sweepStale(t: SweepTarget, before: number, maxEntries = 1_
     });
     if (!report.complete) break;
   }
+  if (!treeSwept && report.complete) await fsp.writeFile(marker, 'The served tree was swept of the temp files of older versions.\n').catch(() => undefined);
   return report;
 }

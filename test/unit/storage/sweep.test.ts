@@ -4,6 +4,7 @@ import { promises as fsp } from 'node:fs';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { FsBackend } from '../../../src/storage/fs/backend.js';
+import { TREE_SWEPT } from '../../../src/storage/fs/sweep.js';
 import { makeTempDir } from '../../helpers/server.js';
 
 const HOUR = 3600_000;
@@ -46,6 +47,35 @@ describe('FsBackend.sweepStale', () => {
     expect(report).to.include({ removed: stale.length, complete: true });
     for (const f of stale) await fsp.access(f).then(() => expect.fail(`${f} should be gone`), () => undefined);
     for (const f of kept) await fsp.access(f);
+  });
+
+  it('walks the served tree once: later starts sweep only the metadata folder', async () => {
+    const b = new FsBackend({ root });
+    await b.init();
+    await touch(join(root, 'a', '.~davtmp-1'), HOUR);
+    expect(await b.sweepStale(Date.now())).to.include({ removed: 1, complete: true });
+    await fsp.access(join(root, '.davmeta', TREE_SWEPT));
+    // Planted after the tree was swept (no version that writes these runs any more): left alone,
+    // and the tree is not walked (only the metadata folder's entries are counted).
+    for (let i = 0; i < 30; i++) await touch(join(root, `d${i}`, 'f'), 0);
+    await touch(join(root, 'a', '.~davtmp-2'), HOUR);
+    const meta = join(root, '.davmeta', `locks.json.${randomUUID()}.tmp`);
+    await touch(meta, HOUR);
+    const again = await b.sweepStale(Date.now());
+    expect(again).to.include({ removed: 1, complete: true });
+    expect(again.scanned).to.be.below(30);
+    await fsp.access(join(root, 'a', '.~davtmp-2'));
+    await fsp.access(meta).then(() => expect.fail('the metadata temp file should be gone'), () => undefined);
+  });
+
+  it('marks nothing when its budget ran out, so the next start walks the tree again', async () => {
+    const b = new FsBackend({ root });
+    await b.init();
+    for (let i = 0; i < 50; i++) await touch(join(root, `d${i}`, 'f'), 0);
+    expect((await b.sweepStale(Date.now(), 20)).complete).to.equal(false);
+    await fsp.access(join(root, '.davmeta', TREE_SWEPT)).then(() => expect.fail('no marker'), () => undefined);
+    await touch(join(root, 'd7', '.~davtmp-3'), HOUR);
+    expect(await b.sweepStale(Date.now())).to.include({ removed: 1, complete: true });
   });
 
   it('stops after its entry budget and says so', async () => {
