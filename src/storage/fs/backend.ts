@@ -53,6 +53,8 @@ export class FsBackend implements StorageBackend, tree.TreeHost {
   readonly partials: FsPartialUploads;
   readonly resumable: ResumableStaging;
   private readonly caseProbe: (dir: string) => Promise<boolean>;
+  private readonly stopSweep = new AbortController();
+  private sweeping: Promise<unknown> | null = null;
 
   constructor(opts: FsBackendOptions) {
     this.root = opts.root;
@@ -90,12 +92,17 @@ export class FsBackend implements StorageBackend, tree.TreeHost {
     }
   }
 
-  /** Removes what interrupted writes left behind (see sweep.ts). */
+  /** Removes what interrupted writes left behind (see sweep.ts); close() stops it and waits for it. */
   sweepStale(before: number, maxEntries?: number): Promise<SweepReport> {
-    return sweepStale({ root: this.root, metaDir: this.metaDir, staging: this.staging }, before, maxEntries);
+    const run = sweepStale({ root: this.root, metaDir: this.metaDir, staging: this.staging, signal: this.stopSweep.signal }, before, maxEntries);
+    this.sweeping = run.catch(() => undefined);
+    return run;
   }
 
   async close(): Promise<void> {
+    // A sweep still running would write in the metadata folder after close (its marker).
+    this.stopSweep.abort();
+    await this.sweeping;
     await this.staging.close();
   }
 

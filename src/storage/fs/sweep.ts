@@ -35,6 +35,8 @@ export interface SweepTarget {
   root: string;
   metaDir: string;
   staging?: Staging;
+  /** Aborted when the store closes: the sweep stops at its next entry and marks nothing. */
+  signal?: AbortSignal;
 }
 
 /**
@@ -54,7 +56,7 @@ export async function sweepStale(t: SweepTarget, before: number, maxEntries = 1_
   );
   const queue: { dir: string; inMeta: boolean }[] = treeSwept ? [] : [{ dir: t.root, inMeta: false }];
   if (treeSwept || !t.metaDir.startsWith(t.root + '/')) queue.push({ dir: t.metaDir, inMeta: true });
-  while (queue.length) {
+  while (queue.length && !t.signal?.aborted) {
     const batch = queue.splice(0, TREE_PARALLEL);
     await forEachBounded(batch, TREE_PARALLEL, async ({ dir, inMeta }) => {
       // The folder is read in small steps, never as one array: a start-up over a folder of
@@ -67,6 +69,7 @@ export async function sweepStale(t: SweepTarget, before: number, maxEntries = 1_
       }
       try {
         for await (const d of entries) {
+          if (t.signal?.aborted) return;
           if (++report.scanned > maxEntries) {
             report.complete = false;
             return;
@@ -100,6 +103,7 @@ export async function sweepStale(t: SweepTarget, before: number, maxEntries = 1_
     });
     if (!report.complete) break;
   }
+  if (t.signal?.aborted) report.complete = false;
   if (!treeSwept && report.complete) await fsp.writeFile(marker, 'The served tree was swept of the temp files of older versions.\n').catch(() => undefined);
   return report;
 }

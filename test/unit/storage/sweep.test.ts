@@ -78,6 +78,19 @@ describe('FsBackend.sweepStale', () => {
     expect(await b.sweepStale(Date.now())).to.include({ removed: 1, complete: true });
   });
 
+  it('stops when the store closes, and writes nothing in the metadata folder afterwards', async () => {
+    // Found by the suite: a sweep still running after close wrote its marker into .davmeta while
+    // a test removed the folder (ENOTEMPTY).
+    const b = new FsBackend({ root });
+    await b.init();
+    for (let i = 0; i < 40; i++) await touch(join(root, `d${i}`, 'f'), 0);
+    const running = b.sweepStale(Date.now());
+    await b.close();
+    expect((await running).complete).to.equal(false);
+    await fsp.access(join(root, '.davmeta', TREE_SWEPT)).then(() => expect.fail('no marker after close'), () => undefined);
+    await fsp.rm(root, { recursive: true });
+  });
+
   it('stops after its entry budget and says so', async () => {
     const b = new FsBackend({ root });
     await b.init();
