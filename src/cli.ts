@@ -12,5 +12,7 @@ import { serving, startingUp } from './cli/v8-settings.js';
 startingUp();
 const { main } = await import('./cli/main.js');
 const started = await main();
-if (started) await Promise.race([started.sweep, sleep(5000, undefined, { ref: false })]);
-serving();
+if (started) {
+  await Promise.race([started.sweep, sleep(5000, undefined, { ref: false })]);
+  serving();
+}
