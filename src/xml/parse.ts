@@ -198,7 +198,44 @@ type RawNode = Record<string, unknown>;
  * Parses an XML document and returns its root element with namespaces resolved.
  * Throws DavError(400) for anything that is not well-formed, namespace-valid XML without a DTD.
  */
+/**
+ * Bodies parsed lately, by their text: clients send the same few bodies over and over (a LOCK's
+ * lockinfo with the same owner, the PROPFIND of Finder, Windows or davfs2), and validating and
+ * parsing one with fast-xml-parser took ~60 us of a LOCK's ~370 us of main-thread CPU. At most
+ * PARSED_KEEP bodies of at most PARSED_TEXT_MAX characters, least recently used out first; the
+ * trees kept are frozen, so no request can change what another one is handed. Only bodies parsed
+ * with the default limits (the only ones requests use), and only those that parsed.
+ */
+const PARSED_KEEP = 64;
+const PARSED_TEXT_MAX = 4096;
+const parsed = new Map<string, XmlElement>();
+
+function freeze(el: XmlElement): XmlElement {
+  for (const c of el.children) if (typeof c !== 'string') freeze(c);
+  for (const a of el.attrs) Object.freeze(a);
+  Object.freeze(el.attrs);
+  Object.freeze(el.children);
+  return Object.freeze(el);
+}
+
 export function parseXml(text: string, limits: XmlLimits = DEFAULT_LIMITS): XmlElement {
+  const keep = limits === DEFAULT_LIMITS && text.length <= PARSED_TEXT_MAX;
+  if (keep) {
+    const hit = parsed.get(text);
+    if (hit) {
+      parsed.delete(text);
+      parsed.set(text, hit);
+      return hit;
+    }
+  }
+  const root = parseText(text, limits);
+  if (!keep) return root;
+  if (parsed.size >= PARSED_KEEP) parsed.delete(parsed.keys().next().value as string);
+  parsed.set(text, freeze(root));
+  return root;
+}
+
+function parseText(text: string, limits: XmlLimits): XmlElement {
   if (/<!DOCTYPE|<!ENTITY/i.test(text)) throw bad('DOCTYPE and entity declarations are not allowed');
   // The validator lets text after a self-closing root (`<a/>junk`) pass and the parser drops it.
   if (text.slice(text.lastIndexOf('>') + 1).trim() !== '') throw bad('text outside the root element');

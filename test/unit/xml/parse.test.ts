@@ -189,4 +189,36 @@ describe('xml/parse', () => {
       expect(parseXml('<a><b/></a>').lang).to.equal(undefined);
     });
   });
+  describe('bodies parsed lately are kept', () => {
+    const lockinfo = '<?xml version="1.0"?><D:lockinfo xmlns:D="DAV:"><D:lockscope><D:exclusive/></D:lockscope><D:locktype><D:write/></D:locktype><D:owner><D:href>me</D:href></D:owner></D:lockinfo>';
+
+    it('hands out the same frozen tree for the same text, which no caller can change', () => {
+      const a = parseXml(lockinfo);
+      const b = parseXml(lockinfo);
+      expect(b).to.equal(a);
+      expect(Object.isFrozen(a)).to.equal(true);
+      const owner = childElements(a).find((e) => e.local === 'owner')!;
+      expect(Object.isFrozen(owner.children)).to.equal(true);
+      expect(() => (owner.children as unknown[]).push('x')).to.throw(TypeError);
+      expect(Reflect.set(owner, 'local', 'other')).to.equal(false);
+      expect(owner.local).to.equal('owner');
+      expect(textContent(childElements(owner)[0]!)).to.equal('me');
+    });
+
+    it('parses a different text afresh, and never keeps a body that failed', () => {
+      const a = parseXml(lockinfo);
+      const b = parseXml(lockinfo.replace('me', 'you'));
+      expect(b).to.not.equal(a);
+      expect(textContent(childElements(childElements(b).find((e) => e.local === 'owner')!)[0]!)).to.equal('you');
+      const broken = '<D:lockinfo xmlns:D="DAV:"><D:lockscope>';
+      for (let i = 0; i < 2; i++) expect(() => parseXml(broken)).to.throw(DavError);
+    });
+
+    it('keeps nothing parsed with other limits', () => {
+      const limits = { maxDepth: 8, maxElements: 100, maxAttributes: 8, maxTotalAttributes: 100, maxReferences: 100 };
+      const a = parseXml(lockinfo, limits);
+      expect(Object.isFrozen(a)).to.equal(false);
+      expect(parseXml(lockinfo, limits)).to.not.equal(a);
+    });
+  });
 });
