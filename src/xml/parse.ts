@@ -14,24 +14,25 @@ import { XML_NS, qkey } from './names.js';
 // tree of many small modules (measured on the idle server).
 const { XMLParser, XMLValidator } = createRequire(import.meta.url)('fast-xml-parser') as typeof import('fast-xml-parser');
 
+/** Parsed trees are read-only: parseXml hands the same (frozen) tree to every request with the same body. */
 export interface XmlAttr {
-  ns: string;
-  local: string;
+  readonly ns: string;
+  readonly local: string;
   /** Prefix as written, '' when none. */
-  prefix: string;
-  value: string;
+  readonly prefix: string;
+  readonly value: string;
 }
 
 export interface XmlElement {
-  ns: string;
-  local: string;
+  readonly ns: string;
+  readonly local: string;
   /** Prefix as written, '' when none (then `ns` came from the default namespace). */
-  prefix: string;
+  readonly prefix: string;
   /** Attributes other than namespace declarations. */
-  attrs: XmlAttr[];
-  children: XmlNode[];
+  readonly attrs: readonly XmlAttr[];
+  readonly children: readonly XmlNode[];
   /** xml:lang in scope for this element (inherited from ancestors), if any. */
-  lang?: string;
+  readonly lang?: string;
 }
 
 export type XmlNode = XmlElement | string;
@@ -311,27 +312,27 @@ function convert(node: RawNode, qname: string, parentScope: Scope, parentLang: s
     if (ans === XML_NS && al === 'lang') lang = value;
     attrs.push({ ns: ans, local: al, prefix: ap, value });
   }
-  const el: XmlElement = { ns: ns ?? '', local, prefix, attrs, children: [], lang };
+  const children: XmlNode[] = [];
   const kids = node[qname];
   if (Array.isArray(kids)) {
     for (const child of kids as RawNode[]) {
       const name = elementName(child);
       if (name !== undefined) {
-        el.children.push(convert(child, name, scope, lang));
+        children.push(convert(child, name, scope, lang));
       } else if (typeof child['#text'] === 'string') {
-        pushText(el, decodeEntities(child['#text']));
+        pushText(children, decodeEntities(child['#text']));
       } else if (Array.isArray(child['#cdata'])) {
-        for (const c of child['#cdata'] as RawNode[]) if (typeof c['#text'] === 'string') pushText(el, c['#text']);
+        for (const c of child['#cdata'] as RawNode[]) if (typeof c['#text'] === 'string') pushText(children, c['#text']);
       }
     }
   }
-  return el;
+  return { ns: ns ?? '', local, prefix, attrs, children, lang };
 }
 
-function pushText(el: XmlElement, text: string): void {
-  const last = el.children.length - 1;
-  if (last >= 0 && typeof el.children[last] === 'string') el.children[last] += text;
-  else el.children.push(text);
+function pushText(children: XmlNode[], text: string): void {
+  const last = children.length - 1;
+  if (last >= 0 && typeof children[last] === 'string') children[last] += text;
+  else children.push(text);
 }
 
 /** Child elements only (whitespace and text between elements dropped). */

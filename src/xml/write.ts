@@ -85,7 +85,7 @@ export function propTag(ns: string, local: string, attrs = ''): { open: string; 
 }
 
 /** Serialises attributes (other than xml:lang) with their namespace declarations. */
-export function serializeAttrs(attrs: { ns: string; local: string; prefix: string; value: string }[]): string {
+export function serializeAttrs(attrs: readonly { ns: string; local: string; prefix: string; value: string }[]): string {
   let out = '';
   let n = 0;
   for (const a of attrs) {
