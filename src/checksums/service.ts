@@ -2,9 +2,10 @@
  * Checksums of stored files: recorded when content is written through WebDAV (hashed while the
  * upload streams, or right after it was stored when it is large: hashLater), carried along by
  * tree events (MOVE, COPY), dropped with their resource, and computed lazily for files that have
- * none (written on disk, before this feature, or whose record no longer matches). A record is served only while the file still has the ETag it was computed
- * for (inode, size, mtime and ctime on the filesystem backend), so an edit made on disk, even one
- * that keeps size and mtime, is never answered with the old checksum.
+ * none (written on disk, before this feature, or whose record no longer matches). A record is
+ * served only while the file still has the ETag it was computed for (inode, size, mtime and ctime
+ * on the filesystem backend), so an edit made on disk, even one that keeps size and mtime, is
+ * never answered with the old checksum.
  *
  * Paths here are absolute DAV paths (the whole tree); handlers use a ChecksumView, which maps the
  * paths of a user's view and reads through that user's storage.
