@@ -75,6 +75,8 @@ class StatWorker {
   /** Slots of small reads (protocol.ts SMALL_SLOT): 2 MiB of address space, resident only as used. */
   private readonly smallArea = new SharedArrayBuffer(SMALL_SLOTS * SMALL_SLOT);
   private readonly freeSlots = Array.from({ length: SMALL_SLOTS }, (_, i) => SMALL_SLOTS - 1 - i);
+  /** Small reads answered through a slot (the rest had buffers of their own): tells the area is in use. */
+  slotReads = 0;
 
   /** Calls waiting for the worker (the admin listener's queue-depth gauge). */
   get queued(): number {
@@ -186,7 +188,10 @@ class StatWorker {
       let body: Buffer | null = null;
       // Copied out (Buffer.from of a view copies), then the slot is free again; a worker that
       // died answers null, so the slot is never written after this.
-      if (r?.len !== undefined && slot !== undefined) body = Buffer.from(new Uint8Array(this.smallArea, slot * SMALL_SLOT, r.len));
+      if (r?.len !== undefined && slot !== undefined) {
+        body = Buffer.from(new Uint8Array(this.smallArea, slot * SMALL_SLOT, r.len));
+        this.slotReads++;
+      }
       else if (r?.body) body = Buffer.from(r.body);
       if (slot !== undefined) this.freeSlots.push(slot);
       return r && { stat: new Float64Array(r.buf), body, code: r.code };

@@ -90,7 +90,10 @@ describe('fs worker', function () {
     await Promise.all(contents.map((c, i) => fsp.writeFile(join(root, `f${i}`), c)));
     await fsp.writeFile(join(root, 'big'), Buffer.alloc(SMALL_SLOT + 1, 7));
     for (let round = 0; round < 3; round++) {
+      const before = statWorker.slotReads;
       const reads = await Promise.all(contents.map((_, i) => statWorker.readSmall(join(root, `f${i}`), SMALL_SLOT)));
+      // Every slot was used (the worker got the area and wrote there), the rest read on their own.
+      expect(statWorker.slotReads - before, 'reads answered through the shared area').to.equal(SMALL_SLOTS);
       reads.forEach((r, i) => {
         expect(r, 'the worker runs').to.not.equal(null);
         expect(r!.code).to.equal(undefined);
