@@ -284,42 +284,35 @@ describe('page views on resource URLs (HTTP)', function () {
       await writeFile(join(root, 'huge', 'small.txt'), 'small');
       await writeFile(join(root, 'huge', 'zeros.bin'), '');
       await truncate(join(root, 'huge', 'zeros.bin'), size);
-      // The server in its own process: its memory is measured alone, and it has a core to itself.
       await mkdir(join(root, 'tiny'));
       await writeFile(join(root, 'tiny', 'a.txt'), 'a');
+      // The server in its own process: its memory is measured alone, and it has a core to itself.
       const cli = await spawnCli(['--root', root, '--port', '0', '--lock-store', 'memory']);
       const rss = async (): Promise<number> => Number(/VmRSS:\s+(\d+)/.exec(await readFile(`/proc/${cli.proc.pid}/status`, 'utf8'))![1]) * 1024;
+      const download = (path: string, onData: (c: Buffer) => void): Promise<void> =>
+        new Promise<void>((resolve, reject) => {
+          const req = httpRequest({ host: '127.0.0.1', port: new URL(cli.base).port, path }, (res) => {
+            expect(res.statusCode).to.equal(200);
+            res.on('data', onData);
+            res.on('end', resolve);
+            res.on('error', reject);
+          });
+          req.on('error', reject);
+          req.end();
+        });
       // What does not grow with the file is paid before the baseline: one small zip first (the
       // fs worker starts, the zip code is compiled). The server idles below those since it
       // starts them lazily, and a baseline taken at start counted them as growth.
-      await new Promise<void>((resolve, reject) => {
-        const req = httpRequest({ host: '127.0.0.1', port: new URL(cli.base).port, path: '/tiny/?download=zip' }, (res) => {
-          expect(res.statusCode).to.equal(200);
-          res.resume();
-          res.on('end', resolve);
-          res.on('error', reject);
-        });
-        req.on('error', reject);
-        req.end();
-      });
+      await download('/tiny/?download=zip', () => undefined);
       const rss0 = await rss();
       let peak = rss0;
       const sampler = setInterval(() => void rss().then((v) => (peak = Math.max(peak, v)), () => undefined), 200);
       let total = 0;
       let tail = Buffer.alloc(0);
       try {
-        await new Promise<void>((resolve, reject) => {
-          const req = httpRequest({ host: '127.0.0.1', port: new URL(cli.base).port, path: '/huge/?download=zip' }, (res) => {
-            expect(res.statusCode).to.equal(200);
-            res.on('data', (c: Buffer) => {
-              total += c.length;
-              tail = Buffer.concat([tail, c]).subarray(-4096);
-            });
-            res.on('end', resolve);
-            res.on('error', reject);
-          });
-          req.on('error', reject);
-          req.end();
+        await download('/huge/?download=zip', (c) => {
+          total += c.length;
+          tail = Buffer.concat([tail, c]).subarray(-4096);
         });
       } finally {
         clearInterval(sampler);
