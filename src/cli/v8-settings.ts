@@ -35,12 +35,13 @@ export const YOUNG_CAP = 8 * 1024 * 1024;
 /** Old-generation growth after a full collection, in percent of what survived it. */
 export const OLD_GROWTH_PERCENT = 50;
 
+/** Node options the user gave; a setting they name is theirs, and left alone. */
 const given = [...process.execArgv, process.env.NODE_OPTIONS ?? ''].join(' ');
-const mine = (re: RegExp): boolean => !re.test(given);
-const young = mine(/semi[-_]space/);
-const old = mine(/heap[-_]growing/);
-const turbofan = mine(/turbofan|[-_]opt\b/);
-const sparkplug = mine(/sparkplug/);
+const ours = (flag: RegExp): boolean => !flag.test(given);
+const young = ours(/semi[-_]space/);
+const old = ours(/heap[-_]growing/);
+const turbofan = ours(/turbofan|[-_]opt\b/);
+const sparkplug = ours(/sparkplug/);
 
 let growing = true;
 function grow(yes: boolean): void {
