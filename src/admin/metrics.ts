@@ -80,6 +80,21 @@ export class ServerMetrics {
         this.set(statWorker.queued);
       },
     });
+    const fromWorker = (name: string, help: string, read: () => number): void => {
+      let seen = read();
+      new Counter({
+        name,
+        help,
+        registers,
+        collect() {
+          const now = read();
+          if (now > seen) this.inc(now - seen);
+          seen = now;
+        },
+      });
+    };
+    fromWorker('webdav_fs_inline_total', 'Filesystem operations done on the event loop because the fs worker was idle', () => statWorker.inlineDone);
+    fromWorker('webdav_fs_inline_slow_total', 'Of those, the ones slower than 1 ms (two in a row send that kind to the worker for a while)', () => statWorker.inlineSlow);
     collectDefaultMetrics({ register: this.registry, prefix: 'webdav_' });
   }
 

@@ -100,6 +100,10 @@ describe('admin listener', function () {
       expect(value(after, 'webdav_locks_held')).to.equal(0);
       expect(value(after, 'webdav_lock_store_up{store="file"}')).to.equal(1);
       expect(after.has('webdav_fs_worker_queue_depth')).to.equal(true);
+      // (their values: test/unit/storage/fs-inline.test.ts; under tsx the admin module, imported
+      // on demand, has a copy of its own of the fs worker's client)
+      expect(after.has('webdav_fs_inline_total')).to.equal(true);
+      expect(after.has('webdav_fs_inline_slow_total')).to.equal(true);
       expect(after.has('webdav_auth_bans_total')).to.equal(true);
       expect(value(after, 'webdav_process_resident_memory_bytes')).to.be.greaterThan(0);
     });

@@ -6,10 +6,23 @@
  * message, does the syscalls back to back and answers with one message, so the event loop only
  * builds responses. Requests made in one turn of the event loop travel as one message (a
  * profile of small GETs under load spent 10% of the main thread in postMessage with one message
- * per request). The event loop never waits on the worker synchronously; if the worker cannot
- * run, every call answers null and callers fall back to the threadpool.
+ * per request). If the worker cannot run, every call answers null and callers fall back to the
+ * threadpool.
+ *
+ * Done inline: a one-shot request (a stat, a small read or write, a journal append) made while
+ * the worker has nothing to do runs at once on this thread, a few per turn of the event loop.
+ * A round trip to the worker wakes two threads and cost 50-100 us here, against 4-40 us for the
+ * syscalls themselves: a client alone on the server (LOCK, PUT, UNLOCK one after the other) paid
+ * six round trips per cycle, more than the JavaScript of the three requests (INLINE_ notes).
+ * Under load the worker stays busy and requests go to it in batches, as before. An inline
+ * request that takes longer than INLINE_SLOW_MS twice in a row (a cold disk, a slow network
+ * filesystem, a fdatasync that reaches a disk) switches inline requests of its kind off for a
+ * while, so a slow filesystem holds the event loop up twice per back-off, never request after
+ * request.
  */
 import { Worker } from 'node:worker_threads';
+import { lstatSync } from 'node:fs';
+import { append, putSmall, readSmall, removeAll, renameAll, stat, writeFile } from './worker/small.js';
 import {
   SMALL_SLOT,
   SMALL_SLOTS,
@@ -54,6 +67,48 @@ const WORKER: [string | URL, { eval?: boolean }] = import.meta.url.endsWith('.ts
  */
 const WORKER_LIMITS = { maxYoungGenerationSizeMb: 4, maxOldGenerationSizeMb: 256 };
 
+/**
+ * Inline requests per turn of the event loop: a small PUT makes five in one turn (its stat, the
+ * write, and three for the side data), so a client alone gets all of its requests inline, and
+ * many clients at once mostly the worker.
+ */
+export const INLINE_PER_TURN = 8;
+/** An inline request that took longer than this (ms) switches its kind off (see StatWorker). */
+export const INLINE_SLOW_MS = 1;
+/** How long (ms) inline requests of a kind stay off after a slow one; doubled while they stay slow. */
+export const INLINE_BACKOFF_MS = 5_000;
+export const INLINE_BACKOFF_MAX_MS = 300_000;
+
+/**
+ * Inline requests of one kind: metadata syscalls, or the journal append with its fdatasync. Two
+ * slow ones in a row switch the kind off: one alone may be a garbage collection or the thread
+ * being descheduled in the middle (both seen here at 1-2 ms), not the filesystem.
+ */
+export class InlineGate {
+  offUntil = 0;
+  backoff = INLINE_BACKOFF_MS;
+  /** Slow requests seen, and the ones in a row just now. */
+  slow = 0;
+  private streak = 0;
+
+  open(now: number): boolean {
+    return now >= this.offUntil;
+  }
+
+  took(start: number, ms: number): void {
+    if (ms <= INLINE_SLOW_MS) {
+      this.streak = 0;
+      this.backoff = INLINE_BACKOFF_MS;
+      return;
+    }
+    this.slow++;
+    if (++this.streak < 2) return;
+    this.streak = 0;
+    this.offUntil = start + ms + this.backoff;
+    this.backoff = Math.min(this.backoff * 2, INLINE_BACKOFF_MAX_MS);
+  }
+}
+
 type Waiter = (r: WorkerReply | null) => void;
 type Body<R> = R extends WorkerRequest ? Omit<R, 'id'> : never;
 
@@ -77,6 +132,20 @@ class StatWorker {
   private readonly freeSlots = Array.from({ length: SMALL_SLOTS }, (_, i) => SMALL_SLOTS - 1 - i);
   /** Small reads answered through a slot (the rest had buffers of their own): tells the area is in use. */
   slotReads = 0;
+
+  /** Inline requests are tried (tests of the worker itself switch them off). */
+  inlineEnabled = true;
+  /** Requests done inline, and how many of them were slow (see the top of this file). */
+  inlineDone = 0;
+  get inlineSlow(): number {
+    return this.metaGate.slow + this.syncGate.slow;
+  }
+  private readonly metaGate = new InlineGate();
+  private readonly syncGate = new InlineGate();
+  private inlineTurn = 0;
+  private readonly newTurn = (): void => {
+    this.inlineTurn = 0;
+  };
 
   /** Calls waiting for the worker (the admin listener's queue-depth gauge). */
   get queued(): number {
@@ -160,7 +229,53 @@ class StatWorker {
     return id;
   }
 
+  /**
+   * Runs `msg` on this thread when the worker is idle and this turn's share is left (see the top
+   * of this file); null when it goes to the worker.
+   */
+  private inline(msg: Body<WorkerRequest>): WorkerReply | null {
+    if (!this.inlineEnabled || this.waiting.size !== 0 || this.outbox.length !== 0 || this.inlineTurn >= INLINE_PER_TURN) return null;
+    const gate = msg.op === 'append' ? this.syncGate : this.metaGate;
+    const start = performance.now();
+    if (!gate.open(start)) return null;
+    const m = { ...msg, id: -1 } as WorkerRequest;
+    let reply: WorkerReply | null;
+    switch (m.op) {
+      case 'stat':
+        reply = stat(m)[0];
+        break;
+      case 'small':
+        reply = readSmall(m, this.smallArea)[0];
+        break;
+      case 'put':
+        reply = putSmall(m)[0];
+        break;
+      case 'write':
+        reply = writeFile(m)[0];
+        break;
+      case 'append':
+        reply = append(m)[0];
+        break;
+      case 'mvall':
+        reply = renameAll(m)[0];
+        break;
+      case 'rmrf':
+        // A directory may hold any number of files: removed on the worker.
+        reply = m.paths.some(isDirectory) ? null : removeAll(m)[0];
+        break;
+      default:
+        return null; // walks, listings and hashing jobs live on the worker
+    }
+    if (!reply) return null;
+    gate.took(start, performance.now() - start);
+    if (this.inlineTurn++ === 0) setImmediate(this.newTurn);
+    this.inlineDone++;
+    return reply;
+  }
+
   private call<R extends WorkerRequest>(msg: Body<R>, transfer: ArrayBuffer[] = []): Promise<ReplyOf<R> | null> | null {
+    const done = this.inline(msg);
+    if (done) return Promise.resolve(done as ReplyOf<R>);
     const w = this.start();
     if (!w) return null;
     if (this.waiting.size === 0) w.ref();
@@ -316,6 +431,15 @@ class StatWorker {
   /** Copies a tree on the worker (see CopyTreeRequest); null when no worker can run. */
   copyTree(req: Omit<CopyTreeRequest, 'id' | 'op'>): Promise<TreeReply | null> | null {
     return this.call<WorkerRequest & { op: 'copy' }>({ op: 'copy', ...req });
+  }
+}
+
+/** Whether `path` is a directory (not followed); true when that cannot be told, so the worker decides. */
+function isDirectory(path: string): boolean {
+  try {
+    return lstatSync(path, { throwIfNoEntry: false })?.isDirectory() ?? false;
+  } catch {
+    return true;
   }
 }
 

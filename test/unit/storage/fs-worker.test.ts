@@ -38,8 +38,11 @@ describe('fs worker', function () {
   let root: string;
   beforeEach(async () => {
     root = await makeTempDir('fs-worker');
+    // The worker itself: no request done on this thread (the inline path has its own tests).
+    statWorker.inlineEnabled = false;
   });
   afterEach(async () => {
+    statWorker.inlineEnabled = true;
     await fsp.rm(root, { recursive: true, force: true });
   });
 
