@@ -259,10 +259,18 @@ class StatWorker {
       case 'mvall':
         reply = renameAll(m)[0];
         break;
-      case 'rmrf':
-        // A directory may hold any number of files: removed on the worker.
-        reply = m.paths.some(isDirectory) ? null : removeAll(m)[0];
+      case 'rmrf': {
+        // A directory may hold any number of files: removed on the worker. Mostly nothing is
+        // there (the side data of a new file): then one lstat per path is all.
+        let found = false;
+        for (const p of m.paths) {
+          const kind = kindOf(p);
+          if (kind === 'directory') return null;
+          if (kind === 'other') found = true;
+        }
+        reply = found ? removeAll(m)[0] : { id: m.id };
         break;
+      }
       default:
         return null; // walks, listings and hashing jobs live on the worker
     }
@@ -434,12 +442,13 @@ class StatWorker {
   }
 }
 
-/** Whether `path` is a directory (not followed); true when that cannot be told, so the worker decides. */
-function isDirectory(path: string): boolean {
+/** What is at `path` (links not followed); 'directory' when that cannot be told, so the worker decides. */
+function kindOf(path: string): 'missing' | 'directory' | 'other' {
   try {
-    return lstatSync(path, { throwIfNoEntry: false })?.isDirectory() ?? false;
-  } catch {
-    return true;
+    const st = lstatSync(path, { throwIfNoEntry: false });
+    return !st ? 'missing' : st.isDirectory() ? 'directory' : 'other';
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'ENOTDIR' ? 'missing' : 'directory';
   }
 }
 

@@ -136,6 +136,14 @@ describe('fs requests done inline', function () {
     expect(files!.code).to.equal(undefined);
     expect(statWorker.inlineDone - before).to.equal(1);
     expect(await fsp.readdir(root)).to.deep.equal([]);
+    // nothing there (the usual case: side data of a new file), below a file too
+    await fsp.writeFile(join(root, 'g'), '');
+    await nextTurn();
+    before = statWorker.inlineDone;
+    expect((await statWorker.removeAll([join(root, 'missing'), join(root, 'g', 'below')]))!.code).to.equal(undefined);
+    expect(statWorker.inlineDone - before).to.equal(1);
+    expect(await fsp.readdir(root)).to.deep.equal(['g']);
+    await fsp.rm(join(root, 'g'));
 
     // A directory may hold a million files: that is the worker's job, never the event loop's.
     await fsp.mkdir(join(root, 'd', 'e'), { recursive: true });
