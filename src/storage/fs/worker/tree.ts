@@ -6,12 +6,13 @@
  * exactly what src/storage/fs/tree.ts's threadpool versions report: every change, in order, and
  * every member that failed (RFC 4918 9.6.1: a member that fails keeps its ancestors).
  */
-import { closeSync, constants, fchmodSync, fstatSync, lstatSync, mkdirSync, opendirSync, openSync, readSync, realpathSync, rmdirSync, statSync, unlinkSync, writeSync, copyFileSync, type Dir, type Dirent, type Stats } from 'node:fs';
+import { closeSync, constants, fchmodSync, fstatSync, lstatSync, mkdirSync, opendirSync, openSync, readSync, readlinkSync, realpathSync, rmdirSync, statSync, unlinkSync, writeSync, copyFileSync, type Dir, type Dirent, type Stats } from 'node:fs';
 import { isReservedName } from '../../reserved.js';
 import { kindOfErrno } from '../../errors.js';
 import { MAX_TREE_DEPTH } from '../../walk.js';
 import type { Boundary, CopyTreeRequest, RemoveTreeRequest, TreeReply, WalkChange, WalkFailure } from './protocol.js';
 import { errnoOf, idOf } from './stats.js';
+import { dirname } from 'node:path';
 
 /** A walk step: yields after each syscall, returns its result. */
 export type Walk<T> = Generator<void, T, void>;
@@ -24,6 +25,14 @@ class KindError extends Error {
     super(kind);
   }
 }
+/** A member turned out to be a link leading out of the boundary: left out, like those seen when listed (a source: not found). */
+class LeadsOut extends Error {
+  readonly code = 'ENOENT';
+  constructor() {
+    super('a symbolic link that leads out of the root');
+  }
+}
+
 const kindOfError = (e: unknown): string => (e instanceof KindError ? e.kind : kindOfErrno(errnoOf(e)));
 
 /** Reads the members of an open directory in parts, so a huge directory is never held whole. */
@@ -173,10 +182,12 @@ function* copyInto(
   failed: WalkFailure[],
   ancestors: ReadonlySet<string>,
   depth: number,
+  /** `src` was reached through a symbolic link (checked against the boundary when opened). */
+  linked = false,
 ): Walk<CopyNode> {
   const node: CopyNode = { from, to, isCollection, complete: true, kids: [] };
   if (!isCollection) {
-    copyRegular(src, target);
+    copyRegular(src, target, r.bound ?? null, linked);
     yield;
     return node;
   }
@@ -194,16 +205,21 @@ function* copyInto(
     // copyRegular checks the descriptor it opens (one syscall of eight per file saved).
     let isDir = false;
     let below = ancestors;
+    let link = false;
     if (!d.isFile()) {
+      // lstat first: a member listed as a directory and swapped for a link since is seen as the
+      // link it now is, and checked against the boundary like one.
       let st: Stats | undefined;
       try {
-        st = statSync(s, { throwIfNoEntry: false });
+        st = lstatSync(s, { throwIfNoEntry: false });
+        link = st?.isSymbolicLink() ?? false;
+        if (link) st = statSync(s, { throwIfNoEntry: false });
       } catch {
         st = undefined;
       }
       yield;
       if (!st || !(st.isFile() || st.isDirectory())) continue;
-      if (r.bound && d.isSymbolicLink() && !linkOk(s, src, r.bound)) continue;
+      if (r.bound && link && !linkOk(s, src, r.bound)) continue;
       isDir = st.isDirectory();
       if (isDir) {
         const id = idOf(st);
@@ -216,12 +232,13 @@ function* copyInto(
       }
     }
     try {
-      const kid = yield* copyInto(r, s, f, t, `${target}/${d.name}`, isDir, true, failed, below, depth + 1);
+      const kid = yield* copyInto(r, s, f, t, `${target}/${d.name}`, isDir, true, failed, below, depth + 1, link);
       node.kids.push(kid);
       if (!kid.complete) node.complete = false;
     } catch (e) {
-      // A member that vanished meanwhile (deleted outside WebDAV) was not there to copy.
-      if (errnoOf(e) === 'ENOENT' && !existsNow(s)) continue;
+      // A member that vanished meanwhile (deleted outside WebDAV) was not there to copy, and one
+      // that became a link out of the root is left out as such links are.
+      if (e instanceof LeadsOut || (errnoOf(e) === 'ENOENT' && !existsNow(s))) continue;
       failed.push({ path: t, kind: kindOfError(e) });
       node.complete = false;
     }
@@ -242,16 +259,31 @@ function existsNow(file: string): boolean {
 /**
  * Copies one regular file to a new name (never over an existing one), keeping its mode. The
  * source is opened without blocking and checked to be a regular file first, so a FIFO swapped
- * in meanwhile never ties up the worker.
+ * in meanwhile never ties up the worker. With a boundary, a member that was no link when its
+ * directory was read is opened without following one (a link swapped in since answers ELOOP and
+ * is then checked like any link), a link's target is checked on the open descriptor itself, and
+ * the bytes are copied from that descriptor: a local user racing the walk cannot make it copy a
+ * file from outside the root.
  */
-function copyRegular(from: string, to: string): void {
-  const fd = openSync(from, constants.O_RDONLY | constants.O_NONBLOCK);
+function copyRegular(from: string, to: string, bound: Boundary | null, linked: boolean): void {
+  let fd: number;
+  try {
+    fd = openSync(from, constants.O_RDONLY | constants.O_NONBLOCK | (bound && !linked ? NOFOLLOW : 0));
+  } catch (e) {
+    if (errnoOf(e) !== 'ELOOP' || !bound || linked) throw e;
+    // A link now: like any link met on the walk, only when it leads inside the boundary.
+    if (!linkOk(from, dirname(from), bound)) throw new LeadsOut();
+    return copyRegular(from, to, bound, true);
+  }
   let out = -1;
   try {
     const st = fstatSync(fd);
     if (!st.isFile()) throw new KindError('special-file');
-    if (st.size > COPY_BUFFER) {
-      copyFileSync(from, to, constants.COPYFILE_EXCL | constants.COPYFILE_FICLONE);
+    if (bound && linked && !openedInside(fd, bound)) throw new LeadsOut();
+    if (st.size > COPY_BUFFER && PROC_FD) {
+      // The kernel's copy (reflink or copy_file_range) of the checked descriptor: its
+      // /proc/self/fd name opens that same file, whatever the path names now.
+      copyFileSync(`/proc/self/fd/${fd}`, to, constants.COPYFILE_EXCL | constants.COPYFILE_FICLONE);
       return;
     }
     const mode = st.mode & 0o7777;
@@ -262,12 +294,32 @@ function copyRegular(from: string, to: string): void {
       const n = readSync(fd, buf, 0, buf.length, null);
       if (n === 0) break;
       for (let o = 0; o < n; ) o += writeSync(out, buf, o, n - o);
-      // A short read of a regular file is its end: no need to ask again.
-      if (n < buf.length) break;
+      // A short read of a small regular file is its end: no need to ask again.
+      if (n < buf.length && st.size <= COPY_BUFFER) break;
     }
   } finally {
     if (out !== -1) closeSync(out);
     closeSync(fd);
+  }
+}
+
+const NOFOLLOW = constants.O_NOFOLLOW ?? 0;
+/** Whether /proc/self/fd names open descriptors here (Linux): used to check and copy by descriptor. */
+const PROC_FD = (() => {
+  try {
+    return lstatSync('/proc/self/fd').isDirectory();
+  } catch {
+    return false;
+  }
+})();
+
+/** True when the file open as `fd` lies inside the boundary (as far as this system can tell). */
+function openedInside(fd: number, b: Boundary): boolean {
+  if (!PROC_FD) return true; // checked by path before the open (linkOk), as before
+  try {
+    return inside(readlinkSync(`/proc/self/fd/${fd}`), b);
+  } catch {
+    return false;
   }
 }
 
