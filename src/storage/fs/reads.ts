@@ -209,7 +209,13 @@ export async function statWithSmallBody(file: string, max: number): Promise<{ in
     if (r.code === 'ENOENT' || r.code === 'ENOTDIR' || r.code === 'ENAMETOOLONG') return null;
     throw fromErrno(Object.assign(new Error(`${r.code}: ${file}`), { code: r.code }));
   }
-  return { info: infoFromFields(r.stat), body: r.body };
+  const info = infoFromFields(r.stat);
+  // A large file is streamed: the first one starts the fs worker (if it is not running yet),
+  // off this request's path. Small requests alone are done inline and never start it (see
+  // stat-batch.ts); large uploads hash on it, and starting it takes ~10 MiB and tens of
+  // milliseconds better spent before the first of them than in the middle of it.
+  if (r.body === null && !info.isCollection && info.size > max) statWorker.available();
+  return { info, body: r.body };
 }
 
 export async function openFile(file: string): Promise<OpenFile | null> {
