@@ -238,41 +238,11 @@ class StatWorker {
     const gate = msg.op === 'append' ? this.syncGate : this.metaGate;
     const start = performance.now();
     if (!gate.open(start)) return null;
-    const m = { ...msg, id: -1 } as WorkerRequest;
     let reply: WorkerReply | null;
-    switch (m.op) {
-      case 'stat':
-        reply = stat(m)[0];
-        break;
-      case 'small':
-        reply = readSmall(m, this.smallArea)[0];
-        break;
-      case 'put':
-        reply = putSmall(m)[0];
-        break;
-      case 'write':
-        reply = writeFile(m)[0];
-        break;
-      case 'append':
-        reply = append(m)[0];
-        break;
-      case 'mvall':
-        reply = renameAll(m)[0];
-        break;
-      case 'rmrf': {
-        // A directory may hold any number of files: removed on the worker. Mostly nothing is
-        // there (the side data of a new file): then one lstat per path is all.
-        let found = false;
-        for (const p of m.paths) {
-          const kind = kindOf(p);
-          if (kind === 'directory') return null;
-          if (kind === 'other') found = true;
-        }
-        reply = found ? removeAll(m)[0] : { id: m.id };
-        break;
-      }
-      default:
-        return null; // walks, listings and hashing jobs live on the worker
+    try {
+      reply = runInline({ ...msg, id: -1 } as WorkerRequest, this.smallArea);
+    } catch {
+      return null; // not an fs error (those are in the reply): the worker's turn, as for a bug there
     }
     if (!reply) return null;
     gate.took(start, performance.now() - start);
@@ -439,6 +409,40 @@ class StatWorker {
   /** Copies a tree on the worker (see CopyTreeRequest); null when no worker can run. */
   copyTree(req: Omit<CopyTreeRequest, 'id' | 'op'>): Promise<TreeReply | null> | null {
     return this.call<WorkerRequest & { op: 'copy' }>({ op: 'copy', ...req });
+  }
+}
+
+/**
+ * A one-shot request done on this thread with the worker's own functions (worker/small.ts);
+ * null for what stays on the worker.
+ */
+function runInline(m: WorkerRequest, smallArea: SharedArrayBuffer): WorkerReply | null {
+  switch (m.op) {
+    case 'stat':
+      return stat(m)[0];
+    case 'small':
+      return readSmall(m, smallArea)[0];
+    case 'put':
+      return putSmall(m)[0];
+    case 'write':
+      return writeFile(m)[0];
+    case 'append':
+      return append(m)[0];
+    case 'mvall':
+      return renameAll(m)[0];
+    case 'rmrf': {
+      // A directory may hold any number of files: removed on the worker. Mostly nothing is
+      // there (the side data of a new file): then one lstat per path is all.
+      let found = false;
+      for (const p of m.paths) {
+        const kind = kindOf(p);
+        if (kind === 'directory') return null;
+        if (kind === 'other') found = true;
+      }
+      return found ? removeAll(m)[0] : { id: m.id };
+    }
+    default:
+      return null; // walks, listings and hashing jobs live on the worker
   }
 }
 
