@@ -83,30 +83,38 @@ function* removeInto(file: string, path: string, isDir: boolean, failed: WalkFai
       return false;
     }
   }
-  let dir: Dir;
+  // Opened without following a link: a folder swapped for a link since its entry was read is
+  // removed as the link it now is, never what it leads to. Its members are then named through
+  // the open descriptor (/proc/self/fd/N/name), so renaming the folder away and putting a link
+  // in its place cannot send the unlinks below it out of the root either.
+  let fd: number;
   try {
-    dir = opendirSync(file, { bufferSize: 1024 });
+    fd = openSync(file, constants.O_RDONLY | DIRECTORY | NOFOLLOW);
   } catch (e) {
     const c = errnoOf(e);
     if (c === 'ENOENT') return true;
-    if (c === 'ENOTDIR') return yield* removeInto(file, path, false, failed, changes);
+    if (c === 'ENOTDIR' || c === 'ELOOP') return yield* removeInto(file, path, false, failed, changes);
     failed.push({ path, kind: kindOfErrno(c) });
     return false;
   }
   let ok = true;
   const gone: WalkChange[] = [];
   try {
+    const base = PROC_FD ? `/proc/self/fd/${fd}` : file;
+    const dir = opendirSync(base, { bufferSize: 1024 });
     for (const d of members(dir)) {
       if (isReservedName(path, d.name)) continue;
       const child = joinDav(path, d.name);
       const childDir = d.isDirectory();
-      if (yield* removeInto(`${file}/${d.name}`, child, childDir, failed, changes)) gone.push({ type: 'removed', path: child, isCollection: childDir });
+      if (yield* removeInto(`${base}/${d.name}`, child, childDir, failed, changes)) gone.push({ type: 'removed', path: child, isCollection: childDir });
       else ok = false;
     }
   } catch (e) {
     // reading the directory failed part way: what is left stays
     failed.push({ path, kind: kindOfError(e) });
     ok = false;
+  } finally {
+    closeSync(fd);
   }
   if (ok && path !== '/') {
     try {
@@ -191,9 +199,52 @@ function* copyInto(
     yield;
     return node;
   }
-  mkdirSync(target);
-  yield;
-  if (!recursive) return node;
+  // Like DELETE's walk: the folder is opened (without following a link unless it was reached
+  // through one, which is then checked on the descriptor) before its copy is made, and its
+  // members are named through that descriptor, so a folder swapped for a link while the walk
+  // runs leads nowhere else.
+  const fd = recursive ? openDirectory(src, r.bound ?? null, linked) : -1;
+  try {
+    mkdirSync(target);
+    yield;
+    if (!recursive) return node;
+    const base = PROC_FD ? `/proc/self/fd/${fd}` : src;
+    yield* copyMembers(r, base, from, to, target, node, failed, ancestors, depth);
+  } finally {
+    if (fd !== -1) closeSync(fd);
+  }
+  if (node.complete) node.kids = []; // all of it arrived: one event says so
+  return node;
+}
+
+/** Opens a source folder of the COPY walk (see copyInto); LeadsOut when it is a link out of the boundary now. */
+function openDirectory(src: string, bound: Boundary | null, linked: boolean): number {
+  let fd: number;
+  try {
+    fd = openSync(src, constants.O_RDONLY | DIRECTORY | (bound && !linked ? NOFOLLOW : 0));
+  } catch (e) {
+    if (errnoOf(e) !== 'ELOOP' || !bound || linked) throw e;
+    if (!linkOk(src, dirname(src), bound)) throw new LeadsOut();
+    return openDirectory(src, bound, true);
+  }
+  if (bound && linked && !openedInside(fd, bound)) {
+    closeSync(fd);
+    throw new LeadsOut();
+  }
+  return fd;
+}
+
+function* copyMembers(
+  r: CopyTreeRequest,
+  src: string,
+  from: string,
+  to: string,
+  target: string,
+  node: CopyNode,
+  failed: WalkFailure[],
+  ancestors: ReadonlySet<string>,
+  depth: number,
+): Walk<void> {
   const dir = opendirSync(src, { bufferSize: 1024 });
   for (const d of members(dir)) {
     if (isReservedName(from, d.name)) continue;
@@ -243,8 +294,6 @@ function* copyInto(
       node.complete = false;
     }
   }
-  if (node.complete) node.kids = []; // all of it arrived: one event says so
-  return node;
 }
 
 function existsNow(file: string): boolean {
@@ -304,6 +353,7 @@ function copyRegular(from: string, to: string, bound: Boundary | null, linked: b
 }
 
 const NOFOLLOW = constants.O_NOFOLLOW ?? 0;
+const DIRECTORY = constants.O_DIRECTORY ?? 0;
 /** Whether /proc/self/fd names open descriptors here (Linux): used to check and copy by descriptor. */
 const PROC_FD = (() => {
   try {

@@ -1,14 +1,15 @@
 /**
- * The COPY walk (src/storage/fs/worker/tree.ts) against a local user who swaps members of the
- * source for symbolic links while it runs. The walk is a generator that yields after each
- * member, so the test steps it and swaps a member between the directory read and that member's
- * copy: exactly the window a racing user has. A link swapped in that leads out of the root is
- * left out; one that stays inside is copied as links are.
+ * The COPY and DELETE walks (src/storage/fs/worker/tree.ts) against a local user who swaps
+ * members, or the folder being walked, for symbolic links while they run. A walk is a generator
+ * that yields after each member, so the test steps it and swaps between the directory read and
+ * the next member: exactly the window a racing user has. COPY never copies a file from outside
+ * the root (a link swapped in that stays inside is copied as links are); DELETE never removes
+ * anything outside it (a link swapped in is removed itself).
  */
 import { expect } from 'chai';
 import { promises as fsp, realpathSync } from 'node:fs';
 import { join } from 'node:path';
-import { copyTree } from '../../../src/storage/fs/worker/tree.js';
+import { copyTree, removeTree } from '../../../src/storage/fs/worker/tree.js';
 import type { TreeReply } from '../../../src/storage/fs/worker/protocol.js';
 import { makeTempDir } from '../../helpers/server.js';
 
@@ -122,6 +123,31 @@ describe('COPY walk against members swapped for links while it runs', function (
     expect(await fsp.readFile(join(root, 'dst', copied[0]!, 'key'), 'utf8')).to.equal('mine');
   });
 
+  it('copies the rest of a folder from that folder when it is swapped for a link out of the root mid-walk', async () => {
+    await fsp.mkdir(join(root, 'src', 'sub'));
+    for (const n of ['a', 'b', 'c']) {
+      await fsp.writeFile(join(root, 'src', 'sub', n), `own ${n}`);
+      await fsp.writeFile(join(outside, 'secrets', n), `SECRET ${n}`);
+    }
+    const walk = copyTree({ op: 'copy', id: 1, src: join(root, 'src'), target: join(root, 'dst'), from: '/src', to: '/dst', isCollection: true, recursive: true, bound: { root, meta: join(root, '.davmeta') } });
+    let swapped = false;
+    let r = walk.next();
+    while (!r.done) {
+      if (!swapped && (await fsp.readdir(join(root, 'dst', 'sub')).catch(() => [])).length === 1) {
+        // the folder being walked goes away and a link to a folder outside takes its name
+        await fsp.rename(join(root, 'src', 'sub'), join(root, 'src', 'sub-moved'));
+        await fsp.symlink(join(outside, 'secrets'), join(root, 'src', 'sub'));
+        swapped = true;
+      }
+      r = walk.next();
+    }
+    expect(swapped, 'the swap happened mid-walk').to.equal(true);
+    expect(r.value.code).to.equal(undefined);
+    const copied = (await fsp.readdir(join(root, 'dst', 'sub'))).sort();
+    expect(copied).to.deep.equal(['a', 'b', 'c']);
+    for (const n of copied) expect(await fsp.readFile(join(root, 'dst', 'sub', n), 'utf8'), n).to.equal(`own ${n}`);
+  });
+
   it('still copies large files whole, mode kept, and never over an existing name', async () => {
     const big = Buffer.alloc(5 * 1024 * 1024 + 17);
     for (let i = 0; i < big.length; i += 4096) big[i] = (i / 4096) % 251;
@@ -131,5 +157,72 @@ describe('COPY walk against members swapped for links while it runs', function (
     expect(reply.code).to.equal(undefined);
     expect(Buffer.compare(await fsp.readFile(join(root, 'dst', 'big')), big)).to.equal(0);
     expect((await fsp.stat(join(root, 'dst', 'big'))).mode & 0o777).to.equal(0o640);
+  });
+});
+
+describe('DELETE walk against folders swapped for links while it runs', function () {
+  this.timeout(30_000);
+  let dir: string;
+  let root: string;
+  let outside: string;
+  beforeEach(async () => {
+    dir = realpathSync.native(await makeTempDir('delete-race'));
+    root = join(dir, 'root');
+    outside = join(dir, 'outside');
+    await fsp.mkdir(join(root, 'd', 'sub'), { recursive: true });
+    await fsp.mkdir(join(outside, 'victims'), { recursive: true });
+    for (const n of ['a', 'b', 'c']) {
+      await fsp.writeFile(join(root, 'd', 'sub', n), `own ${n}`);
+      await fsp.writeFile(join(outside, 'victims', n), `keep ${n}`);
+    }
+  });
+  afterEach(async () => {
+    await fsp.rm(dir, { recursive: true, force: true });
+  });
+
+  const outsideIntact = async (): Promise<void> => {
+    expect((await fsp.readdir(join(outside, 'victims'))).sort(), 'nothing outside the root is removed').to.deep.equal(['a', 'b', 'c']);
+  };
+
+  it('removes the rest of a folder swapped for a link mid-walk from that folder, nothing outside', async () => {
+    const walk = removeTree({ op: 'rm', id: 1, file: join(root, 'd'), path: '/d', noLink: false });
+    let swapped = false;
+    let r = walk.next();
+    while (!r.done) {
+      if (!swapped && (await fsp.readdir(join(root, 'd', 'sub'))).length === 2) {
+        await fsp.rename(join(root, 'd', 'sub'), join(root, 'd-sub-moved'));
+        await fsp.symlink(join(outside, 'victims'), join(root, 'd', 'sub'));
+        swapped = true;
+      }
+      r = walk.next();
+    }
+    expect(swapped, 'the swap happened mid-walk').to.equal(true);
+    await outsideIntact();
+    // the moved folder's members went (its own entry had moved away, so it stays, empty)
+    expect(await fsp.readdir(join(root, 'd-sub-moved'))).to.deep.equal([]);
+  });
+
+  it('removes a folder swapped for a link before it is entered as the link itself', async () => {
+    await fsp.writeFile(join(root, 'd', 'x'), 'x');
+    await fsp.writeFile(join(root, 'd', 'y'), 'y');
+    const walk = removeTree({ op: 'rm', id: 1, file: join(root, 'd'), path: '/d', noLink: false });
+    let swapped = false;
+    let r = walk.next();
+    while (!r.done) {
+      // once a file of d went and sub is still there: sub becomes a link to the victims
+      if (!swapped) {
+        const left = await fsp.readdir(join(root, 'd'));
+        if (left.length < 3 && left.includes('sub') && (await fsp.readdir(join(root, 'd', 'sub'))).length === 3) {
+          await fsp.rm(join(root, 'd', 'sub'), { recursive: true });
+          await fsp.symlink(join(outside, 'victims'), join(root, 'd', 'sub'));
+          swapped = true;
+        }
+      }
+      r = walk.next();
+    }
+    expect(swapped, 'the swap happened before sub was entered').to.equal(true);
+    await outsideIntact();
+    await fsp.access(join(root, 'd')).then(() => expect.fail('d is gone'), () => undefined);
+    expect(r.value.code).to.equal(undefined);
   });
 });
