@@ -100,7 +100,7 @@ function* removeInto(file: string, path: string, isDir: boolean, failed: WalkFai
   let ok = true;
   const gone: WalkChange[] = [];
   try {
-    const base = PROC_FD ? `/proc/self/fd/${fd}` : file;
+    const base = PROC_FD ? fdPath(fd) : file;
     const dir = opendirSync(base, { bufferSize: 1024 });
     for (const d of members(dir)) {
       if (isReservedName(path, d.name)) continue;
@@ -208,7 +208,7 @@ function* copyInto(
     mkdirSync(target);
     yield;
     if (!recursive) return node;
-    const base = PROC_FD ? `/proc/self/fd/${fd}` : src;
+    const base = PROC_FD ? fdPath(fd) : src;
     yield* copyMembers(r, base, from, to, target, node, failed, ancestors, depth);
   } finally {
     if (fd !== -1) closeSync(fd);
@@ -332,7 +332,7 @@ function copyRegular(from: string, to: string, bound: Boundary | null, linked: b
     if (st.size > COPY_BUFFER && PROC_FD) {
       // The kernel's copy (reflink or copy_file_range) of the checked descriptor: its
       // /proc/self/fd name opens that same file, whatever the path names now.
-      copyFileSync(`/proc/self/fd/${fd}`, to, constants.COPYFILE_EXCL | constants.COPYFILE_FICLONE);
+      copyFileSync(fdPath(fd), to, constants.COPYFILE_EXCL | constants.COPYFILE_FICLONE);
       return;
     }
     const mode = st.mode & 0o7777;
@@ -363,11 +363,18 @@ const PROC_FD = (() => {
   }
 })();
 
+/**
+ * The name of open descriptor `fd` under /proc: through the process id rather than /proc/self,
+ * one symbolic link fewer to resolve for every member a walk names through its folder's descriptor.
+ */
+const PROC_FDS = `/proc/${process.pid}/fd/`;
+const fdPath = (fd: number): string => PROC_FDS + fd;
+
 /** True when the file open as `fd` lies inside the boundary (as far as this system can tell). */
 function openedInside(fd: number, b: Boundary): boolean {
   if (!PROC_FD) return true; // checked by path before the open (linkOk), as before
   try {
-    return inside(readlinkSync(`/proc/self/fd/${fd}`), b);
+    return inside(readlinkSync(fdPath(fd)), b);
   } catch {
     return false;
   }
