@@ -13,9 +13,8 @@
  * the worker has nothing to do runs at once on this thread, a few per turn of the event loop.
  * A round trip to the worker wakes two threads and cost 50-100 us here, against 4-40 us for the
  * syscalls themselves: a client alone on the server (LOCK, PUT, UNLOCK one after the other) paid
- * six round trips per cycle, more than the JavaScript of the three requests (README Performance,
- * "Round trips to the fs worker").
- * Under load the worker stays busy and requests go to it in batches, as before. An inline
+ * six round trips per cycle, and made 40-70% more cycles a second without them (README
+ * Performance, "Round trips to the fs worker"). Under load the worker stays busy and requests go to it in batches, as before. An inline
  * request that takes longer than INLINE_SLOW_MS twice in a row (a cold disk, a slow network
  * filesystem, a fdatasync that reaches a disk) switches inline requests of its kind off for a
  * while, so a slow filesystem holds the event loop up twice per back-off, never request after
