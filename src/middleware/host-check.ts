@@ -31,10 +31,18 @@ export function hostCheck(options: ServerOptions): ((ctx: DavContext, next: Next
   if (allowed.has('*')) return null;
   const listen = hostName(options.host.includes(':') && !options.host.startsWith('[') ? `[${options.host}]` : options.host);
   const publicListener = !isLoopback(listen);
-  const accepted = (value: string): boolean => {
+  const check = (value: string): boolean => {
     const h = hostName(value);
     if (isLoopback(h) || h.endsWith('.localhost') || allowed.has(h) || h === listen) return true;
     return publicListener && isIP(h) !== 0;
+  };
+  // A client sends the same Host with every request: the last value accepted is not parsed again.
+  let lastAccepted = '';
+  const accepted = (value: string): boolean => {
+    if (value === lastAccepted) return true;
+    if (!check(value)) return false;
+    lastAccepted = value;
+    return true;
   };
   return async function hostCheckMiddleware(ctx: DavContext, next: Next): Promise<void> {
     const host = ctx.get('host');

@@ -65,6 +65,15 @@ describe('qa: request framing (Host lines, transfer codings)', () => {
       expect(statusOf(r), r).to.equal(400);
     });
 
+    it('a malformed Host right after a valid one is still 400 (the last valid Host is remembered)', async () => {
+      for (let i = 0; i < 3; i++) {
+        const ok = await rawExchange(any.running.port, 'GET /f.txt HTTP/1.1\r\nHost: files.example\r\nConnection: close\r\n\r\n');
+        expect(statusOf(ok), ok).to.not.equal(400);
+        const bad = await rawExchange(any.running.port, 'GET /f.txt HTTP/1.1\r\nHost: files.example:99999999\r\nConnection: close\r\n\r\n');
+        expect(statusOf(bad), bad).to.equal(400);
+      }
+    });
+
     it('names, addresses and ports are served', async () => {
       for (const host of ['files.example', 'files.example.:8080', '[::1]:80', '127.0.0.1', 'xn--bcher-kva.example']) {
         const r = await rawExchange(any.running.port, `GET /.dav/connect HTTP/1.1\r\nHost: ${host}\r\nConnection: close\r\n\r\n`);

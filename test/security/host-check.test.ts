@@ -52,6 +52,17 @@ describe('security: Host check without authentication (DNS rebinding)', function
     }
   });
 
+  it('refuses a foreign name right after serving a loopback one, and serves again after (the last accepted Host is remembered)', async () => {
+    s = await startTestServer();
+    await writeFile(join(s.root, 'a.txt'), 'A');
+    const good = `127.0.0.1:${s.running.port}`;
+    for (let i = 0; i < 3; i++) {
+      expect((await s.req('GET', '/a.txt', { headers: { Host: good } })).status, `round ${i}: loopback`).to.equal(200);
+      expect((await s.req('GET', '/a.txt', { headers: { Host: 'attacker.example' } })).status, `round ${i}: foreign`).to.equal(421);
+      expect((await s.req('GET', '/a.txt', { headers: { Host: `${good}x` } })).status, `round ${i}: near miss`).to.not.equal(200);
+    }
+  });
+
   it('serves loopback addresses, localhost, *.localhost and a request without Host', async () => {
     s = await startTestServer();
     await writeFile(join(s.root, 'a.txt'), 'A');
