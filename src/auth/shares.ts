@@ -111,6 +111,9 @@ export class Shares {
     const ttl = s.expiresInMs === undefined ? {} : { ttlMs: s.expiresInMs };
     for (;;) {
       const token = randomBytes(24).toString('base64url');
+      // One in 64 would start with '-': a command line takes that for an option
+      // (`share revoke -Mx...` was refused as an unknown option). Drawn again instead.
+      if (token.startsWith('-')) continue;
       const record: ShareRecord = { id: token.slice(0, ID_LENGTH), token, ...base };
       if (await this.store.add(this.key(record.id), record, ttl)) return record;
     }

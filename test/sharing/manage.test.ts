@@ -86,6 +86,11 @@ describe('sharing: making, listing and revoking links', function () {
     expect(gone.status).to.equal(404);
     expect(gone.body).to.include('expired or been revoked');
     expect((await cli(['share', 'revoke', token, ...s.cliOptions])).code).to.equal(1);
+    // A token starting with '-' (one in 64 links made before tokens stopped starting with one)
+    // is still a token to revoke, not an unknown option.
+    const dashed = await cli(['share', 'revoke', `-${token.slice(1)}`, ...s.cliOptions]);
+    expect(dashed.code, dashed.stderr).to.equal(1);
+    expect(dashed.stderr).to.include('No share with token -');
     const usage = await cli(['share', 'add', '/docs', ...s.cliOptions]);
     expect(usage.code).to.equal(2);
     expect(usage.stderr).to.include('needs --user USER');

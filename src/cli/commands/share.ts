@@ -25,8 +25,14 @@ const count = (v: string | boolean | undefined, flag: string): number | undefine
   return Number(v);
 };
 
+/** A share's token (or its id) as `share revoke` takes it: base64url, so it may start with '-'. */
+const TOKEN_SHAPE = /^[A-Za-z0-9_-]{8,64}$/;
+
 export async function shareCommand(argv: string[], io: CommandIO): Promise<number> {
-  const [sub, ...rest] = argv;
+  const [sub, ...args] = argv;
+  // `share revoke TOKEN`: a token right after the word is the token even when it starts with '-'
+  // (links made before tokens stopped starting with one), not an unknown option.
+  const rest = sub === 'revoke' && args[0]?.startsWith('-') && !args[0].startsWith('--') && TOKEN_SHAPE.test(args[0]) ? [...args.slice(1), '--', args[0]] : args;
   const own: Record<string, FlagSpec> =
     sub === 'add'
       ? {
