@@ -15,10 +15,10 @@
  * syscalls themselves: a client alone on the server (LOCK, PUT, UNLOCK one after the other) paid
  * six round trips per cycle, and made 40-70% more cycles a second without them (README
  * Performance, "Round trips to the fs worker"). Under load the worker stays busy and requests go to it in batches, as before. An inline
- * request that takes longer than INLINE_SLOW_MS twice in a row (a cold disk, a slow network
- * filesystem, a fdatasync that reaches a disk) switches inline requests of its kind off for a
- * while, so a slow filesystem holds the event loop up twice per back-off, never request after
- * request.
+ * request slower than INLINE_SLOW_MS twice among its kind's latest 16 (a cold disk, a slow
+ * network filesystem, a fdatasync that reaches a disk) switches inline requests of its kind off
+ * for a while, so a slow filesystem holds the event loop up twice per back-off, never request
+ * after request.
  */
 import { Worker } from 'node:worker_threads';
 import { lstatSync } from 'node:fs';
@@ -79,31 +79,42 @@ export const INLINE_SLOW_MS = 1;
 export const INLINE_BACKOFF_MS = 5_000;
 export const INLINE_BACKOFF_MAX_MS = 300_000;
 
+/** How many of a kind's latest inline requests the gate looks at (see InlineGate). */
+export const INLINE_WINDOW = 16;
+
 /**
  * Inline requests of one kind: metadata syscalls, or the journal append with its fdatasync. Two
- * slow ones in a row switch the kind off: one alone may be a garbage collection or the thread
- * being descheduled in the middle (both seen here at 1-2 ms), not the filesystem.
+ * slow ones among the last INLINE_WINDOW switch the kind off: one alone may be a garbage
+ * collection or the thread being descheduled in the middle (both seen here at 1-2 ms), while a
+ * disk that answers some requests from its cache and goes to the platter for others shows up
+ * as slow ones a few requests apart (two in a row would miss it, holding the event loop up
+ * every other request).
  */
 export class InlineGate {
+  /** Past this many ms a request counts as slow. */
+  slowMs = INLINE_SLOW_MS;
   offUntil = 0;
   backoff = INLINE_BACKOFF_MS;
-  /** Slow requests seen, and the ones in a row just now. */
+  /** Slow requests seen. */
   slow = 0;
-  private streak = 0;
+  /** Bit i set: the i-th latest request of this kind was slow (INLINE_WINDOW of them kept). */
+  private recent = 0;
 
   open(now: number): boolean {
     return now >= this.offUntil;
   }
 
   took(start: number, ms: number): void {
-    if (ms <= INLINE_SLOW_MS) {
-      this.streak = 0;
-      this.backoff = INLINE_BACKOFF_MS;
+    const slow = ms > this.slowMs;
+    this.recent = ((this.recent << 1) | (slow ? 1 : 0)) & ((1 << INLINE_WINDOW) - 1);
+    if (!slow) {
+      // a whole window without a slow one: the back-off starts over
+      if (this.recent === 0) this.backoff = INLINE_BACKOFF_MS;
       return;
     }
     this.slow++;
-    if (++this.streak < 2) return;
-    this.streak = 0;
+    if ((this.recent & (this.recent - 1)) === 0) return; // the only slow one in the window
+    this.recent = 0;
     this.offUntil = start + ms + this.backoff;
     this.backoff = Math.min(this.backoff * 2, INLINE_BACKOFF_MAX_MS);
   }
@@ -140,8 +151,19 @@ class StatWorker {
   get inlineSlow(): number {
     return this.metaGate.slow + this.syncGate.slow;
   }
-  private readonly metaGate = new InlineGate();
-  private readonly syncGate = new InlineGate();
+  private metaGate = new InlineGate();
+  private syncGate = new InlineGate();
+
+  /**
+   * Starts both gates afresh, counting requests slower than `slowMs` as slow. Tests of what the
+   * inline requests answer pass Infinity: on a loaded machine a request descheduled for a
+   * millisecond would send the rest of such a test to the worker.
+   */
+  resetInline(slowMs = INLINE_SLOW_MS): void {
+    this.metaGate = new InlineGate();
+    this.syncGate = new InlineGate();
+    this.metaGate.slowMs = this.syncGate.slowMs = slowMs;
+  }
   private inlineTurn = 0;
   private readonly newTurn = (): void => {
     this.inlineTurn = 0;

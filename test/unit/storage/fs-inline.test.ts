@@ -2,7 +2,7 @@
  * One-shot filesystem requests done on the event loop while the fs worker is idle
  * (src/storage/fs/stat-batch.ts, "Done inline"): the same answers as the worker's, over a real
  * directory; the worker still takes requests when many come at once, while it has calls
- * waiting, and for directories to remove; a kind of request that is slow twice in a row goes to
+ * waiting, and for directories to remove; a kind of request that is slow twice in a short while goes to
  * the worker for a while. A client alone on a real server gets its LOCK, PUT and UNLOCK done
  * without a round trip to the worker.
  */
@@ -10,7 +10,7 @@ import { expect } from 'chai';
 import { promises as fsp } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
-import { statWorker, InlineGate, INLINE_PER_TURN, INLINE_SLOW_MS, INLINE_BACKOFF_MS, INLINE_BACKOFF_MAX_MS, Kind, LIST_FIELDS } from '../../../src/storage/fs/stat-batch.js';
+import { statWorker, InlineGate, INLINE_PER_TURN, INLINE_SLOW_MS, INLINE_BACKOFF_MS, INLINE_BACKOFF_MAX_MS, INLINE_WINDOW, Kind, LIST_FIELDS } from '../../../src/storage/fs/stat-batch.js';
 import { SMALL_SLOT } from '../../../src/storage/fs/worker/protocol.js';
 import { makeTempDir, startTestServer } from '../../helpers/server.js';
 
@@ -22,9 +22,12 @@ describe('fs requests done inline', function () {
   let root: string;
   beforeEach(async () => {
     root = await makeTempDir('fs-inline');
+    // What inline requests answer, whatever the load on this machine (the gate: its own test).
+    statWorker.resetInline(Infinity);
   });
   afterEach(async () => {
     statWorker.inlineEnabled = true;
+    statWorker.resetInline();
     await fsp.rm(root, { recursive: true, force: true });
   });
 
@@ -191,33 +194,37 @@ describe('fs requests done inline', function () {
     expect(await fsp.readFile(join(root, 'j'), 'utf8')).to.equal('one\ntwo\n');
   });
 
-  it('switches a kind of request off after two slow ones in a row, for a back-off that doubles', () => {
+  it('switches a kind of request off after two slow ones close together, for a back-off that doubles', () => {
     const gate = new InlineGate();
     const slow = INLINE_SLOW_MS + 5;
+    const fast = 0.01;
     expect(gate.open(0)).to.equal(true);
-    // one slow request alone (a garbage collection in the middle) changes nothing
+    // one slow request alone (a garbage collection in the middle) changes nothing, and neither
+    // does another once a whole window of fast ones has passed
     gate.took(0, slow);
-    gate.took(10, 0.01);
-    gate.took(20, slow);
-    expect(gate.open(30)).to.equal(true);
-    // two in a row: off until the back-off has passed
+    for (let i = 0; i < INLINE_WINDOW - 1; i++) gate.took(1, fast);
+    gate.took(2, slow);
+    expect(gate.open(3)).to.equal(true);
+    // two within the window (a disk answering some requests from its cache and not others):
+    // off until the back-off has passed
+    for (let i = 0; i < 3; i++) gate.took(3, fast);
     gate.took(30, slow);
     expect(gate.open(40)).to.equal(false);
     expect(gate.open(30 + slow + INLINE_BACKOFF_MS - 1)).to.equal(false);
     let t = 30 + slow + INLINE_BACKOFF_MS;
     expect(gate.open(t)).to.equal(true);
-    // still slow when tried again: off for twice as long
+    // still slow when tried again (the window starts empty): off for twice as long
     gate.took(t, slow);
     gate.took(t + 10, slow);
     expect(gate.open(t + 10 + slow + 2 * INLINE_BACKOFF_MS - 1)).to.equal(false);
     t += 10 + slow + 2 * INLINE_BACKOFF_MS;
     expect(gate.open(t)).to.equal(true);
-    // fast again: the back-off starts over
-    gate.took(t, 0.01);
+    // a whole window of fast ones: the back-off starts over
+    for (let i = 0; i < INLINE_WINDOW; i++) gate.took(t, fast);
     gate.took(t + 1, slow);
     gate.took(t + 2, slow);
     expect(gate.open(t + 2 + slow + INLINE_BACKOFF_MS)).to.equal(true);
-    expect(gate.slow, "slow ones counted").to.equal(7);
+    expect(gate.slow, 'slow ones counted').to.equal(7);
     // never longer than the ceiling
     const stuck = new InlineGate();
     let now = 0;
@@ -227,6 +234,27 @@ describe('fs requests done inline', function () {
       expect(stuck.offUntil - now - slow).to.be.at.most(INLINE_BACKOFF_MAX_MS);
       now = stuck.offUntil;
     }
+  });
+
+  it('sends a kind to the worker once its gate is off, and the other kind stays inline', async () => {
+    await fsp.writeFile(join(root, 'f'), 'abc');
+    // Every request counts as slow: two metadata requests turn metadata off.
+    statWorker.resetInline(0);
+    await nextTurn();
+    const before = statWorker.inlineDone;
+    for (let i = 0; i < 2; i++) {
+      await statWorker.stat(join(root, 'f'), false);
+      await nextTurn();
+    }
+    expect(statWorker.inlineDone - before).to.equal(2);
+    expect(statWorker.inlineSlow).to.equal(2);
+    const third = statWorker.stat(join(root, 'f'), false)!;
+    expect(statWorker.queued, 'the third went to the worker').to.equal(1);
+    expect((await third)!.fields[0]).to.equal(Kind.File);
+    await nextTurn();
+    // the journal append has a gate of its own, still open
+    await statWorker.append(join(root, 'j'), 'x\n');
+    expect(statWorker.inlineDone - before).to.equal(3);
   });
 
   it('a client alone on a real server gets LOCK, PUT and UNLOCK done without the worker', async () => {
