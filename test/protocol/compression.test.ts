@@ -7,7 +7,10 @@ import { expect } from 'chai';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { brotliDecompressSync, gunzipSync } from 'node:zlib';
-import { startTestServer, type Res, type TestServer } from '../helpers/server.js';
+import { Writable } from 'node:stream';
+import { request, startTestServer, type Res, type TestServer } from '../helpers/server.js';
+import { startServer } from '../../src/app.js';
+import { createLogger } from '../../src/middleware/log.js';
 
 const ALLPROP = '<?xml version="1.0" encoding="utf-8"?><D:propfind xmlns:D="DAV:"><D:allprop/></D:propfind>';
 
@@ -50,6 +53,30 @@ describe('compressed listings', function () {
     expect(packed.headers['content-type']).to.equal('application/xml; charset=utf-8');
     expect(decoded(packed)).to.equal(plain.body);
     expect(plain.raw.length / packed.raw.length).to.be.greaterThan(5);
+  });
+
+  it('with the access log on, a compressed listing raises no warning (its listeners stay within the response\'s limit)', async () => {
+    const lines: string[] = [];
+    const sink = new Writable({ write: (chunk: Buffer, _e, cb) => (lines.push(chunk.toString()), cb()) });
+    const running = await startServer({ root: s.root, host: '127.0.0.1', port: 0, quiet: false }, { logger: createLogger({ format: 'text', access: true, out: sink, err: sink }) });
+    const warnings: string[] = [];
+    const onWarning = (w: Error): void => void warnings.push(`${w.name}: ${w.message}`);
+    process.on('warning', onWarning);
+    try {
+      const base = `http://127.0.0.1:${running.port}`;
+      for (const enc of ['gzip', 'br']) {
+        const r = await request(base, 'PROPFIND', '/many/', { headers: { Depth: '1', 'Content-Type': 'application/xml', 'Accept-Encoding': enc }, body: ALLPROP });
+        expect(r.status).to.equal(207);
+        expect(r.headers['content-encoding']).to.equal(enc);
+        expect(decoded(r)).to.contain('/many/file-1999.txt');
+      }
+      await new Promise((r) => setTimeout(r, 50)); // warnings are emitted on the next tick
+      expect(warnings).to.deep.equal([]);
+      expect(lines.join('')).to.match(/"PROPFIND \/many\/" 207/);
+    } finally {
+      process.off('warning', onWarning);
+      await running.close();
+    }
   });
 
   it('prefers br when the client takes it, honours q=0, and sends identity when nothing else is accepted', async () => {
