@@ -12,6 +12,11 @@
 //   DURATION (s, wrk runs) WARMUP (s) CONNS (32) THREADS (2) LOCK_CLIENTS (8) LOCK_SECONDS
 //   LOCK1_SECONDS PF_REPEATS LARGE_TRIES CT_REPEATS
 //   BENCH_WORKLOADS=get_large,put_large,get_small,put_small,lock_cycle,propfind_d1_10k,propfind_dinf_tree,copy_move
+//     (the default) and, asked for by name, propfind_d1_100k (PF100K_FILES members, made by the
+//     workload itself), propfind_gzip (the propfind_d1_10k listing with Accept-Encoding: gzip:
+//     bytes on the wire and time against the plain one) and page_2k (the HTML page of a
+//     PAGE_FILES-member folder in headless Chromium, CHROMIUM_PATH or /usr/bin/chromium:
+//     milliseconds to the page's dav-ready mark)
 //   BENCH_DIR (parent of the fresh fixture directory; default /dev/shm, else the OS temp dir)
 //   BENCH_SERVER_ARGS  extra arguments for dist/cli.js (e.g. "--lock-store memory")
 //   BENCH_LOAD=wrk|node   force a load generator
@@ -47,6 +52,8 @@ const cfg = {
   pfRepeats: env('PF_REPEATS', SMALL ? 2 : 5),
   largeTries: env('LARGE_TRIES', SMALL ? 1 : 3),
   ctRepeats: env('CT_REPEATS', SMALL ? 1 : 3),
+  pf100kFiles: env('PF100K_FILES', SMALL ? 5000 : 100000),
+  pageFiles: env('PAGE_FILES', 2000),
 };
 const WORKLOADS = (process.env.BENCH_WORKLOADS || 'get_large,put_large,get_small,put_small,lock_cycle,propfind_d1_10k,propfind_dinf_tree,copy_move').split(',');
 
@@ -386,6 +393,83 @@ async function propfindSeries(name, path, depth, want) {
   peakOf(name);
 }
 W.propfind_d1_10k = () => propfindSeries('propfind_d1_10k', 'pf10k/', '1', cfg.pfFiles + 1);
+/** A folder of `n` small files made now (workloads that not every run asks for make their own). */
+function bigFolder(name, n) {
+  mkdirSync(join(dir, name), { recursive: true });
+  for (let i = 0; i < n; i++) writeFileSync(join(dir, name, `f${pad(i, 6)}.txt`), `${name} ${i}\n`);
+}
+W.propfind_d1_100k = async () => {
+  bigFolder('pf100k', cfg.pf100kFiles);
+  await settle();
+  const repeats = cfg.pfRepeats;
+  cfg.pfRepeats = Math.min(repeats, 2);
+  try {
+    await propfindSeries('propfind_d1_100k', 'pf100k/', '1', cfg.pf100kFiles + 1);
+  } finally {
+    cfg.pfRepeats = repeats;
+  }
+  rmSync(join(dir, 'pf100k'), { recursive: true, force: true });
+};
+W.propfind_gzip = async () => {
+  resetPeak();
+  const headers = { Depth: '1', 'Content-Type': 'application/xml; charset=utf-8' };
+  const plain = [];
+  const gz = [];
+  let plainBytes = 0;
+  let gzBytes = 0;
+  for (let i = 0; i < cfg.pfRepeats; i++) {
+    const a = await request('PROPFIND', 'pf10k/', { headers, body: PF_BODY });
+    const b = await request('PROPFIND', 'pf10k/', { headers: { ...headers, 'Accept-Encoding': 'gzip' }, body: PF_BODY });
+    if (a.status !== 207 || b.status !== 207) {
+      note(`propfind_gzip: HTTP ${a.status} / ${b.status}`);
+      break;
+    }
+    if (b.headers['content-encoding'] !== 'gzip') note('propfind_gzip: the answer was not gzip-coded');
+    plain.push(a.ms);
+    gz.push(b.ms);
+    plainBytes = a.bytes;
+    gzBytes = b.bytes;
+  }
+  emit('propfind_gzip', median(gz), 'ms');
+  emit('propfind_gzip_bytes', gzBytes, 'bytes');
+  emit('propfind_gzip_smaller', plainBytes / gzBytes, 'x');
+  emit('propfind_gzip_time_ratio', median(gz) / median(plain), 'x');
+  peakOf('propfind_gzip');
+};
+W.page_2k = async () => {
+  let chromium;
+  try {
+    ({ chromium } = await import('playwright-core'));
+  } catch {
+    note('page_2k: playwright-core is not installed (npm install): skipped');
+    return;
+  }
+  const exe = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
+  if (!existsSync(exe)) {
+    note(`page_2k: no Chromium at ${exe} (Debian: apt-get install chromium; or CHROMIUM_PATH): skipped`);
+    return;
+  }
+  bigFolder('page2k', cfg.pageFiles);
+  await settle();
+  const browser = await chromium.launch({ executablePath: exe, args: ['--no-sandbox', '--headless', '--disable-gpu', '--no-first-run', '--disable-background-networking'] });
+  try {
+    const context = await browser.newContext(AUTH.Authorization ? { httpCredentials: { username: 'bench', password: 'bench pw' } } : {});
+    const page = await context.newPage();
+    const ready = [];
+    for (let i = 0; i < 5; i++) {
+      await page.goto(new URL('page2k/', base).href);
+      await page.waitForFunction(() => performance.getEntriesByName('dav-ready').length > 0, null, { timeout: 30_000 });
+      ready.push(await page.evaluate(() => performance.getEntriesByName('dav-ready')[0].startTime));
+    }
+    const rows = await page.evaluate(() => document.querySelectorAll('tr.entry').length);
+    if (rows === 0) note('page_2k: the page shows no rows');
+    emit('page_2k', median(ready), 'ms');
+    emit('page_2k_best', Math.min(...ready), 'ms');
+  } finally {
+    await browser.close();
+    rmSync(join(dir, 'page2k'), { recursive: true, force: true });
+  }
+};
 W.propfind_dinf_tree = () => propfindSeries('propfind_dinf_tree', 'tree/', 'infinity', 1 + cfg.treeDirs * (1 + cfg.treeFiles));
 
 W.copy_move = async () => {

@@ -63,4 +63,40 @@ describe('npm run bench (smoke, tiny sizes)', function () {
       await rm(tmp, { recursive: true, force: true });
     }
   });
+
+  it('runs the workloads asked for by name: a big listing, a gzip listing, the page in Chromium', async () => {
+    const tmp = await mkdtemp(join(tmpdir(), 'bench-named-'));
+    try {
+      const env = {
+        ...process.env,
+        BENCH_SCALE: 'small',
+        BENCH_DIR: tmp,
+        BENCH_WORKLOADS: 'propfind_d1_100k,propfind_gzip,page_2k',
+        PF_FILES: '2000',
+        PF100K_FILES: '3000',
+        PAGE_FILES: '300',
+        PF_REPEATS: '1',
+      };
+      const proc = spawn(process.execPath, [join(repoRoot, 'scripts', 'bench.mjs')], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+      let out = '';
+      proc.stdout.on('data', (d: Buffer) => (out += d.toString()));
+      proc.stderr.on('data', (d: Buffer) => (out += d.toString()));
+      const code = await new Promise<number | null>((r) => proc.once('exit', r));
+      expect(code, out).to.equal(0);
+      const value = (name: string): number => {
+        const m = new RegExp(`^${name} (\\S+) `, 'm').exec(out);
+        expect(m, `${name} line in:\n${out}`).to.not.equal(null);
+        return Number(m![1]);
+      };
+      expect(value('propfind_d1_100k'), 'the listing of 3,000 took some time').to.be.greaterThan(0);
+      expect(value('propfind_d1_100k_bytes')).to.be.greaterThan(3000 * 200);
+      expect(value('propfind_gzip_smaller'), 'gzip shrinks a listing of 2,000 at least 5x').to.be.greaterThan(5);
+      expect(value('propfind_gzip_time_ratio')).to.be.greaterThan(0);
+      expect(value('page_2k'), 'the page reached its ready mark').to.be.greaterThan(0);
+      expect(out).to.not.match(/^# .*(HTTP|expected|skipped|not gzip|no rows)/m);
+      expect(out).to.not.match(/MaxListenersExceededWarning/);
+    } finally {
+      await rm(tmp, { recursive: true, force: true });
+    }
+  });
 });
