@@ -64,11 +64,6 @@ export async function compressBody(ctx: DavContext): Promise<void> {
     return;
   }
   if (!(body instanceof Readable)) return;
-  // The response then has 11 'close' listeners, one each from the access log, the connection
-  // guard, the graceful stop, the listing and Koa's pipelines (stream.pipeline adds several per
-  // stream, and the encoder is one more): all removed when it ends, but one past Node's default
-  // of 10, which printed a MaxListenersExceededWarning for every compressed listing.
-  if (ctx.res.getMaxListeners() < 20) ctx.res.setMaxListeners(20);
   ctx.remove('Content-Length');
   ctx.set('Content-Encoding', encoding);
   // A failure of the source reaches the encoder, and Koa's own pipeline to the response.

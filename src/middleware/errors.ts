@@ -27,8 +27,18 @@ export const isClientGone = (e: unknown): boolean => {
   return code === 'ERR_STREAM_PREMATURE_CLOSE' || code === 'ECONNRESET' || code === 'EPIPE' || code === 'ECONNABORTED' || (typeof code === 'string' && code.startsWith('HPE_'));
 };
 
+/**
+ * 'close' listeners a response may carry before Node warns. A streamed body (a listing, its
+ * compressed form, a page) reaches 11 with the access log on: the log, the connection guard,
+ * the graceful stop and the handler each add one, and Koa's stream.pipeline several per stream;
+ * all go when the response ends, but Node's default limit of 10 printed a
+ * MaxListenersExceededWarning for every such response.
+ */
+const RESPONSE_LISTENERS = 24;
+
 export function errors(log: ErrorLogger) {
   return async function errorMiddleware(ctx: DavContext, next: Next): Promise<void> {
+    if (ctx.res.getMaxListeners() < RESPONSE_LISTENERS) ctx.res.setMaxListeners(RESPONSE_LISTENERS);
     try {
       await next();
     } catch (caught) {
