@@ -78,6 +78,11 @@ export interface ServerOptions {
   depthInfinity: string;
   /** Accept and drop writes of OS metadata files (._*, .DS_Store, Thumbs.db, desktop.ini). */
   hideOsJunk: boolean;
+  /**
+   * 'on': small filesystem requests run on the event loop while the fs worker is idle (see
+   * src/storage/fs/stat-batch.ts); 'off': always on the worker (a filesystem that can hang).
+   */
+  fsInline: string;
   /** Seconds an unfinished resumable upload is kept after its last write. */
   uploadExpiry: number;
   /** Port of the admin listener (/metrics, /healthz, /readyz); none when unset, 0 picks a free one. */
@@ -132,6 +137,7 @@ export const OPTION_SPECS: OptionSpec[] = [
   { key: 'allowedHosts', flag: 'allowed-hosts', type: 'string', arg: 'HOSTS', help: 'without --htpasswd: Host names accepted besides loopback ones (comma list; * for any)' },
   { key: 'hsts', flag: 'hsts', type: 'int', arg: 'SEC', help: 'send Strict-Transport-Security: max-age=SEC over HTTPS (default: 0, not sent)' },
   { key: 'depthInfinity', flag: 'depth-infinity', type: 'string', arg: 'on|off', help: 'serve PROPFIND Depth: infinity (on, streamed) or refuse it with 403 (off) (default: on)' },
+  { key: 'fsInline', flag: 'fs-inline', type: 'string', arg: 'on|off', help: 'small filesystem requests on the event loop while the fs worker is idle (on), or always on the worker (off: a filesystem that can hang) (default: on)' },
   { key: 'hideOsJunk', flag: 'hide-os-junk', type: 'boolean', help: 'accept but never store ._*, .DS_Store, Thumbs.db, desktop.ini (they read as 404)' },
   { key: 'uploadExpiry', flag: 'upload-expiry', type: 'int', arg: 'SEC', help: 'an unfinished resumable (tus) upload is removed this long after its last write (default: 86400)' },
   { key: 'adminPort', flag: 'admin-port', type: 'int', arg: 'N', help: 'serve /metrics, /healthz and /readyz on this port (default: none; 0 picks a free one)' },
@@ -169,6 +175,7 @@ export const DEFAULTS: ServerOptions = {
   maxClientConnections: 64,
   hsts: 0,
   depthInfinity: 'on',
+  fsInline: 'on',
   hideOsJunk: false,
   uploadExpiry: 24 * 3600,
   adminHost: '127.0.0.1',
@@ -200,6 +207,8 @@ export function resolveOptions(partial: Partial<ServerOptions>): ServerOptions {
   }
   o.depthInfinity = String(o.depthInfinity).toLowerCase();
   if (o.depthInfinity !== 'on' && o.depthInfinity !== 'off') throw new ConfigError(`invalid depth-infinity: ${partial.depthInfinity} (use on or off)`);
+  o.fsInline = String(o.fsInline).toLowerCase();
+  if (o.fsInline !== 'on' && o.fsInline !== 'off') throw new ConfigError(`invalid fs-inline: ${partial.fsInline} (use on or off)`);
   if (o.logFormat !== 'text' && o.logFormat !== 'json') throw new ConfigError(`invalid log format: ${o.logFormat} (use text or json)`);
   for (const k of ['headersTimeout', 'requestTimeout', 'idleTimeout', 'shutdownTimeout'] as const) {
     if (!Number.isInteger(o[k]) || o[k] < 0) throw new ConfigError(`invalid ${k}: ${o[k]}`);

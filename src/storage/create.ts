@@ -4,6 +4,7 @@ import type { StorageBackend } from './backend.js';
 import { ContainedFsBackend } from './fs/contained.js';
 import type { SweepReport } from './fs/sweep.js';
 import { MemoryBackend } from './memory/backend.js';
+import { statWorker } from './fs/stat-batch.js';
 
 export interface StorageHandle {
   storage: StorageBackend;
@@ -17,6 +18,8 @@ export async function createStorage(options: ServerOptions): Promise<StorageHand
     const storage = new MemoryBackend();
     return { storage, sweep: async () => null, close: async () => undefined };
   }
+  // The fs worker's client is one per process: --fs-inline applies to every server in it.
+  statWorker.inlineEnabled = options.fsInline !== 'off';
   const storage = new ContainedFsBackend({ root: options.root, fsync: options.fsync });
   await storage.init();
   return { storage, sweep: (at) => storage.sweepStale(at), close: () => storage.close() };

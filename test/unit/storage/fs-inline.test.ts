@@ -257,6 +257,28 @@ describe('fs requests done inline', function () {
     expect(statWorker.inlineDone - before).to.equal(3);
   });
 
+  it('--fs-inline off keeps every request on the worker; a value other than on or off is refused', async () => {
+    const s = await startTestServer({ root, fsInline: 'off' });
+    try {
+      const before = statWorker.inlineDone;
+      expect((await s.req('PUT', '/f.txt', { body: 'one' })).status).to.equal(201);
+      expect((await s.req('GET', '/f.txt')).body).to.equal('one');
+      const lock = await s.req('LOCK', '/f.txt', { headers: { 'Content-Type': 'application/xml', Depth: '0' }, body: '<?xml version="1.0"?><D:lockinfo xmlns:D="DAV:"><D:lockscope><D:exclusive/></D:lockscope><D:locktype><D:write/></D:locktype></D:lockinfo>' });
+      expect(lock.status).to.equal(200);
+      expect((await s.req('UNLOCK', '/f.txt', { headers: { 'Lock-Token': lock.headers['lock-token'] as string } })).status).to.equal(204);
+      expect(statWorker.inlineDone - before, 'nothing done inline').to.equal(0);
+    } finally {
+      await s.close();
+    }
+    let refused: unknown;
+    try {
+      await startTestServer({ root, fsInline: 'sometimes' });
+    } catch (e) {
+      refused = e;
+    }
+    expect(String(refused)).to.match(/invalid fs-inline: sometimes \(use on or off\)/);
+  });
+
   it('a client alone on a real server gets LOCK, PUT and UNLOCK done without the worker', async () => {
     const s = await startTestServer({ root });
     try {
