@@ -12,6 +12,7 @@ import type { Next } from 'koa';
 import type { DavContext } from '../context.js';
 import type { ServerOptions } from '../config.js';
 import { DavError } from '../errors.js';
+import { rememberLastTrue } from '../util/remember-true.js';
 
 const ABSOLUTE = /^(https?):\/\/([^/?#]*)([^#]*)/i;
 
@@ -24,19 +25,10 @@ function hostLines(raw: string[]): number {
 /** RFC 3986 host (IP-literal or reg-name) and an optional port, as RFC 9112 3.2 has Host. */
 const HOST = /^(?:\[[0-9a-f:.]+\]|(?:[a-z0-9\-._~!$&'()*+,;=]|%[0-9a-f]{2})+)(?::(\d{0,5}))?$/i;
 
-const parsesAsHost = (host: string): boolean => {
+const validHost = rememberLastTrue((host) => {
   const m = HOST.exec(host);
   return m !== null && !(m[1] && Number(m[1]) > 65535) && URL.canParse(`http://${host}/`);
-};
-
-/** The last Host found valid (clients repeat theirs with every request): not parsed again. */
-let lastValid = '';
-const validHost = (host: string): boolean => {
-  if (host === lastValid) return true;
-  if (!parsesAsHost(host)) return false;
-  lastValid = host;
-  return true;
-};
+});
 
 function checkHost(ctx: DavContext, trustProxy: boolean): void {
   const host = ctx.req.headers.host;

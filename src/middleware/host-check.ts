@@ -16,6 +16,7 @@ import { isIP } from 'node:net';
 import type { DavContext } from '../context.js';
 import type { ServerOptions } from '../config.js';
 import { DavError } from '../errors.js';
+import { rememberLastTrue } from '../util/remember-true.js';
 import { isLoopback, parseAllowedHosts } from '../auth/options.js';
 
 /** The host name of a Host header value: brackets and port removed, lower case, no trailing dot. */
@@ -31,19 +32,11 @@ export function hostCheck(options: ServerOptions): ((ctx: DavContext, next: Next
   if (allowed.has('*')) return null;
   const listen = hostName(options.host.includes(':') && !options.host.startsWith('[') ? `[${options.host}]` : options.host);
   const publicListener = !isLoopback(listen);
-  const check = (value: string): boolean => {
+  const accepted = rememberLastTrue((value) => {
     const h = hostName(value);
     if (isLoopback(h) || h.endsWith('.localhost') || allowed.has(h) || h === listen) return true;
     return publicListener && isIP(h) !== 0;
-  };
-  // A client sends the same Host with every request: the last value accepted is not parsed again.
-  let lastAccepted = '';
-  const accepted = (value: string): boolean => {
-    if (value === lastAccepted) return true;
-    if (!check(value)) return false;
-    lastAccepted = value;
-    return true;
-  };
+  });
   return async function hostCheckMiddleware(ctx: DavContext, next: Next): Promise<void> {
     const host = ctx.get('host');
     const forwarded = options.trustProxy ? ctx.get('x-forwarded-host').split(',')[0]!.trim() : '';
