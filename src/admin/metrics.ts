@@ -80,21 +80,8 @@ export class ServerMetrics {
         this.set(statWorker.queued);
       },
     });
-    const fromWorker = (name: string, help: string, read: () => number): void => {
-      let seen = read();
-      new Counter({
-        name,
-        help,
-        registers,
-        collect() {
-          const now = read();
-          if (now > seen) this.inc(now - seen);
-          seen = now;
-        },
-      });
-    };
-    fromWorker('webdav_fs_inline_total', 'Filesystem operations done on the event loop because the fs worker was idle', () => statWorker.inlineDone);
-    fromWorker('webdav_fs_inline_slow_total', 'Of those, the ones slower than 1 ms (two in a row send that kind to the worker for a while)', () => statWorker.inlineSlow);
+    readCounter(registers, 'webdav_fs_inline_total', 'Filesystem operations done on the event loop because the fs worker was idle', () => statWorker.inlineDone);
+    readCounter(registers, 'webdav_fs_inline_slow_total', 'Of those, the ones slower than 1 ms (two among 16 of a kind send that kind to the worker for a while)', () => statWorker.inlineSlow);
     collectDefaultMetrics({ register: this.registry, prefix: 'webdav_' });
   }
 
@@ -115,20 +102,9 @@ export class ServerMetrics {
     this.guarded.push(stats);
     if (this.guarded.length > 1) return;
     const registers = [this.registry];
-    const counter = (name: string, help: string, read: (s: ConnectionStats) => number): void => {
-      let seen = 0;
-      const sources = this.guarded;
-      new Counter({
-        name,
-        help,
-        registers,
-        collect() {
-          const now = sources.reduce((n, s) => n + read(s), 0);
-          if (now > seen) this.inc(now - seen);
-          seen = now;
-        },
-      });
-    };
+    const sources = this.guarded;
+    const counter = (name: string, help: string, read: (s: ConnectionStats) => number): void =>
+      readCounter(registers, name, help, () => sources.reduce((n, s) => n + read(s), 0), 0);
     counter('webdav_slow_bodies_cut_total', 'Request bodies cut with 408 for arriving slower than --min-body-rate', (s) => s.slowBodies);
     counter('webdav_connections_refused_total', 'Connections refused by --max-client-connections', (s) => s.refusedConnections);
   }
@@ -155,4 +131,23 @@ export class ServerMetrics {
       await next();
     };
   }
+}
+
+/**
+ * A counter whose value is read from a count kept elsewhere at each scrape (only its increases
+ * are added: a source that starts over never makes a counter go down). `from` is where the
+ * counting starts (by default what the source has counted already).
+ */
+function readCounter(registers: Registry[], name: string, help: string, read: () => number, from = read()): void {
+  let seen = from;
+  new Counter({
+    name,
+    help,
+    registers,
+    collect() {
+      const now = read();
+      if (now > seen) this.inc(now - seen);
+      seen = now;
+    },
+  });
 }
