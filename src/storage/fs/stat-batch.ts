@@ -99,6 +99,8 @@ export class InlineGate {
   slow = 0;
   /** Bit i set: the i-th latest request of this kind was slow (INLINE_WINDOW of them kept). */
   private recent = 0;
+  /** Fast requests since the last slow one: a whole window of them starts the back-off over. */
+  private fastRun = 0;
 
   open(now: number): boolean {
     return now >= this.offUntil;
@@ -108,10 +110,12 @@ export class InlineGate {
     const slow = ms > this.slowMs;
     this.recent = ((this.recent << 1) | (slow ? 1 : 0)) & ((1 << INLINE_WINDOW) - 1);
     if (!slow) {
-      // a whole window without a slow one: the back-off starts over
-      if (this.recent === 0) this.backoff = INLINE_BACKOFF_MS;
+      // a whole window without a slow one: the back-off starts over (not `recent === 0`, which
+      // also holds right after a trip clears the window, so the back-off never grew)
+      if (++this.fastRun >= INLINE_WINDOW) this.backoff = INLINE_BACKOFF_MS;
       return;
     }
+    this.fastRun = 0;
     this.slow++;
     if ((this.recent & (this.recent - 1)) === 0) return; // the only slow one in the window
     this.recent = 0;

@@ -225,6 +225,17 @@ describe('fs requests done inline', function () {
     gate.took(t + 2, slow);
     expect(gate.open(t + 2 + slow + INLINE_BACKOFF_MS)).to.equal(true);
     expect(gate.slow, 'slow ones counted').to.equal(7);
+    // a disk that seeks for every other request: back on after the back-off, the fast requests
+    // in between must not start the back-off over, so it keeps doubling
+    const seeks = new InlineGate();
+    let at = 0;
+    const offFor: number[] = [];
+    for (let round = 0; round < 4; round++) {
+      for (let i = 0; seeks.open(at); i++, at += 1) seeks.took(at, i % 2 ? slow : fast);
+      offFor.push(seeks.offUntil - (at - 1)); // from the request that tripped it
+      at = seeks.offUntil;
+    }
+    expect(offFor).to.deep.equal([1, 2, 4, 8].map((k) => k * INLINE_BACKOFF_MS + slow));
     // never longer than the ceiling
     const stuck = new InlineGate();
     let now = 0;
