@@ -354,21 +354,31 @@ function copyRegular(from: string, to: string, bound: Boundary | null, linked: b
 
 const NOFOLLOW = constants.O_NOFOLLOW ?? 0;
 const DIRECTORY = constants.O_DIRECTORY ?? 0;
-/** Whether /proc/self/fd names open descriptors here (Linux): used to check and copy by descriptor. */
-const PROC_FD = (() => {
-  try {
-    return lstatSync('/proc/self/fd').isDirectory();
-  } catch {
-    return false;
-  }
-})();
-
 /**
  * The name of open descriptor `fd` under /proc: through the process id rather than /proc/self,
  * one symbolic link fewer to resolve for every member a walk names through its folder's descriptor.
  */
 const PROC_FDS = `/proc/${process.pid}/fd/`;
 const fdPath = (fd: number): string => PROC_FDS + fd;
+
+/**
+ * Whether fdPath names this process's open descriptors (Linux with its own /proc; not where
+ * /proc is missing, or is another PID namespace's): an open of `/` must be found there as the
+ * same file. Otherwise the walks go by path, as before.
+ */
+const PROC_FD = (() => {
+  let fd = -1;
+  try {
+    fd = openSync('/', constants.O_RDONLY | DIRECTORY);
+    const a = fstatSync(fd);
+    const b = statSync(fdPath(fd));
+    return a.ino === b.ino && a.dev === b.dev;
+  } catch {
+    return false;
+  } finally {
+    if (fd !== -1) closeSync(fd);
+  }
+})();
 
 /** True when the file open as `fd` lies inside the boundary (as far as this system can tell). */
 function openedInside(fd: number, b: Boundary): boolean {
