@@ -10,6 +10,22 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { repoRoot } from './helpers/server.js';
 
+/** Runs scripts/bench.mjs with `env` to its end (exit 0 expected): its output, and a reader of its `name value unit` lines. */
+async function runBench(env: NodeJS.ProcessEnv): Promise<{ out: string; value: (name: string) => number }> {
+  const proc = spawn(process.execPath, [join(repoRoot, 'scripts', 'bench.mjs')], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  proc.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  proc.stderr.on('data', (d: Buffer) => (out += d.toString()));
+  const code = await new Promise<number | null>((r) => proc.once('exit', r));
+  expect(code, out).to.equal(0);
+  const value = (name: string): number => {
+    const m = new RegExp(`^${name} (\\S+) `, 'm').exec(out);
+    expect(m, `${name} line in:\n${out}`).to.not.equal(null);
+    return Number(m![1]);
+  };
+  return { out, value };
+}
+
 describe('npm run bench (smoke, tiny sizes)', function () {
   this.timeout(90_000);
 
@@ -37,17 +53,7 @@ describe('npm run bench (smoke, tiny sizes)', function () {
         LARGE_TRIES: '1',
         CT_REPEATS: '1',
       };
-      const proc = spawn(process.execPath, [join(repoRoot, 'scripts', 'bench.mjs')], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-      let out = '';
-      proc.stdout.on('data', (d: Buffer) => (out += d.toString()));
-      proc.stderr.on('data', (d: Buffer) => (out += d.toString()));
-      const code = await new Promise<number | null>((r) => proc.once('exit', r));
-      expect(code, out).to.equal(0);
-      const value = (name: string): number => {
-        const m = new RegExp(`^${name} (\\S+) `, 'm').exec(out);
-        expect(m, `${name} line in:\n${out}`).to.not.equal(null);
-        return Number(m![1]);
-      };
+      const { out, value } = await runBench(env);
       for (const w of ['get_large', 'put_large', 'get_small', 'put_small', 'lock_cycle_1c', 'lock_cycle', 'propfind_d1_10k', 'propfind_dinf_tree', 'copy_tree', 'move_tree', 'delete_tree']) {
         expect(value(w), w).to.be.greaterThan(0);
       }
@@ -77,17 +83,7 @@ describe('npm run bench (smoke, tiny sizes)', function () {
         PAGE_FILES: '300',
         PF_REPEATS: '1',
       };
-      const proc = spawn(process.execPath, [join(repoRoot, 'scripts', 'bench.mjs')], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-      let out = '';
-      proc.stdout.on('data', (d: Buffer) => (out += d.toString()));
-      proc.stderr.on('data', (d: Buffer) => (out += d.toString()));
-      const code = await new Promise<number | null>((r) => proc.once('exit', r));
-      expect(code, out).to.equal(0);
-      const value = (name: string): number => {
-        const m = new RegExp(`^${name} (\\S+) `, 'm').exec(out);
-        expect(m, `${name} line in:\n${out}`).to.not.equal(null);
-        return Number(m![1]);
-      };
+      const { out, value } = await runBench(env);
       expect(value('propfind_d1_100k'), 'the listing of 3,000 took some time').to.be.greaterThan(0);
       expect(value('propfind_d1_100k_bytes')).to.be.greaterThan(3000 * 200);
       expect(value('propfind_gzip_smaller'), 'gzip shrinks a listing of 2,000 at least 5x').to.be.greaterThan(5);
