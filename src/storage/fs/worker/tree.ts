@@ -85,7 +85,7 @@ function* removeInto(file: string, path: string, isDir: boolean, failed: WalkFai
   }
   // Opened without following a link: a folder swapped for a link since its entry was read is
   // removed as the link it now is, never what it leads to. Its members are then named through
-  // the open descriptor (/proc/self/fd/N/name), so renaming the folder away and putting a link
+  // the open descriptor (/proc/<pid>/fd/N/name, see fdPath), so renaming the folder away and putting a link
   // in its place cannot send the unlinks below it out of the root either.
   let fd: number;
   try {
@@ -331,7 +331,7 @@ function copyRegular(from: string, to: string, bound: Boundary | null, linked: b
     if (bound && linked && !openedInside(fd, bound)) throw new LeadsOut();
     if (st.size > COPY_BUFFER && PROC_FD) {
       // The kernel's copy (reflink or copy_file_range) of the checked descriptor: its
-      // /proc/self/fd name opens that same file, whatever the path names now.
+      // /proc/<pid>/fd name opens that same file, whatever the path names now.
       copyFileSync(fdPath(fd), to, constants.COPYFILE_EXCL | constants.COPYFILE_FICLONE);
       return;
     }
